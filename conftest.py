@@ -1,0 +1,77 @@
+"""Fixtures shared by every app's tests."""
+
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        address = (parsed.hostname or "127.0.0.1", parsed.port or default_port)
+        with socket.create_connection(address, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session):
+    database = settings.DATABASES["default"]
+    if "postgresql" not in database["ENGINE"]:
+        pytest.exit("The tests need PostgreSQL: set DATABASE_URL=postgres://…", returncode=2)
+    host, port = database.get("HOST") or "127.0.0.1", database.get("PORT") or 5432
+    if not _reachable(f"postgres://{host}:{port}", 5432):
+        pytest.exit(
+            f"PostgreSQL is not reachable at {host}:{port}. Start it "
+            "(e.g. `docker compose up -d db redis`) or set DATABASE_URL.",
+            returncode=2,
+        )
+    if not _reachable(settings.REDIS_URL, 6379):
+        pytest.exit(
+            f"Redis is not reachable at {settings.REDIS_URL}. Start it "
+            "(e.g. `docker compose up -d db redis`) or set REDIS_URL.",
+            returncode=2,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty shared cache (throttles, JWKS, last_seen marks)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def user(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def auth_client():
+    """`auth_client(user)` → an APIClient that acts as `user`."""
+
+    def make(for_user):
+        client = APIClient()
+        client.force_authenticate(user=for_user)
+        return client
+
+    return make

@@ -1,0 +1,122 @@
+"""One JSON error format for the whole API.
+
+Every error answers::
+
+    {"error": {"code": "validation_error", "message": "…", "fields": {"amount": ["…"]}}}
+
+`fields` is present only when specific input fields are at fault.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, IntegrityError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable. Try again shortly."
+    default_code = "service_unavailable"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with existing data."
+    default_code = "conflict"
+
+
+def error_body(code, message, fields=None):
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _flatten_message(detail):
+    """The first human-readable message in a DRF error detail tree."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = _flatten_message(value)
+            return inner if key in ("non_field_errors", "detail") else f"{key}: {inner}"
+        return "Invalid input."
+    if isinstance(detail, list):
+        return _flatten_message(detail[0]) if detail else "Invalid input."
+    return str(detail)
+
+
+def _code_of(exc):
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    return exc.default_code
+
+
+def exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: map every known failure to the one format."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, IntegrityError):
+        logger.info("integrity error answered as 409: %s", exc.__class__.__name__)
+        exc = Conflict()
+    elif isinstance(exc, (OperationalError, DatabaseError)):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        exc = ServiceUnavailable("The database is unavailable. Try again shortly.")
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        fields = {k: v for k, v in detail.items() if k != "non_field_errors"}
+        body = error_body("validation_error", _flatten_message(detail), fields or None)
+        if "non_field_errors" in detail and fields:
+            body["error"]["non_field_errors"] = detail["non_field_errors"]
+    else:
+        body = error_body(_code_of(exc), _flatten_message(exc.detail))
+    response.data = body
+    return response
+
+
+def json_error_response(status_code, code, message):
+    return JsonResponse(error_body(code, message), status=status_code)
+
+
+# Django-level handlers, for errors raised outside DRF views (unknown URLs, crashes).
+def handler400(request, exception=None):
+    return json_error_response(400, "bad_request", "The request could not be understood.")
+
+
+def handler403(request, exception=None):
+    return json_error_response(403, "permission_denied", "You do not have permission.")
+
+
+def handler404(request, exception=None):
+    return json_error_response(404, "not_found", "Not found.")
+
+
+def handler500(request):
+    return json_error_response(500, "server_error", "An unexpected error occurred.")
+
+
+__all__ = [
+    "Conflict",
+    "ServiceUnavailable",
+    "error_body",
+    "exception_handler",
+    "handler400",
+    "handler403",
+    "handler404",
+    "handler500",
+]

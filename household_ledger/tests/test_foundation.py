@@ -1,0 +1,150 @@
+"""The project's base: migrations, probes, admin, OpenAPI docs, error format."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from ledger.models import Category
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_makemigrations_is_clean(db):
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrations_apply_from_zero_and_again():
+    call_command("migrate", "ledger", "zero", verbosity=0)
+    assert Category._meta.db_table not in _tables()
+    call_command("migrate", verbosity=0)
+    call_command("migrate", verbosity=0)  # a second run changes nothing
+    assert Category.objects.filter(user=None).count() == 18
+
+
+def _tables():
+    from django.db import connection
+
+    return connection.introspection.table_names()
+
+
+def test_healthz_answers_without_io(db, client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_is_ok_with_postgres_and_redis_up(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def _readyz_in_subprocess(**env):
+    """Ask /readyz from a fresh process whose settings point somewhere else."""
+    code = (
+        "import django, json; django.setup();"
+        "from django.test import Client;"
+        "r = Client().get('/readyz');"
+        "print(json.dumps({'status': r.status_code, 'body': r.json()}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "household_ledger.settings_test", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_readyz_names_the_database_when_it_is_down():
+    answer = _readyz_in_subprocess(DATABASE_URL="postgres://postgres@127.0.0.1:1/household_ledger")
+    assert answer["status"] == 503
+    assert answer["body"]["checks"]["database"] == "unavailable"
+    assert answer["body"]["checks"]["redis"] == "ok"
+    assert "database" in answer["body"]["error"]["message"]
+
+
+def test_readyz_names_redis_when_it_is_down():
+    answer = _readyz_in_subprocess(REDIS_URL="redis://127.0.0.1:1/0")
+    assert answer["status"] == 503
+    assert answer["body"]["checks"] == {"database": "ok", "redis": "unavailable"}
+
+
+ADMIN_MODELS = [
+    "accounts/user",
+    "ledger/category",
+    "ledger/recurringtransaction",
+    "ledger/transaction",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ADMIN_MODELS)
+def test_admin_changelist_renders_for_a_superuser(client, admin_user, model):
+    client.force_login(admin_user)
+    response = client.get(f"/admin/{model}/")
+    assert response.status_code == 200
+    assert b"household_ledger support" in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ADMIN_MODELS)
+def test_admin_changelist_redirects_anonymous_to_login(client, model):
+    response = client.get(f"/admin/{model}/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.django_db
+def test_openapi_schema_is_valid_openapi_3(client):
+    from drf_spectacular.validation import validate_schema
+
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    validate_schema(schema)
+
+
+@pytest.mark.django_db
+def test_api_docs_use_no_external_url(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html
+    external = re.findall(r"""(?:src|href)=["'](https?:)?//""", html)
+    assert external == [], f"external assets referenced: {external}"
+
+
+@pytest.mark.django_db
+def test_unknown_url_answers_the_json_error_format(client):
+    response = client.get("/no-such-endpoint")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
+
+
+def test_missing_secret_key_in_production_is_a_clear_error():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "DJANGO_DEBUG")}
+    env.update(DJANGO_SETTINGS_MODULE="household_ledger.settings", DJANGO_DEBUG="false")
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr

@@ -1,0 +1,43 @@
+"""The SPA's default categories (name, emoji), in its order."""
+
+DEFAULT_CATEGORIES = [
+    ("식비", "🍽️"),
+    ("간식류", "🍪"),
+    ("카페", "☕"),
+    ("농구 패배", "🏀"),
+    ("교통비", "🚗"),
+    ("문화생활", "🎭"),
+    ("취미생활", "🎮"),
+    ("의류", "👔"),
+    ("생필품", "🛒"),
+    ("미용", "💈"),
+    ("의료비", "🏥"),
+    ("교육", "📚"),
+    ("월급", "💰"),
+    ("월세", "🏠"),
+    ("통신비", "📱"),
+    ("구독료", "📺"),
+    ("공과금", "⚡"),
+    ("기타", "📝"),
+]
+
+
+def ensure_default_categories(category_model) -> None:
+    """Create or repair the defaults; idempotent. Takes the model so migrations can pass theirs."""
+    for order, (name, emoji) in enumerate(DEFAULT_CATEGORIES):
+        category_model.objects.update_or_create(
+            user=None,
+            name=name,
+            defaults={"emoji": emoji, "is_default": True, "sort_order": order},
+        )
+
+
+def ensure_defaults_after_migrate(sender, apps=None, **kwargs) -> None:
+    """post_migrate: `flush` (and test teardown) empties tables; the defaults come back."""
+    if apps is None:  # `flush` sends the signal without the migration state's apps
+        from django.apps import apps
+    try:
+        category_model = apps.get_model("ledger", "Category")
+    except LookupError:  # migrating backwards past the ledger's first migration
+        return
+    ensure_default_categories(category_model)

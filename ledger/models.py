@@ -1,0 +1,228 @@
+"""The ledger's data: categories, recurring rules, transactions.
+
+Business rules live in `ledger/services/` and `ledger/selectors/`; the models hold the
+schema and the invariants PostgreSQL enforces (CHECK and UNIQUE constraints).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+MONEY = {"max_digits": 15, "decimal_places": 2}
+
+
+class TransactionType(models.TextChoices):
+    INCOME = "income", "수입"
+    EXPENSE = "expense", "지출"
+
+
+class TransactionStatus(models.TextChoices):
+    CONFIRMED = "confirmed", "확정"
+    SCHEDULED = "scheduled", "예정"
+
+
+class Frequency(models.TextChoices):
+    MONTHLY = "monthly", "매월"
+    YEARLY = "yearly", "매년"
+
+
+class Category(models.Model):
+    """A spending/income category. `user` NULL means a global default shared by everyone."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="categories",
+    )
+    name = models.CharField(max_length=100)
+    emoji = models.CharField(max_length=10, blank=True, default="")
+    is_default = models.BooleanField(default=False)
+    # Defaults keep the SPA's order; user categories sort after them by name.
+    sort_order = models.PositiveSmallIntegerField(default=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["-is_default", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "name"],
+                condition=Q(user__isnull=False),
+                name="category_name_unique_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(user__isnull=True),
+                name="category_default_name_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_default=True, user__isnull=True)
+                | Q(is_default=False, user__isnull=False),
+                name="category_default_iff_global",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="category_name_not_blank"),
+        ]
+
+    def __str__(self):
+        return f"{self.emoji} {self.name}".strip()
+
+
+class RecurringTransaction(models.Model):
+    """A rule that yields one transaction per month (or year) on `day_of_month`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recurring_rules"
+    )
+    template_name = models.CharField(max_length=200)
+    description = models.CharField(max_length=500, blank=True, default="")
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    type = models.CharField(max_length=10, choices=TransactionType.choices)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="recurring_rules"
+    )
+    frequency = models.CharField(
+        max_length=10, choices=Frequency.choices, default=Frequency.MONTHLY
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    day_of_month = models.PositiveSmallIntegerField()
+    is_active = models.BooleanField(default=True)
+    is_variable_amount = models.BooleanField(default=False)
+    # The id the rule had in the browser's IndexedDB, so re-imports do not duplicate it.
+    legacy_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["template_name", "created_at"]
+        indexes = [
+            models.Index(fields=["user", "is_active"], name="recurring_user_active_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=TransactionType.values), name="recurring_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(frequency__in=Frequency.values), name="recurring_frequency_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(day_of_month__gte=1, day_of_month__lte=31),
+                name="recurring_day_of_month_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=False, amount__gt=0)
+                | Q(amount__isnull=True, is_variable_amount=True),
+                name="recurring_amount_positive_or_variable",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="recurring_end_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "legacy_id"],
+                condition=~Q(legacy_id=""),
+                name="recurring_legacy_id_unique_per_user",
+            ),
+        ]
+
+    def __str__(self):
+        return self.template_name
+
+
+class Transaction(models.Model):
+    """One income or expense on a date. `amount` is positive; `type` gives the sign."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transactions"
+    )
+    date = models.DateField()
+    description = models.CharField(max_length=500)
+    # NULL only for a scheduled occurrence of a variable-amount rule ("amount pending").
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    type = models.CharField(max_length=10, choices=TransactionType.choices)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+    )
+    status = models.CharField(
+        max_length=10, choices=TransactionStatus.choices, default=TransactionStatus.CONFIRMED
+    )
+    recurring = models.ForeignKey(
+        RecurringTransaction,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="transactions",
+    )
+    # The id the row had in the browser's IndexedDB, so re-imports do not duplicate it.
+    legacy_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date", "-created_at"]
+        indexes = [
+            models.Index(F("user"), F("date").desc(), name="transaction_user_date_idx"),
+            models.Index(fields=["user", "category"], name="transaction_user_category_idx"),
+            models.Index(
+                fields=["status", "date"],
+                condition=Q(status="scheduled"),
+                name="transaction_scheduled_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=TransactionType.values), name="transaction_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TransactionStatus.values), name="transaction_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=False, amount__gt=0)
+                | Q(amount__isnull=True, status="scheduled", recurring__isnull=False),
+                name="transaction_amount_positive_or_pending",
+            ),
+            models.UniqueConstraint(
+                fields=["recurring", "date"],
+                condition=Q(recurring__isnull=False),
+                name="transaction_one_per_recurring_date",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "legacy_id"],
+                condition=~Q(legacy_id=""),
+                name="transaction_legacy_id_unique_per_user",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.description} {self.amount}"
+
+
+class RecurringOccurrence(models.Model):
+    """A record that a rule's occurrence on `date` was materialized once.
+
+    The engine creates a transaction only for dates with no record here, so an occurrence
+    the user deleted is never re-created, even though its transaction row is gone.
+    """
+
+    recurring = models.ForeignKey(
+        RecurringTransaction, on_delete=models.CASCADE, related_name="occurrences"
+    )
+    date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recurring", "date"], name="occurrence_one_per_recurring_date"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.recurring_id} @ {self.date}"
