@@ -7,6 +7,7 @@ where they are harmless; anything security-relevant fails loudly when missing wi
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -122,6 +123,13 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Entries are synced into django_celery_beat's tables when beat starts.
+CELERY_BEAT_SCHEDULE = {
+    "accounts-purge-deleted-accounts": {
+        "task": "accounts.tasks.purge_deleted_accounts",
+        "schedule": crontab(hour=4, minute=30),
+    },
+}
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "ko-kr"
@@ -150,7 +158,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ClerkSessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "household_ledger.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -171,6 +179,25 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Clerk authentication (accounts) -------------------------------------------------------
+# Session tokens are verified locally with one of these keys, in this order of preference:
+# the PEM public key (networkless), a JWKS URL, or the secret key (JWKS from Clerk's Backend API).
+CLERK_JWT_KEY = env.str("CLERK_JWT_KEY", default="", multiline=True)
+CLERK_JWKS_URL = env.str("CLERK_JWKS_URL", default="")
+CLERK_SECRET_KEY = env.str("CLERK_SECRET_KEY", default="")
+CLERK_API_URL = env.str("CLERK_API_URL", default="https://api.clerk.com")
+# Origins allowed in the token's `azp` claim; empty disables the check.
+CLERK_AUTHORIZED_PARTIES = env.list("CLERK_AUTHORIZED_PARTIES", default=["http://localhost:5173"])
+# When set, the token's `iss` must equal it (e.g. https://clerk.example.com).
+CLERK_ISSUER = env.str("CLERK_ISSUER", default="")
+CLERK_CLOCK_SKEW_SECONDS = env.int("CLERK_CLOCK_SKEW_SECONDS", default=5)
+# Svix signing secret of the Clerk webhook endpoint (whsec_…).
+CLERK_WEBHOOK_SIGNING_SECRET = env.str("CLERK_WEBHOOK_SIGNING_SECRET", default="")
+# Days between a user's deletion in Clerk and the purge of their data.
+ACCOUNT_PURGE_DAYS = env.int("ACCOUNT_PURGE_DAYS", default=30)
+# `manage.py dev_token` keeps its key pair here; trusted only with DEBUG on and no Clerk key.
+DEV_KEYS_DIR = BASE_DIR / ".dev-keys"
 
 # --- Product settings -----------------------------------------------------------------------
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
