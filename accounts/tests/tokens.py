@@ -50,8 +50,9 @@ def mint_token(
         "kid": keys.kid if kid is _UNSET else kid,
     }
     header.update(headers or {})
-    header = {k: v for k, v in header.items() if v is not None}
-    return jwt.encode(payload, keys.private_pem, algorithm=algorithm, headers=header)
+    # None drops a field (PyJWT itself drops `typ` when it is None)
+    header = {k: v for k, v in header.items() if v is not None or k == "typ"}
+    return jwt.encode(payload, keys.private_key, algorithm=algorithm, headers=header)
 
 
 class ClerkTokenClient(APIClient):
