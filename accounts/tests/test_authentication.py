@@ -380,3 +380,31 @@ def test_openapi_schema_documents_bearer_auth(client):
     schema = json.loads(response.content)
     assert schema["components"]["securitySchemes"]["ClerkSession"]["scheme"] == "bearer"
     assert "/auth/me" in schema["paths"]
+
+
+@pytest.mark.parametrize("tick", [True, False])
+def test_auth_client_keeps_working_under_time_travel(auth_client, user, tick):
+    import datetime as dt
+
+    import time_machine
+
+    client = auth_client(user)  # made in the real present
+    with time_machine.travel(dt.datetime(2025, 7, 25, 9, 0, tzinfo=dt.UTC), tick=tick):
+        assert client.get(ME).status_code == 200
+    with time_machine.travel(dt.datetime(2031, 1, 1, tzinfo=dt.UTC), tick=tick):
+        assert client.get(ME).status_code == 200
+
+
+def test_every_clerk_setting_is_documented():
+    from django.conf import settings
+
+    names = [
+        "CLERK_JWT_KEY", "CLERK_JWKS_URL", "CLERK_SECRET_KEY", "CLERK_API_URL",
+        "CLERK_AUTHORIZED_PARTIES", "CLERK_ISSUER", "CLERK_CLOCK_SKEW_SECONDS",
+        "CLERK_WEBHOOK_SIGNING_SECRET", "ACCOUNT_PURGE_DAYS",
+    ]
+    env_example = (settings.BASE_DIR / ".env.example").read_text()
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    for name in names:
+        assert f"\n{name}=" in env_example, name
+        assert f"| `{name}` |" in readme, name

@@ -195,3 +195,12 @@ def test_purge_task_is_on_the_beat_schedule():
     assert entry["task"] == "accounts.tasks.purge_deleted_accounts"
     app.loader.import_default_modules()
     assert "accounts.tasks.purge_deleted_accounts" in app.tasks
+
+
+def test_webhook_events_admin_is_read_only(client, admin_user):
+    WebhookEvent.objects.create(svix_id="msg_admin", event_type="user.created", outcome="created")
+    client.force_login(admin_user)
+    response = client.get("/admin/accounts/webhookevent/")
+    assert response.status_code == 200
+    assert b"msg_admin" in response.content
+    assert client.get("/admin/accounts/webhookevent/add/").status_code == 403
