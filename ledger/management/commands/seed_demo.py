@@ -130,8 +130,8 @@ class Command(BaseCommand):
                 for _ in range(count):
                     day = first_day + datetime.timedelta(days=rng.randrange(span + 1))
                     if rng.random() < 0.04:
-                        name, kind, amount = "월급", "income", rng.randrange(2_000_000, 4_000_000, 10)
-                        description = "월급"
+                        name = description = "월급"
+                        kind, amount = "income", rng.randrange(2_000_000, 4_000_000, 10)
                     else:
                         name, (low, high) = rng.choice(EXPENSES)
                         kind, amount = "expense", rng.randrange(low, high, 100)
