@@ -27,11 +27,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
-from django.core.cache import cache
 from jwt import PyJWKClient, PyJWKSet
 from jwt.exceptions import PyJWKClientError, PyJWKError, PyJWKSetError
 
 from accounts import dev_keys
+from accounts.shared_cache import cache_add, cache_get, cache_set
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +92,11 @@ class _RemoteJwks:
     def signing_key(self, kid: str | None) -> Any:
         if not kid:
             raise TokenError("token-invalid", "The token header has no key id (kid).")
-        data = cache.get(self.cache_key)
+        data = cache_get(self.cache_key)
         if data is None:
             data = self._fetch_or_unavailable()
         key = _find_key(data, kid)
-        if key is None and cache.add(self.cooldown_key, 1, JWKS_REFETCH_COOLDOWN_SECONDS):
+        if key is None and cache_add(self.cooldown_key, 1, JWKS_REFETCH_COOLDOWN_SECONDS):
             logger.info("clerk: unknown key id, refetching the JWKS once (%s)", self.origin)
             try:
                 data = self._fetch()
@@ -110,7 +110,7 @@ class _RemoteJwks:
         return key
 
     def _fetch_or_unavailable(self) -> dict:
-        if cache.get(self.backoff_key):
+        if cache_get(self.backoff_key):
             raise KeysUnavailable(
                 "jwk-remote-failed-to-load",
                 f"The signing keys could not be loaded from {self.origin} (retrying shortly). "
@@ -119,7 +119,7 @@ class _RemoteJwks:
         try:
             return self._fetch()
         except KeysUnavailable:
-            cache.set(self.backoff_key, 1, JWKS_FAILURE_BACKOFF_SECONDS)
+            cache_set(self.backoff_key, 1, JWKS_FAILURE_BACKOFF_SECONDS)
             raise
 
     def _fetch(self) -> dict:
@@ -142,7 +142,7 @@ class _RemoteJwks:
                 f"The signing keys could not be loaded from {self.origin}. "
                 "Try again shortly; if it persists, check the Clerk key configuration.",
             ) from None
-        cache.set(self.cache_key, data, JWKS_CACHE_SECONDS)
+        cache_set(self.cache_key, data, JWKS_CACHE_SECONDS)
         return data
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User, WebhookEvent
+from accounts.shared_cache import cache_add, cache_set
 
 LAST_SEEN_INTERVAL_SECONDS = 60
 
@@ -28,7 +28,7 @@ def user_get_or_create_for_session(*, clerk_user_id: str) -> User:
         clerk_user_id=clerk_user_id,
         defaults={"username": clerk_user_id[:150], "last_seen": timezone.now()},
     )
-    cache.set(_seen_key(user), 1, LAST_SEEN_INTERVAL_SECONDS)
+    cache_set(_seen_key(user), 1, LAST_SEEN_INTERVAL_SECONDS)
     return user
 
 
@@ -45,7 +45,7 @@ def user_mark_seen(*, user: User) -> bool:
 
     The shared cache remembers the last write, so a normal request makes no database write.
     """
-    if not cache.add(_seen_key(user), 1, LAST_SEEN_INTERVAL_SECONDS):
+    if not cache_add(_seen_key(user), 1, LAST_SEEN_INTERVAL_SECONDS):
         return False
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(last_seen=now)

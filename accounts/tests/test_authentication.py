@@ -408,3 +408,16 @@ def test_every_clerk_setting_is_documented():
     for name in names:
         assert f"\n{name}=" in env_example, name
         assert f"| `{name}` |" in readme, name
+
+
+def test_authentication_survives_a_redis_outage(api_client, user, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    response = get_me(api_client, mint_token(sub=user.clerk_user_id))
+    assert response.status_code == 200
+    assert get_me(api_client, mint_token(sub="user_2during_outage")).status_code == 200
