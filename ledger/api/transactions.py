@@ -147,6 +147,7 @@ class TransactionInputSerializer(serializers.Serializer):
         allow_null=True,
         required=False,
         default=None,
+        error_messages={"does_not_exist": "Unknown category: use a default one or your own."},
         help_text="Id of a default category or one of your own; null for uncategorized.",
     )
     status = serializers.ChoiceField(
