@@ -794,3 +794,80 @@ def test_the_list_filter_by_category_costs_one_validation_query(
     _fill(user, 100, None)
     url = f"/transactions?page_size=100&category={default_category().id}"
     _count_queries(django_assert_max_num_queries, client, url, 3)
+
+
+# --- the SPA's real data --------------------------------------------------------------------
+
+
+def _spa_backup():
+    import json
+    from pathlib import Path
+
+    from django.conf import settings
+
+    path = Path(settings.BASE_DIR).parent / "shared/fixtures/spa-backup-v1-2025-08-02.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_the_spas_backup_rows_post_as_they_are_and_land_on_seoul_dates(auth_client, user):
+    # given: the SPA's rows, with the category named resolved to an id as the SPA would
+    client = auth_client(user)
+    rows = _spa_backup()["transactions"]
+    categories = {row["name"]: row["id"] for row in client.get("/categories").json()}
+    for name in {row["category"] for row in rows} - set(categories):
+        categories[name] = client.post("/categories", {"name": name}, format="json").json()["id"]
+    # when
+    for row in rows:
+        payload = {k: row[k] for k in ("description", "amount", "type", "date")}
+        response = client.post(
+            "/transactions", {**payload, "category": categories[row["category"]]}, format="json"
+        )
+        assert response.status_code == 201, (row, response.content)
+    # then: every 15:00Z instant is the next day in Seoul, amounts are exact numbers
+    expected_by_month: dict[tuple[int, int], int] = {}
+    for row in rows:
+        utc_day = datetime.date.fromisoformat(row["date"][:10])
+        local_day = utc_day + datetime.timedelta(days=1)
+        key = (local_day.year, local_day.month)
+        expected_by_month[key] = expected_by_month.get(key, 0) + 1
+    for (year, month), count in expected_by_month.items():
+        month_rows = client.get(f"/transactions/by-month/{year}/{month}").json()
+        assert len(month_rows) == count
+    listed = client.get("/transactions?page_size=500").json()
+    assert listed["count"] == len(rows)
+    assert sum(r["amount"] for r in listed["results"]) == sum(r["amount"] for r in rows)
+    first = next(r for r in listed["results"] if r["description"] == "브루인 커피 3명")
+    assert (first["date"], first["amount"], first["category_name"]) == ("2025-07-25", 5400, "쇼핑")
+
+
+# --- OpenAPI --------------------------------------------------------------------------------
+
+
+def test_openapi_describes_the_transaction_and_category_endpoints(client):
+    import json
+
+    from drf_spectacular.validation import validate_schema
+
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    schema = json.loads(response.content)
+    validate_schema(schema)
+    paths = schema["paths"]
+    assert set(paths["/transactions"]) >= {"get", "post"}
+    assert set(paths["/transactions/{id}"]) >= {"get", "put", "patch", "delete"}
+    assert set(paths["/categories/{id}"]) >= {"get", "put", "patch", "delete"}
+    listed = {p["name"] for p in paths["/transactions"]["get"]["parameters"]}
+    assert listed >= {
+        "date_from", "date_to", "type", "status", "category", "recurring", "q",
+        "amount_min", "amount_max", "ordering", "page", "page_size",
+    }
+    for path in ("/transactions/by-date/{date}", "/transactions/by-month/{year}/{month}"):
+        operation = paths[path]["get"]
+        assert "include_projected" in {p["name"] for p in operation["parameters"]}
+        assert "page" not in {p["name"] for p in operation["parameters"]}
+        assert set(operation["responses"]) == {"200", "400"}
+    entry = schema["components"]["schemas"]["CalendarEntry"]["properties"]
+    assert entry["id"]["nullable"] is True and entry["projected"]["type"] == "boolean"
+    assert schema["components"]["schemas"]["Transaction"]["properties"]["amount"]["type"] == (
+        "number"
+    )
+    assert "403" in paths["/categories/{id}"]["delete"]["responses"]
