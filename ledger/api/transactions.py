@@ -73,9 +73,9 @@ class TransactionOrderingFilter(django_filters.OrderingFilter):
     """`ordering=amount,-date`; ties always end newest first, so pages are stable."""
 
     def filter(self, qs, value):
-        if not value:
+        ordering = [self.get_ordering_value(param) for param in value or () if param]
+        if not ordering:
             return qs
-        ordering = [self.get_ordering_value(param) for param in value]
         ordering += [f for f in ("-date", "-created_at", "-id") if f.lstrip("-") not in
                      {o.lstrip("-") for o in ordering}]
         return qs.order_by(*ordering)
@@ -110,10 +110,12 @@ class TransactionFilter(django_filters.FilterSet):
         label="Case-insensitive search in the description.",
     )
     amount_min = django_filters.NumberFilter(
-        field_name="amount", lookup_expr="gte", label="Amount at least this."
+        field_name="amount", lookup_expr="gte", max_digits=15, decimal_places=2,
+        label="Amount at least this."
     )
     amount_max = django_filters.NumberFilter(
-        field_name="amount", lookup_expr="lte", label="Amount at most this."
+        field_name="amount", lookup_expr="lte", max_digits=15, decimal_places=2,
+        label="Amount at most this."
     )
     ordering = TransactionOrderingFilter(
         fields=("date", "amount", "created_at"),

@@ -130,6 +130,7 @@ def test_create_ignores_user_and_recurring_from_the_body(auth_client, user, othe
         ({"description": ""}, "description"),
         ({"description": "   "}, "description"),
         ({"description": "가" * 501}, "description"),
+        ({"description": "a\x00b"}, "description"),
         ({"amount": ...}, "amount"),
         ({"amount": None}, "amount"),
         ({"amount": 0}, "amount"),
@@ -436,6 +437,7 @@ def ledger_rows(user):
         ("amount_min=5000&amount_max=600000", {"coffee", "rent"}),
         ("type=expense&date_from=2025-07-10&q=라", set()),
         ("type=", {"lunch", "coffee", "salary", "rent"}),
+        ("ordering=,", {"lunch", "coffee", "salary", "rent"}),
     ],
 )
 def test_list_filters(auth_client, user, ledger_rows, query, expected):
@@ -491,6 +493,11 @@ def test_list_ordering(auth_client, user, ledger_rows, ordering, expected):
         ("amount_min=abc", "amount_min"),
         ("amount_max=NaN", "amount_max"),
         ("amount_min=10&amount_max=5", "amount_max"),
+        ("amount_min=1e-999999", "amount_min"),
+        ("amount_max=" + "9" * 40, "amount_max"),
+        ("amount_min=0.001", "amount_min"),
+        ("q=%00", "q"),
+        ("category=%00", "category"),
         ("ordering=description", "ordering"),
         ("ordering=-user", "ordering"),
         ("q=" + "x" * 201, "q"),
