@@ -9,6 +9,7 @@ import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.db import transaction as db_transaction
 
 from ledger.models import Category, Transaction, TransactionStatus
@@ -72,7 +73,14 @@ def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
     for name, value in changes.items():
         setattr(transaction, name, value)
     if changes:
-        transaction.save(update_fields=[*changes, "updated_at"])
+        try:
+            with db_transaction.atomic():
+                transaction.save(update_fields=[*changes, "updated_at"])
+        except IntegrityError as error:
+            # The one constraint an edit can hit: one transaction per (rule, date).
+            raise ValidationError(
+                {"date": "The recurring rule already has a transaction on this date."}
+            ) from error
     return transaction
 
 

@@ -358,6 +358,18 @@ def test_a_generated_occurrence_keeps_its_rule_when_edited(auth_client, user):
     assert row.recurring == rule and row.amount == Decimal("560000")
 
 
+def test_moving_an_occurrence_onto_another_of_its_rule_is_400_naming_date(auth_client, user):
+    rule = RecurringTransactionFactory(user=user)
+    TransactionFactory(user=user, recurring=rule, date=datetime.date(2025, 7, 25))
+    august = TransactionFactory(user=user, recurring=rule, date=datetime.date(2025, 8, 25))
+    response = auth_client(user).patch(
+        f"/transactions/{august.id}", {"date": "2025-07-25", "amount": 1}, format="json"
+    )
+    assert_field_error(response, "date")
+    august.refresh_from_db()
+    assert (august.date, august.amount) == (datetime.date(2025, 8, 25), Decimal("5400"))
+
+
 def test_delete(auth_client, user):
     row = TransactionFactory(user=user)
     response = auth_client(user).delete(f"/transactions/{row.id}")
