@@ -20,7 +20,9 @@ _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @extend_schema_field(
-    {"type": "number", "format": "decimal", "exclusiveMinimum": 0, "example": 5400}
+    # OpenAPI 3.0 spelling: `exclusiveMinimum` is a boolean that qualifies `minimum`.
+    {"type": "number", "format": "decimal", "minimum": 0, "exclusiveMinimum": True,
+     "example": 5400}
 )
 class MoneyField(serializers.Field):
     """A positive amount in won: a JSON number or numeric string, exact to 2 decimal places.
