@@ -7,6 +7,7 @@ where they are harmless; anything security-relevant fails loudly when missing wi
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -122,6 +123,22 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The recurring engine's daily runs, shortly after midnight in CELERY_TIMEZONE (Asia/Seoul).
+# django_celery_beat's DatabaseScheduler copies these entries into its tables at beat start-up
+# (so support staff see them under "Periodic tasks" in the admin); edits made there to these
+# two entries are reset from here when beat restarts.
+CELERY_BEAT_SCHEDULE = {
+    "materialize-recurring": {
+        "task": "ledger.tasks.materialize_recurring",
+        "schedule": crontab(minute=5, hour=0),
+    },
+    "confirm-due-transactions": {
+        "task": "ledger.tasks.confirm_due_transactions",
+        "schedule": crontab(minute=10, hour=0),
+    },
+}
+# A worker starting up queues both tasks once, to catch up on runs missed while it was down.
+RECURRING_CATCH_UP_ON_WORKER_START = env.bool("RECURRING_CATCH_UP_ON_WORKER_START", default=True)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "ko-kr"
@@ -174,6 +191,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Product settings -----------------------------------------------------------------------
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+# Recurring rules are materialized through the end of the month this many months after the
+# current one (1 = the rest of this month and all of next month).
+RECURRING_HORIZON_MONTHS = env.int("RECURRING_HORIZON_MONTHS", default=1)
 
 LOGGING = {
     "version": 1,
