@@ -26,11 +26,12 @@ Design
 import datetime
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db import transaction as db_transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -298,71 +299,172 @@ def _variable_estimates(rules: Iterable[RecurringTransaction]) -> dict:
     )
 
 
-def _missing_occurrences(
-    *, rules: list[RecurringTransaction], through: datetime.date, today: datetime.date
-) -> list[Transaction]:
-    """The transactions `rules` should have through `through` and have never had (unsaved)."""
-    candidates: dict = {}
+# One planned occurrence: (rule, date, status, amount).
+_Planned = tuple[RecurringTransaction, datetime.date, str, Decimal | None]
+
+
+def _plan(
+    *,
+    rules: list[RecurringTransaction],
+    through: datetime.date,
+    today: datetime.date,
+    estimates: dict | None = None,
+) -> list[_Planned]:
+    """Every occurrence `rules` yield from their start through `through`, with the status and
+    amount each would be created with. With `estimates=None`, a variable rule without an amount
+    plans NULL and the INSERT fills in its last confirmed amount (only for what it creates)."""
+    planned = []
     for rule in rules:
         dates = recurring_occurrence_dates(
             rule=rule, date_from=month_start(rule.start_date), date_to=through
         )
-        if dates:
-            candidates[rule.pk] = (rule, dates)
-    if not candidates:
+        if not dates:
+            continue
+        if rule.is_variable_amount:
+            amount = rule.amount
+            if amount is None and estimates is not None:
+                amount = estimates.get(rule.pk)
+            planned.extend((rule, day, TransactionStatus.SCHEDULED, amount) for day in dates)
+        else:
+            planned.extend(
+                (
+                    rule,
+                    day,
+                    TransactionStatus.CONFIRMED if day <= today else TransactionStatus.SCHEDULED,
+                    rule.amount,
+                )
+                for day in dates
+            )
+    return planned
+
+
+def _unsaved(planned: Iterable[_Planned]) -> list[Transaction]:
+    return [
+        Transaction(
+            user_id=rule.user_id,
+            date=day,
+            description=_occurrence_description(rule),
+            amount=amount,
+            type=rule.type,
+            category_id=rule.category_id,
+            status=status,
+            recurring_id=rule.pk,
+        )
+        for rule, day, status, amount in planned
+    ]
+
+
+def _not_yet_materialized(planned: list[_Planned]) -> list[_Planned]:
+    """`planned` minus the (rule, date) pairs that have an occurrence record (read only)."""
+    if not planned:
         return []
-    earliest = min(dates[0] for _, dates in candidates.values())
     done = set(
         RecurringOccurrence.objects.filter(
-            recurring_id__in=list(candidates), date__gte=earliest, date__lte=through
+            recurring_id__in={rule.pk for rule, *_ in planned},
+            date__gte=min(day for _, day, *_ in planned),
         ).values_list("recurring_id", "date")
     )
-    estimates = _variable_estimates(rule for rule, _ in candidates.values())
-    now = timezone.now()
-    missing = []
-    for rule, dates in candidates.values():
-        for day in dates:
-            if (rule.pk, day) in done:
-                continue
-            if rule.is_variable_amount:
-                amount = rule.amount if rule.amount is not None else estimates.get(rule.pk)
-                status = TransactionStatus.SCHEDULED
-            else:
-                amount = rule.amount
-                status = (
-                    TransactionStatus.CONFIRMED if day <= today else TransactionStatus.SCHEDULED
-                )
-            missing.append(
-                Transaction(
-                    user_id=rule.user_id,
-                    date=day,
-                    description=_occurrence_description(rule),
-                    amount=amount,
-                    type=rule.type,
-                    category_id=rule.category_id,
-                    status=status,
-                    recurring_id=rule.pk,
-                    created_at=now,
-                    updated_at=now,
-                )
+    return [p for p in planned if (p[0].pk, p[1]) not in done]
+
+
+def _transaction_insert_sql() -> tuple[str, list]:
+    """The INSERT … SELECT that writes claimed occurrences as transactions.
+
+    Columns the engine does not set get their model default, so a column added to
+    `Transaction` later needs no change here.
+    """
+    from_rule = {
+        "id": "gen_random_uuid()",
+        "user_id": "r.user_id",
+        "date": "c.date",
+        "description": "COALESCE(NULLIF(btrim(r.description), ''), r.template_name)",
+        # A variable rule without an amount: its last confirmed occurrence's, else NULL.
+        "amount": f"""COALESCE(c.amount, (
+            SELECT t.amount FROM {Transaction._meta.db_table} t
+            WHERE t.recurring_id = r.id AND t.status = 'confirmed' AND t.amount IS NOT NULL
+            ORDER BY t.date DESC, t.created_at DESC LIMIT 1))""",  # noqa: S608
+        "type": "r.type",
+        "category_id": "r.category_id",
+        "status": "c.status",
+        "recurring_id": "r.id",
+        "created_at": "c.now",
+        "updated_at": "c.now",
+    }
+    columns, expressions, params = [], [], []
+    for model_field in Transaction._meta.concrete_fields:
+        columns.append(connection.ops.quote_name(model_field.column))
+        if model_field.attname in from_rule:
+            expressions.append(from_rule[model_field.attname])
+        else:
+            expressions.append("%s")
+            params.append(
+                model_field.get_db_prep_save(model_field.get_default(), connection=connection)
             )
-    return missing
+    sql = f"""
+        INSERT INTO {Transaction._meta.db_table} ({", ".join(columns)})
+        SELECT {", ".join(expressions)}
+        FROM claimed k
+        JOIN candidate c ON c.recurring_id = k.recurring_id AND c.date = k.date
+        JOIN {RecurringTransaction._meta.db_table} r ON r.id = k.recurring_id
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    """  # noqa: S608 - table and column names come from the models
+    return sql, params
 
 
-def _write(occurrences: list[Transaction], *, batch_size: int) -> None:
-    """Insert occurrences and their records. Callers hold the rules' row locks."""
-    if not occurrences:
-        return
-    now = occurrences[0].created_at
-    RecurringOccurrence.objects.bulk_create(
-        [
-            RecurringOccurrence(recurring_id=t.recurring_id, date=t.date, created_at=now)
-            for t in occurrences
-        ],
-        batch_size=batch_size,
-        ignore_conflicts=True,
-    )
-    Transaction.objects.bulk_create(occurrences, batch_size=batch_size, ignore_conflicts=True)
+def _uuid_text(rule: RecurringTransaction) -> str:
+    """The rule's id as text, computed once per rule however many occurrences it has."""
+    text = rule.__dict__.get("_pk_text")
+    if text is None:
+        text = rule.__dict__["_pk_text"] = str(rule.pk)
+    return text
+
+
+def _array_literal(items: Iterable[str]) -> str:
+    """A PostgreSQL array literal of values that need no quoting (UUIDs, ISO dates, enum
+    values, decimals, NULL)."""
+    return "{" + ",".join(items) + "}"
+
+
+def _write(planned: list[_Planned]) -> list:
+    """Claim and write `planned` occurrences in one statement; returns the created ids.
+
+    An occurrence is claimed by inserting its `RecurringOccurrence` record; a (rule, date)
+    that already has one — materialized earlier, or deleted by the user — conflicts and is
+    skipped (`ON CONFLICT DO NOTHING`), and only claimed ones become transactions. Callers hold
+    the rules' row locks, so the constraints are the last line of defence, not the plan.
+    """
+    if not planned:
+        return []
+    occurrences = RecurringOccurrence._meta.db_table
+    insert_transactions, params = _transaction_insert_sql()
+    sql = f"""
+        WITH candidate AS (
+            SELECT c.*, %s::timestamptz AS now
+            FROM unnest(%s::uuid[], %s::date[], %s::varchar[], %s::numeric[])
+                AS c(recurring_id, date, status, amount)
+        ), claimed AS (
+            INSERT INTO {occurrences} (recurring_id, date, created_at)
+            SELECT c.recurring_id, c.date, c.now FROM candidate c
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {occurrences} o
+                WHERE o.recurring_id = c.recurring_id AND o.date = c.date
+            )
+            ON CONFLICT (recurring_id, date) DO NOTHING
+            RETURNING recurring_id, date
+        )
+        {insert_transactions}
+    """  # noqa: S608 - table names come from the models
+    # Array literals built here: much cheaper than adapting every element one by one.
+    arrays = [
+        _array_literal(_uuid_text(rule) for rule, *_ in planned),
+        _array_literal(day.isoformat() for _, day, *_ in planned),
+        _array_literal(str(status) for *_, status, _ in planned),
+        _array_literal("NULL" if amount is None else str(amount) for *_, amount in planned),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), *arrays, *params])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def recurring_materialize(
@@ -381,29 +483,22 @@ def recurring_materialize(
     today = today or local_today()
     through = through or recurring_horizon(today=today)
     with db_transaction.atomic():
-        locked = (
-            RecurringTransaction.objects.select_for_update().filter(pk=rule.pk).first()
-        )
+        locked = RecurringTransaction.objects.select_for_update().filter(pk=rule.pk).first()
         if locked is None or not locked.is_active:
             return []
-        missing = _missing_occurrences(rules=[locked], through=through, today=today)
-        _write(missing, batch_size=DEFAULT_BATCH_SIZE)
-        if not missing:
+        created = _write(_plan(rules=[locked], through=through, today=today))
+        if not created:
             return []
-        # Only what this call inserted (the constraint may have refused a racing duplicate).
         return list(
-            Transaction.objects.filter(pk__in=[t.pk for t in missing])
-            .select_related("category")
-            .order_by("date")
+            Transaction.objects.filter(pk__in=created).select_related("category").order_by("date")
         )
 
 
 @dataclass
 class MaterializeResult:
     rules: int = 0  # active rules examined
-    created: int = 0  # transactions created
+    created: int = 0  # transactions created (or, in a dry run, that would be)
     batches: int = 0
-    per_rule: dict = field(default_factory=dict)  # rule id → created count (only with a report)
 
 
 def recurring_materialize_all(
@@ -421,7 +516,7 @@ def recurring_materialize_all(
     transaction per batch: memory stays bounded whatever the number of rules. A batch locks
     its rules with `FOR UPDATE SKIP LOCKED`, so two workers running at once split the work
     instead of duplicating or waiting for it; rules locked by another writer are that writer's.
-    `report` receives each batch's created (or, with `dry_run`, would-be) transactions.
+    `report` receives each batch's created (with `dry_run`: would-be, unsaved) transactions.
     """
     today = today or local_today()
     through = through or recurring_horizon(today=today)
@@ -445,14 +540,26 @@ def recurring_materialize_all(
             if not batch:
                 break
             last_pk = batch[-1].pk
-            missing = _missing_occurrences(rules=batch, through=through, today=today)
-            if not dry_run:
-                _write(missing, batch_size=batch_size * 2)
+            if dry_run:
+                planned = _plan(
+                    rules=batch, through=through, today=today,
+                    estimates=_variable_estimates(batch),
+                )
+                created = _unsaved(_not_yet_materialized(planned))
+                count = len(created)
+            else:
+                ids = _write(_plan(rules=batch, through=through, today=today))
+                count = len(ids)
+                created = (
+                    list(Transaction.objects.filter(pk__in=ids).order_by("date"))
+                    if report is not None and ids
+                    else []
+                )
         result.rules += len(batch)
-        result.created += len(missing)
+        result.created += count
         result.batches += 1
-        if report is not None and missing:
-            report(missing)
+        if report is not None and created:
+            report(created)
     logger.info(
         "recurring materialized: %d rules, %d transactions created through %s%s",
         result.rules, result.created, through, " (dry run)" if dry_run else "",
