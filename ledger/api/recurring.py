@@ -144,6 +144,9 @@ class GeneratedTransactionSerializer(serializers.ModelSerializer):
 
     amount = MoneyField(allow_null=True, help_text="null while the amount is pending")
     amount_pending = serializers.SerializerMethodField()
+    projected = serializers.SerializerMethodField(
+        help_text="Always false here: these are real transactions (as in /transactions)."
+    )
     category_name = serializers.CharField(source="category.name", default=None, allow_null=True)
     category_emoji = serializers.CharField(
         source="category.emoji", default=None, allow_null=True
@@ -163,6 +166,7 @@ class GeneratedTransactionSerializer(serializers.ModelSerializer):
             "category_emoji",
             "status",
             "recurring",
+            "projected",
             "created_at",
             "updated_at",
         ]
@@ -170,6 +174,9 @@ class GeneratedTransactionSerializer(serializers.ModelSerializer):
 
     def get_amount_pending(self, obj) -> bool:
         return obj.amount is None
+
+    def get_projected(self, obj) -> bool:
+        return False
 
 
 class GenerateQuerySerializer(serializers.Serializer):
@@ -414,6 +421,7 @@ class RecurringViewSet(
                             "category_emoji": "🏠",
                             "status": "scheduled",
                             "recurring": "5f1c7a52-2b8e-4d5b-9a53-5d1b1f0a4c21",
+                            "projected": False,
                             "created_at": "2025-08-02T09:00:00+09:00",
                             "updated_at": "2025-08-02T09:00:00+09:00",
                         }
