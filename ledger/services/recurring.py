@@ -51,6 +51,7 @@ from ledger.selectors.recurring import recurring_occurrence_dates
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
+EARLIEST_START = datetime.date(1970, 1, 1)
 
 # The fields of a rule a caller may set; everything else (user, legacy_id, timestamps) is not.
 RULE_FIELDS = (
@@ -110,6 +111,9 @@ def _validate_rule(rule: RecurringTransaction) -> None:
         errors["frequency"] = [f"Must be one of: {', '.join(Frequency.values)}."]
     if not 1 <= (rule.day_of_month or 0) <= 31:
         errors["day_of_month"] = ["Enter a whole number from 1 to 31."]
+    if rule.start_date and rule.start_date < EARLIEST_START:
+        # Every month since the start is materialized; bound what one request can write.
+        errors["start_date"] = [f"Must be {EARLIEST_START:%Y-%m} or later."]
     if rule.start_date and rule.end_date and rule.end_date < rule.start_date:
         errors["end_date"] = ["The end must not be before the start."]
     if rule.category_id is not None and not Category.objects.filter(

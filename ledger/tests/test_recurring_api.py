@@ -122,6 +122,7 @@ def test_create_ignores_a_user_in_the_body(client, user, other_user):
         ({"start_date": "2025-13"}, "start_date"),
         ({"start_date": "25-01"}, "start_date"),
         ({"start_date": None}, "start_date"),
+        ({"start_date": "0001-01"}, "start_date"),
         ({"end_date": "2024-12"}, "end_date"),
         ({"start_date": "2025-03-15", "end_date": "2025-03-14"}, "end_date"),
         ({"day_of_month": 32}, "day_of_month"),
