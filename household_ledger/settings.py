@@ -123,13 +123,26 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Entries are synced into django_celery_beat's tables when beat starts.
+# The recurring engine's daily runs, shortly after midnight in CELERY_TIMEZONE (Asia/Seoul).
+# django_celery_beat's DatabaseScheduler copies these entries into its tables at beat start-up
+# (so support staff see them under "Periodic tasks" in the admin); edits made there to these
+# two entries are reset from here when beat restarts.
 CELERY_BEAT_SCHEDULE = {
     "accounts-purge-deleted-accounts": {
         "task": "accounts.tasks.purge_deleted_accounts",
         "schedule": crontab(hour=4, minute=30),
     },
+    "materialize-recurring": {
+        "task": "ledger.tasks.materialize_recurring",
+        "schedule": crontab(minute=5, hour=0),
+    },
+    "confirm-due-transactions": {
+        "task": "ledger.tasks.confirm_due_transactions",
+        "schedule": crontab(minute=10, hour=0),
+    },
 }
+# A worker starting up queues both tasks once, to catch up on runs missed while it was down.
+RECURRING_CATCH_UP_ON_WORKER_START = env.bool("RECURRING_CATCH_UP_ON_WORKER_START", default=True)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "ko-kr"
@@ -201,6 +214,9 @@ DEV_KEYS_DIR = BASE_DIR / ".dev-keys"
 
 # --- Product settings -----------------------------------------------------------------------
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+# Recurring rules are materialized through the end of the month this many months after the
+# current one (1 = the rest of this month and all of next month).
+RECURRING_HORIZON_MONTHS = env.int("RECURRING_HORIZON_MONTHS", default=1)
 
 LOGGING = {
     "version": 1,

@@ -20,9 +20,13 @@ _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @extend_schema_field(
-    # OpenAPI 3.0 spelling: `exclusiveMinimum` is a boolean that qualifies `minimum`.
-    {"type": "number", "format": "decimal", "minimum": 0, "exclusiveMinimum": True,
-     "example": 5400}
+    {
+        "type": "number",
+        "format": "decimal",
+        "minimum": 0,
+        "exclusiveMinimum": True,  # OpenAPI 3.0: a boolean qualifying `minimum`
+        "example": 5400,
+    }
 )
 class MoneyField(serializers.Field):
     """A positive amount in won: a JSON number or numeric string, exact to 2 decimal places.
