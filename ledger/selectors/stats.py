@@ -17,7 +17,7 @@ from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from ledger.dates import add_months, local_today, month_end
-from ledger.models import Transaction, TransactionStatus, TransactionType
+from ledger.models import Category, Transaction, TransactionStatus, TransactionType
 from ledger.selectors.recurring import recurring_projection
 
 ZERO = Decimal("0.00")
@@ -187,12 +187,32 @@ def stats_period_queryset(
     return queryset
 
 
-def _category_rows(queryset: QuerySet[Transaction]):
-    return (
-        queryset.values("category_id", "category__name", "category__emoji", "type")
-        .annotate(total=_money(), count=Count("id"))
-        .order_by("-total", "type", "category__name", "category_id")
+def _category_rows(queryset: QuerySet[Transaction]) -> list[dict]:
+    """Totals grouped by (category, type), then the names and emoji of those categories.
+
+    Two queries: grouping first and looking the few categories up afterwards is about twice
+    as fast on a large period as joining every transaction to its category and grouping by
+    name and emoji too.
+    """
+    rows = list(
+        queryset.values("category_id", "type").annotate(total=_money(), count=Count("id"))
     )
+    ids = {row["category_id"] for row in rows if row["category_id"] is not None}
+    categories = (
+        {c["id"]: c for c in Category.objects.filter(id__in=ids).values("id", "name", "emoji")}
+        if ids
+        else {}
+    )
+    for row in rows:
+        category = categories.get(row["category_id"], {})
+        row["name"] = category.get("name") or UNCATEGORIZED_NAME
+        row["emoji"] = category.get("emoji") or ""
+    # Largest first; ties by type and name, uncategorized after named ones, for a stable order.
+    rows.sort(
+        key=lambda r: (-r["total"], r["type"], r["category_id"] is None, r["name"],
+                       str(r["category_id"]))
+    )
+    return rows
 
 
 def _day_rows(queryset: QuerySet[Transaction]):
@@ -208,8 +228,8 @@ def _category_totals(rows, *, income: Decimal, expense: Decimal) -> list[Categor
     return [
         CategoryTotal(
             category_id=row["category_id"],
-            name=row["category__name"] or UNCATEGORIZED_NAME,
-            emoji=row["category__emoji"] or "",
+            name=row["name"],
+            emoji=row["emoji"],
             type=row["type"],
             total=row["total"],
             count=row["count"],
@@ -243,7 +263,7 @@ def stats_monthly(
     """One calendar month: totals (scheduled included, as the SPA's cards), the same split
     into confirmed and scheduled, totals per category with their share, and per day.
 
-    Three queries; with `include_projected`, plus those of `recurring_projection` (at most
+    Four queries; with `include_projected`, plus those of `recurring_projection` (at most
     three) for the occurrences active fixed-amount rules will yield but have not yet.
     """
     date_from = datetime.date(year, month, 1)
@@ -347,12 +367,12 @@ def stats_by_category(
     type: str | None = None,
 ) -> CategoryStats:
     """Totals per (category, type) over the period, largest first; uncategorized rows have
-    `category_id` None. Every transaction counts, scheduled ones included. One query.
+    `category_id` None. Every transaction counts, scheduled ones included. Two queries.
     """
     queryset = stats_period_queryset(user=user, date_from=date_from, date_to=date_to)
     if type:
         queryset = queryset.filter(type=type)
-    rows = list(_category_rows(queryset))
+    rows = _category_rows(queryset)
     income = sum((r["total"] for r in rows if r["type"] == TransactionType.INCOME), ZERO)
     expense = sum((r["total"] for r in rows if r["type"] == TransactionType.EXPENSE), ZERO)
     return CategoryStats(
