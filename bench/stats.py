@@ -68,7 +68,7 @@ def _ensure_database():
 # --- Seeding ------------------------------------------------------------------------------------
 
 
-def _seed(*, transactions: int, years: int, background_users: int, background_rows: int):
+def _seed(*, transactions: int, years: int, background_users: int, background_total: int):
     from django.db import connection
 
     from accounts.models import User
@@ -99,22 +99,27 @@ def _seed(*, transactions: int, years: int, background_users: int, background_ro
         User(username=f"{BACKGROUND_PREFIX}{i}", clerk_user_id=f"{BACKGROUND_PREFIX}{i}")
         for i in range(background_users)
     )
+    # Rows of all users interleaved in random order, as years of inserts leave them: the
+    # heavy user's rows are spread over the table, not packed together.
+    owners = [heavy.id] * transactions + [
+        background[i % background_users].id for i in range(background_total)
+    ]
+    rng.shuffle(owners)
     now = datetime.datetime.now(datetime.UTC)
 
-    def rows(user_id, count):
-        for _ in range(count):
-            day = first + datetime.timedelta(days=rng.randrange(span))
-            income = rng.random() < 0.08
-            amount = (
-                Decimal(rng.randrange(100_000, 5_000_000, 10))
-                if income
-                else Decimal(rng.randrange(1_000, 300_000, 10))
-            )
-            yield (
-                uuid.uuid4(), user_id, day, "bench", amount, "income" if income else "expense",
-                None if rng.random() < 0.05 else rng.choice(categories),
-                "confirmed" if day <= today else "scheduled", "", now, now,
-            )
+    def row(user_id):
+        day = first + datetime.timedelta(days=rng.randrange(span))
+        income = rng.random() < 0.08
+        amount = (
+            Decimal(rng.randrange(100_000, 5_000_000, 10))
+            if income
+            else Decimal(rng.randrange(1_000, 300_000, 10))
+        )
+        return (
+            uuid.uuid4(), user_id, day, "bench", amount, "income" if income else "expense",
+            None if rng.random() < 0.05 else rng.choice(categories),
+            "confirmed" if day <= today else "scheduled", "", now, now,
+        )
 
     started = time.perf_counter()
     columns = (
@@ -123,15 +128,12 @@ def _seed(*, transactions: int, years: int, background_users: int, background_ro
     )
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY ledger_transaction ({columns}) FROM STDIN") as copy:
-            for row in rows(heavy.id, transactions):
-                copy.write_row(row)
-            for user in background:
-                for row in rows(user.id, background_rows):
-                    copy.write_row(row)
+            for owner in owners:
+                copy.write_row(row(owner))
         cursor.execute("VACUUM ANALYZE ledger_transaction")
     print(
         f"seeded {transactions:,} transactions for {HEAVY_USER} from {first} to {last} and "
-        f"{background_users * background_rows:,} for {background_users} other users "
+        f"{background_total:,} for {background_users} other users "
         f"in {time.perf_counter() - started:.1f} s"
     )
     return heavy
@@ -145,40 +147,48 @@ def _percentile(values, fraction):
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def _time_requests(client, url, *, repeat: int) -> list[float]:
-    for _ in range(3):
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code, response.content[:300])
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        client.get(url)
-        timings.append((time.perf_counter() - started) * 1000)
-    return timings
+def _ms(function) -> float:
+    started = time.perf_counter()
+    function()
+    return (time.perf_counter() - started) * 1000
+
+
+def _get(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code, response.content[:300])
+    return response
+
+
+def _run_sql(statements):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+            cursor.fetchall()
 
 
 def _explain(sql: str, *, repeat: int):
-    """Median execution and planning time (ms) of `sql`, and its plan's node summary."""
+    """Median execution and planning time (ms) of `sql`, its plan, and whether JIT ran."""
     from django.db import connection
 
-    executions, plannings, plan = [], [], None
+    executions, plannings, result = [], [], None
     with connection.cursor() as cursor:
         for _ in range(repeat):
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
             [result] = cursor.fetchone()[0]
             executions.append(result["Execution Time"])
             plannings.append(result["Planning Time"])
-            plan = result["Plan"]
-    return statistics.median(executions), statistics.median(plannings), plan
+    return statistics.median(executions), statistics.median(plannings), result
 
 
 def _scan_nodes(plan) -> list[str]:
     nodes = []
-    if "Relation Name" in plan:
+    if plan.get("Relation Name") == "ledger_transaction":
         how = plan["Node Type"]
         if plan.get("Index Name"):
             how += f" {plan['Index Name']}"
-        nodes.append(f"{plan['Relation Name']}: {how}")
+        nodes.append(how)
     for child in plan.get("Plans", []):
         nodes.extend(_scan_nodes(child))
     return nodes
@@ -197,7 +207,7 @@ def _ledger_sql(client, url) -> list[str]:
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
-        client.get(url)
+        _get(client, url)
     return [q["sql"] for q in captured.captured_queries if '"ledger_' in q["sql"]]
 
 
@@ -221,15 +231,49 @@ def _endpoints(today: datetime.date, years: int):
     ]
 
 
+def _measure(client, name, url, *, repeat, explain_runs):
+    """Interleave the endpoint, the empty request and the endpoint's raw SQL round by round,
+    so a busy machine slows all three alike."""
+    statements = _ledger_sql(client, url)
+    for _ in range(3):  # warm up
+        _get(client, url), _get(client, "/bench/empty"), _run_sql(statements)
+    request, empty, sql = [], [], []
+    for _ in range(repeat):
+        request.append(_ms(lambda: client.get(url)))
+        empty.append(_ms(lambda: client.get("/bench/empty")))
+        sql.append(_ms(lambda: _run_sql(statements)))
+    explained = [(s, *_explain(s, repeat=explain_runs)) for s in statements]
+    main_sql, main_exec, main_plan_ms, main_result = max(explained, key=lambda item: item[1])
+    median, raw_sql, empty_median = (statistics.median(v) for v in (request, sql, empty))
+    budget = 2 * (raw_sql + empty_median)
+    return {
+        "endpoint": name,
+        "url": url,
+        "median_ms": round(median, 2),
+        "p95_ms": round(_percentile(request, 0.95), 2),
+        "queries": len(statements),
+        "raw_sql_ms": round(raw_sql, 2),
+        "explain_execution_ms": round(sum(e for _, e, _, _ in explained), 2),
+        "main_query_execution_ms": round(main_exec, 2),
+        "main_query_planning_ms": round(main_plan_ms, 2),
+        "main_query_scans": _scan_nodes(main_result["Plan"]),
+        "jit": any("JIT" in result for *_, result in explained),
+        "empty_request_ms": round(empty_median, 2),
+        "budget_ms": round(budget, 2),
+        "within_target": median <= budget,
+        "main_sql": main_sql,
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m bench.stats", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--transactions", type=int, default=100_000)
     parser.add_argument("--years", type=int, default=5)
-    parser.add_argument("--background-users", type=int, default=100)
-    parser.add_argument("--background-rows", type=int, default=1_000,
-                        help="transactions per other user")
+    parser.add_argument("--background", type=int, default=300_000,
+                        help="transactions of other users, interleaved with the heavy user's")
+    parser.add_argument("--background-users", type=int, default=300)
     parser.add_argument("--requests", type=int, default=60, help="timed requests per endpoint")
     parser.add_argument("--explain-runs", type=int, default=7)
     parser.add_argument("--plans", action="store_true", help="print each main query's plan")
@@ -262,59 +306,41 @@ def main(argv=None):
             transactions=args.transactions,
             years=args.years,
             background_users=args.background_users,
-            background_rows=args.background_rows,
+            background_total=args.background,
         )
     client = APIClient()
     # Real Clerk tokens are not verified here: force_authenticate skips only the signature
-    # check, the rest of the request (middleware, DRF, permissions) runs as in production.
+    # check; the rest of the request (middleware, DRF, permissions) runs as in production.
     client.force_authenticate(user=heavy)
 
-    empty = _time_requests(client, "/bench/empty", repeat=args.requests * 2)
-    empty_median = statistics.median(empty)
-    print(
-        f"\nempty authenticated DRF request: median {empty_median:.2f} ms, "
-        f"p95 {_percentile(empty, 0.95):.2f} ms\n"
-    )
     header = (
-        f"{'endpoint':<24}{'median':>9}{'p95':>9}{'queries':>9}{'SQL exec':>10}"
-        f"{'SQL plan':>10}{'budget':>9}  verdict  main query's scans"
+        f"{'endpoint':<23}{'median':>9}{'p95':>9}{'queries':>8}{'raw SQL':>9}"
+        f"{'EXPLAIN':>9}{'empty':>8}{'budget':>9}  target  main query's scans of transactions"
     )
-    print(header)
-    print("-" * len(header))
+    print(f"\n{header}\n{'-' * len(header)}")
     figures = []
     for name, url in _endpoints(local_today(), args.years):
-        timings = _time_requests(client, url, repeat=args.requests)
-        median, p95 = statistics.median(timings), _percentile(timings, 0.95)
-        explained = [
-            (sql, *_explain(sql, repeat=args.explain_runs)) for sql in _ledger_sql(client, url)
-        ]
-        execution = sum(e for _, e, _, _ in explained)
-        planning = sum(p for _, _, p, _ in explained)
-        main_sql, main_exec, _, main_plan = max(explained, key=lambda item: item[1])
-        budget = 2 * (execution + planning + empty_median)
-        scans = _scan_nodes(main_plan)
-        seq = [scan for scan in scans if "ledger_transaction: Seq Scan" in scan]
+        f = _measure(client, name, url, repeat=args.requests, explain_runs=args.explain_runs)
+        figures.append(f)
         print(
-            f"{name:<24}{median:>7.2f}ms{p95:>7.2f}ms{len(explained):>9}{execution:>8.2f}ms"
-            f"{planning:>8.2f}ms{budget:>7.2f}ms  {'ok     ' if median <= budget else 'OVER   '}"
-            f"  {'; '.join(s for s in scans if s.startswith('ledger_transaction'))}"
-            + ("  ← seq scan" if seq else "")
+            f"{name:<23}{f['median_ms']:>7.2f}ms{f['p95_ms']:>7.2f}ms{f['queries']:>8}"
+            f"{f['raw_sql_ms']:>7.2f}ms{f['explain_execution_ms']:>7.2f}ms"
+            f"{f['empty_request_ms']:>6.2f}ms{f['budget_ms']:>7.2f}ms  "
+            f"{'ok    ' if f['within_target'] else 'OVER  '}  {', '.join(f['main_query_scans'])}"
+            + ("  (JIT)" if f["jit"] else "")
         )
         if args.plans:
-            print(_text_plan(main_sql), "\n")
-        figures.append({
-            "endpoint": name, "url": url, "median_ms": round(median, 3), "p95_ms": round(p95, 3),
-            "queries": len(explained), "sql_execution_ms": round(execution, 3),
-            "sql_planning_ms": round(planning, 3), "main_query_execution_ms": round(main_exec, 3),
-            "budget_ms": round(budget, 3), "within_target": median <= budget,
-        })
+            print(_text_plan(f["main_sql"]), "\n")
     print(
-        "\nmedian/p95: whole request through Django's test client; SQL exec/plan: sum over the "
-        "endpoint's queries of PostgreSQL's EXPLAIN ANALYZE execution/planning time (median of "
-        f"{args.explain_runs} runs); budget: 2 × (SQL exec + plan + empty request)."
+        "\nmedian/p95: the whole authenticated request through Django's test client. raw SQL: "
+        "the endpoint's own SQL sent\nthrough a cursor (round trips included). EXPLAIN: sum of "
+        "PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) execution time\nof those queries (median of "
+        f"{args.explain_runs}). empty: an empty authenticated DRF request. budget: 2 × (raw SQL "
+        "+ empty). Measured\nround-robin (endpoint, empty, SQL), so load on the machine "
+        "affects all three alike."
     )
     if args.json:
-        print(json.dumps({"empty_request_median_ms": round(empty_median, 3), "endpoints": figures},
+        print(json.dumps([{k: v for k, v in f.items() if k != "main_sql"} for f in figures],
                          indent=2))
     if not args.keep:
         User.objects.filter(username__startswith="bench_stats_").delete()
