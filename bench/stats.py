@@ -298,7 +298,7 @@ def main(argv=None):
     _ensure_database()
     call_command("migrate", verbosity=0)
     setup_test_environment()  # lets the test client's `testserver` host in
-    settings.ROOT_URLCONF = "bench.urls"
+    settings.ROOT_URLCONF = "bench.stats_urls"
 
     heavy = User.objects.filter(username=HEAVY_USER).first() if args.reuse else None
     if heavy is None:
