@@ -447,3 +447,23 @@ def test_ten_years_exactly_is_allowed(auth_client, user):
         "/stats/summary", {"date_from": "2015-01-01", "date_to": "2024-12-31"}
     )
     assert response.status_code == 200
+
+
+def test_openapi_documents_every_stats_endpoint_with_its_response(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    for path, component in [
+        ("/stats/summary", "StatsSummaryOutput"),
+        ("/stats/monthly/{year}/{month}", "StatsMonthlyOutput"),
+        ("/stats/category", "StatsCategoryOutput"),
+        ("/stats/assets", "StatsAssetsOutput"),
+        ("/stats/trend", "StatsTrendOutput"),
+    ]:
+        operation = schema["paths"][path]["get"]
+        ok = operation["responses"]["200"]["content"]["application/json"]
+        assert ok["schema"]["$ref"] == f"#/components/schemas/{component}"
+        assert ok["examples"], path
+        assert "400" in operation["responses"], path
+    assert schema["components"]["schemas"]["StatsMonthlyOutput"]["properties"]["income"][
+        "type"
+    ] == "number"
