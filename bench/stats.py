@@ -317,6 +317,8 @@ def main(argv=None):
         f"{'endpoint':<23}{'median':>9}{'p95':>9}{'queries':>8}{'raw SQL':>9}"
         f"{'EXPLAIN':>9}{'empty':>8}{'budget':>9}  target  main query's scans of transactions"
     )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nload average before: {load} on {os.cpu_count()} CPUs")
     print(f"\n{header}\n{'-' * len(header)}")
     figures = []
     for name, url in _endpoints(local_today(), args.years):
@@ -339,6 +341,7 @@ def main(argv=None):
         "+ empty). Measured\nround-robin (endpoint, empty, SQL), so load on the machine "
         "affects all three alike."
     )
+    print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
         print(json.dumps([{k: v for k, v in f.items() if k != "main_sql"} for f in figures],
                          indent=2))

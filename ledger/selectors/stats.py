@@ -46,8 +46,9 @@ def _share(part: Decimal, whole: Decimal) -> Decimal:
     return (part / whole).quantize(SHARE_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _user_transactions(user) -> QuerySet[Transaction]:
-    return Transaction.objects.filter(user=user)
+def _user_transactions(user, **conditions) -> QuerySet[Transaction]:
+    """The user's transactions: every stats query starts here, so none reads another's rows."""
+    return Transaction.objects.filter(user=user, **conditions)
 
 
 def user_time_zone(user) -> str | None:
@@ -181,10 +182,10 @@ class TrendStats:
 def stats_period_queryset(
     *, user, date_from: datetime.date, date_to: datetime.date, status: str | None = None
 ) -> QuerySet[Transaction]:
-    queryset = _user_transactions(user).filter(date__range=(date_from, date_to))
+    conditions = {"date__range": (date_from, date_to)}
     if status:
-        queryset = queryset.filter(status=status)
-    return queryset
+        conditions["status"] = status
+    return _user_transactions(user, **conditions)
 
 
 def _category_rows(queryset: QuerySet[Transaction]) -> list[dict]:
@@ -387,10 +388,7 @@ def stats_by_category(
 
 
 def stats_assets_queryset(*, user, as_of: datetime.date | None = None) -> QuerySet[Transaction]:
-    queryset = _user_transactions(user)
-    if as_of is not None:
-        queryset = queryset.filter(date__lte=as_of)
-    return queryset
+    return _user_transactions(user, **({} if as_of is None else {"date__lte": as_of}))
 
 
 def stats_assets(*, user, as_of: datetime.date | None = None) -> AssetsStats:
