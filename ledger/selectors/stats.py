@@ -176,7 +176,7 @@ class TrendStats:
     items: list[MonthTotal]
 
 
-# --- Querysets (exposed so the benchmark can EXPLAIN exactly what the endpoints run) ------------
+# --- Querysets the selectors aggregate over (also usable by the admin and exports) ------------
 
 
 def stats_period_queryset(
