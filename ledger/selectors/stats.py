@@ -2,7 +2,8 @@
 
 Every figure is a PostgreSQL aggregate (`SUM`/`COUNT` with `FILTER`, `DATE_TRUNC`, `GROUP BY`)
 in a fixed number of queries, whatever the number of rows: nothing here loads transactions into
-Python. Amounts stay `Decimal`; an empty period gives zeros. A transaction whose amount is NULL
+Python (at most a few dozen aggregated groups are added up here, e.g. a month's days into the
+month). Amounts stay `Decimal`; an empty period gives zeros. A transaction whose amount is NULL
 (a pending occurrence of a variable-amount rule) counts in `count` but adds 0 to every sum.
 
 Semantics (SPEC §4): the month's income and expense (the SPA's 수입/지출 cards) count every
@@ -216,14 +217,6 @@ def _category_rows(queryset: QuerySet[Transaction]) -> list[dict]:
     return rows
 
 
-def _day_rows(queryset: QuerySet[Transaction]):
-    return (
-        queryset.values("date")
-        .annotate(income=_money(_INCOME), expense=_money(_EXPENSE), count=Count("*"))
-        .order_by("date")
-    )
-
-
 def _category_totals(rows, *, income: Decimal, expense: Decimal) -> list[CategoryTotal]:
     """Aggregated rows (one per category and type) → results with each one's share."""
     return [
@@ -264,29 +257,36 @@ def stats_monthly(
     """One calendar month: totals (scheduled included, as the SPA's cards), the same split
     into confirmed and scheduled, totals per category with their share, and per day.
 
-    Four queries; with `include_projected`, plus those of `recurring_projection` (at most
-    three) for the occurrences active fixed-amount rules will yield but have not yet.
+    Three queries: sums per (day, type, status) — at most 31 × 4 aggregated rows, from which
+    the day figures, the month's totals and their confirmed/scheduled split are added up —,
+    sums per (category, type), and the names of those categories. With `include_projected`,
+    plus those of `recurring_projection` (at most three) for the occurrences active
+    fixed-amount rules will yield but have not yet.
     """
     date_from = datetime.date(year, month, 1)
     date_to = month_end(date_from)
     queryset = stats_period_queryset(user=user, date_from=date_from, date_to=date_to)
 
-    figures = queryset.aggregate(
-        income=_money(_INCOME),
-        expense=_money(_EXPENSE),
-        count=Count("*"),
-        confirmed_income=_money(_CONFIRMED & _INCOME),
-        confirmed_expense=_money(_CONFIRMED & _EXPENSE),
-        # COUNT(status): a NOT NULL column the stats index covers (COUNT(*) takes no filter).
-        confirmed_count=Count("status", filter=_CONFIRMED),
-        scheduled_income=_money(_SCHEDULED & _INCOME),
-        scheduled_expense=_money(_SCHEDULED & _EXPENSE),
-        scheduled_count=Count("status", filter=_SCHEDULED),
+    # One GROUP BY instead of a nine-expression aggregate plus a per-day query: the same
+    # figures, and Django compiles it in a fraction of the time.
+    groups = (
+        queryset.values("date", "type", "status")
+        .annotate(total=_money(), count=Count("*"))
+        .order_by("date")
     )
-    categories = _category_totals(
-        _category_rows(queryset), income=figures["income"], expense=figures["expense"]
-    )
-    days = [DayTotal(**row) for row in _day_rows(queryset)]
+    zero = {"income": ZERO, "expense": ZERO, "count": 0}
+    by_day: dict[datetime.date, dict] = {}
+    by_status = {TransactionStatus.CONFIRMED: dict(zero), TransactionStatus.SCHEDULED: dict(zero)}
+    for group in groups:
+        for bucket in (by_day.setdefault(group["date"], dict(zero)), by_status[group["status"]]):
+            bucket[group["type"]] += group["total"]
+            bucket["count"] += group["count"]
+    confirmed = Totals(**by_status[TransactionStatus.CONFIRMED])
+    scheduled = Totals(**by_status[TransactionStatus.SCHEDULED])
+    income = confirmed.income + scheduled.income
+    expense = confirmed.expense + scheduled.expense
+
+    categories = _category_totals(_category_rows(queryset), income=income, expense=expense)
     projected = (
         stats_projected(user=user, date_from=date_from, date_to=date_to)
         if include_projected
@@ -297,21 +297,13 @@ def stats_monthly(
         month=month,
         date_from=date_from,
         date_to=date_to,
-        income=figures["income"],
-        expense=figures["expense"],
-        count=figures["count"],
-        confirmed=Totals(
-            income=figures["confirmed_income"],
-            expense=figures["confirmed_expense"],
-            count=figures["confirmed_count"],
-        ),
-        scheduled=Totals(
-            income=figures["scheduled_income"],
-            expense=figures["scheduled_expense"],
-            count=figures["scheduled_count"],
-        ),
+        income=income,
+        expense=expense,
+        count=confirmed.count + scheduled.count,
+        confirmed=confirmed,
+        scheduled=scheduled,
         categories=categories,
-        days=days,
+        days=[DayTotal(date=day, **figures) for day, figures in by_day.items()],
         projected=projected,
     )
 

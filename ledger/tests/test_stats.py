@@ -198,10 +198,10 @@ def test_monthly_runs_a_fixed_number_of_aggregate_queries(auth_client, user, led
 
     assert body["count"] == 37
     queries = ledger_queries(after)
-    assert len(queries) == len(ledger_queries(before)) == 4
-    # Three aggregates over transactions, then one look-up of the categories they name.
+    assert len(queries) == len(ledger_queries(before)) == 3
+    # Two aggregates over transactions, then one look-up of the categories they name.
     aggregates = [sql for sql in queries if '"ledger_transaction"' in sql]
-    assert len(aggregates) == 3
+    assert len(aggregates) == 2
     assert all("SUM(" in sql and "COUNT(" in sql for sql in aggregates)
 
 
@@ -209,7 +209,7 @@ def test_monthly_with_projection_adds_a_fixed_number_of_queries(auth_client, use
     client = auth_client(user)
     with CaptureQueriesContext(connection) as captured:
         get(client, "/stats/monthly/2025/8", include_projected="true")
-    assert len(ledger_queries(captured)) == 4 + 3
+    assert len(ledger_queries(captured)) == 3 + 3
 
 
 # --- /stats/summary ----------------------------------------------------------------------------
