@@ -174,6 +174,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Product settings -----------------------------------------------------------------------
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+# Largest backup file POST /backup/import (and import_indexeddb) accepts, in bytes.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,
