@@ -99,9 +99,10 @@ def parse_date(value, *, tz: ZoneInfo) -> datetime.date:
         text = value.strip()
         if _PLAIN_DATE.fullmatch(text):
             try:
-                return _check_year(datetime.date.fromisoformat(text), value)
+                day = datetime.date.fromisoformat(text)
             except ValueError as exc:
                 raise FieldError(f"is not a valid date: {_describe(value)}") from exc
+            return _check_year(day, value)
         try:
             moment = datetime.datetime.fromisoformat(text)
         except ValueError as exc:

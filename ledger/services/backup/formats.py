@@ -186,7 +186,8 @@ def _revive_typeson(row: dict):
     if isinstance(types.get("$"), dict) and "$" in row:  # an array root, e.g. [key, value]
         target, types = row["$"], types["$"]
     for path, type_name in types.items():
-        _revive_path(target, str(path).split("."), type_name)
+        parts = [p.replace("~1", ".").replace("~0", "~") for p in str(path).split(".")]
+        _revive_path(target, parts, type_name)
     return target
 
 
