@@ -497,3 +497,14 @@ def test_time_zone_of_the_report_is_the_users(auth_client, user):
     assert response.json()["time_zone"] == "America/New_York"
     coffee_instant = "2025-07-24T15:00:00.000Z"
     assert local_date(coffee_instant, ZoneInfo("America/New_York")) == datetime.date(2025, 7, 24)
+
+
+def test_dry_run_in_replace_mode_deletes_nothing(auth_client, user):
+    TransactionFactory(user=user, description="남아야 할 거래")
+    before = snapshot(user)
+
+    response = post_json(auth_client(user), spa_fixture_bytes(), mode="replace", dry_run="true")
+
+    assert response.json()["deleted"]["transactions"] == 1
+    assert response.json()["created"]["transactions"] == 81
+    assert snapshot(user) == before
