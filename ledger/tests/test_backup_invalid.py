@@ -336,3 +336,15 @@ def test_unknown_time_zone_is_reported_not_a_500(auth_client, user, existing):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_time_zone"
     assert snapshot(user) == existing
+
+
+def test_a_file_of_bad_rows_lists_the_first_thousand_and_counts_the_rest(auth_client, user):
+    rows = [{**GOOD, "id": str(i), "amount": -i - 1} for i in range(1500)]
+
+    response = post(auth_client(user), spa(*rows))
+
+    report = response.json()["error"]["report"]
+    assert report["failed"] == 1500 and report["errors"] == 1500
+    assert len(report["problems"]) == 1000
+    assert report["problems_not_listed"] == 500
+    assert report["problems"][-1]["index"] == 999

@@ -5,13 +5,13 @@ ISO instants or plain dates, `YYYY-MM` months, "1" for 1, 0/1 for booleans) and 
 vaguer: anything else is a row error naming the field.
 """
 
-import calendar
 import datetime
 import math
 import re
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from ledger.dates import month_end
 from ledger.models import MONEY
 
 
@@ -132,8 +132,8 @@ def parse_month(value, *, tz: ZoneInfo, end: bool = False) -> datetime.date | No
                 raise FieldError(f"is not a valid month: {_describe(value)}")
             if not MIN_YEAR <= year <= MAX_YEAR:
                 raise FieldError(f"is out of range ({MIN_YEAR}-{MAX_YEAR}): {_describe(value)}")
-            day = calendar.monthrange(year, month)[1] if end else 1
-            return datetime.date(year, month, day)
+            first = datetime.date(year, month, 1)
+            return month_end(first) if end else first
     return parse_date(value, tz=tz)
 
 
