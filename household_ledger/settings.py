@@ -217,6 +217,8 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 # Recurring rules are materialized through the end of the month this many months after the
 # current one (1 = the rest of this month and all of next month).
 RECURRING_HORIZON_MONTHS = env.int("RECURRING_HORIZON_MONTHS", default=1)
+# Largest backup file POST /backup/import (and import_indexeddb) accepts, in bytes.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,
