@@ -20,3 +20,6 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The test client speaks plain http; test_deployment checks the production values separately
+# (`check --deploy` in a subprocess with the k8s ConfigMap's environment).
+SECURE_SSL_REDIRECT = False
