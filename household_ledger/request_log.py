@@ -45,6 +45,28 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class RedactTaskDataFilter(logging.Filter):
+    """Celery's task tracer logs each task's arguments and return value; keep only their shape.
+
+    Tasks take ids, but a return value may be a list of amounts: it never reaches the log.
+    """
+
+    REDACTED = "<redacted>"
+    FIELDS = ("args", "kwargs", "return_value")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("celery.app.trace"):
+            if isinstance(record.args, dict):
+                record.args = self._redact(record.args)
+            data = getattr(record, "data", None)
+            if isinstance(data, dict):
+                record.data = self._redact(data)
+        return True
+
+    def _redact(self, values: dict) -> dict:
+        return {k: (self.REDACTED if k in self.FIELDS else v) for k, v in values.items()}
+
+
 class JsonFormatter(_JsonFormatter):
     """One JSON object per line: time, level, logger, message and the record's extra fields."""
 
@@ -116,6 +138,7 @@ class RequestLogMiddleware:
                     "status": status,
                     "duration_ms": duration_ms,
                     "user_id": user_id,
+                    "request_id": request_id,
                 },
             )
             return response

@@ -181,6 +181,10 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 # Everything below is env-driven; the defaults with DEBUG off are the production-safe ones, so
 # `manage.py check --deploy` is clean with the values of k8s/configmap.yaml.
 
+# The k8s/secret.yaml template must never reach production unchanged.
+if not DEBUG and SECRET_KEY.startswith("CHANGE_ME"):
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is still the CHANGE_ME placeholder.")
+
 # The kubelet's probes and Prometheus reach a pod by its IP (Host: <pod IP>:8000); the
 # Deployment passes that IP in POD_IP (downward API) so those requests pass host validation.
 POD_IP = env.str("POD_IP", default="")
@@ -225,14 +229,17 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "household_ledger.request_log.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "household_ledger.request_log.RequestIdFilter"},
+        "redact": {"()": "household_ledger.request_log.RedactTaskDataFilter"},
+    },
     "formatters": {"json": {"()": "household_ledger.request_log.JsonFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
