@@ -5,11 +5,16 @@ Kubernetes JSON schemas), and the image's command runs here as it would in the c
 """
 
 import importlib
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import kubernetes_validate
 import pytest
 import yaml
@@ -390,3 +395,127 @@ def test_probes_stay_plain_http_while_the_api_redirects_to_https(client, setting
     # Behind the ingress: X-Forwarded-Proto says the client used https.
     assert client.get("/api/schema/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
 
+
+
+# --- the image's command, run here: gunicorn with the project's config --------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_ready(base_url: str, server: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"gunicorn never became ready:\n{log_path.read_text()}")
+
+
+@pytest.fixture
+def gunicorn_server(transactional_db, tmp_path):
+    """`gunicorn -c gunicorn.conf.py household_ledger.wsgi:application` with production
+    settings against the test database, as the container runs it; stopped with SIGTERM."""
+    port = _free_port()
+    env = _production_env(
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
+        PORT=str(port),
+        GUNICORN_WORKERS="2",
+        GUNICORN_THREADS="2",
+    )
+    collected = _manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+    assert collected.returncode == 0, collected.stderr
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", *_image_command()],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(base_url, server, log_path)
+        yield {"url": base_url, "process": server, "log": log_path, "env": env}
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def test_gunicorn_serves_the_app_and_stops_cleanly_on_sigterm(gunicorn_server):
+    url, server = gunicorn_server["url"], gunicorn_server["process"]
+    log_path = gunicorn_server["log"]
+    request_id = "deploy-test-0001"
+
+    # Readiness over plain http (the kubelet's view), with our request id echoed.
+    ready = httpx.get(f"{url}/readyz", headers={"X-Request-ID": request_id})
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert ready.headers["X-Request-ID"] == request_id
+
+    # The API: plain http is redirected to https; through the ingress (X-Forwarded-Proto) it
+    # answers, with the production security headers.
+    assert httpx.get(f"{url}/api/schema/").status_code == 301
+    schema = httpx.get(f"{url}/api/schema/", headers={"X-Forwarded-Proto": "https"})
+    assert schema.status_code == 200
+    assert "openapi" in schema.text
+    assert schema.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert len(schema.headers["X-Request-ID"]) == 32  # generated when the client sent none
+
+    # Static files come from the manifest collected with DEBUG off, cached for ever.
+    manifest = json.loads(
+        (Path(gunicorn_server["env"]["DJANGO_STATIC_ROOT"]) / "staticfiles.json").read_text()
+    )
+    css = httpx.get(
+        f"{url}/static/{manifest['paths']['admin/css/base.css']}",
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert css.status_code == 200
+    assert "immutable" in css.headers["Cache-Control"]
+
+    # Metrics: refused without the token, Prometheus text with it, summed over both workers.
+    assert httpx.get(f"{url}/metrics").status_code == 401
+    token = gunicorn_server["env"]["METRICS_TOKEN"]
+    metrics = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert metrics.status_code == 200
+    assert metrics.headers["Content-Type"].startswith("text/plain")
+    latency = "django_http_requests_latency_seconds_by_view_method_count"
+    assert f'{latency}{{method="GET",view="readyz"}}' in metrics.text
+    assert "django_db_execute_total" in metrics.text
+
+    # SIGTERM: a graceful shutdown, exit status 0.
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=40) == 0
+
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert not [r for r in records if r["level"] in {"ERROR", "CRITICAL"}], lines
+    assert "Traceback" not in log_path.read_text()
+    assert any(r["message"] == "Shutting down: Master" for r in records)
+    (ready_line,) = [
+        r
+        for r in records
+        if r["logger"] == "household_ledger.request" and r.get("request_id") == request_id
+    ]
+    assert ready_line["method"] == "GET"
+    assert ready_line["path"] == "/readyz"
+    assert ready_line["status"] == 200
+    assert ready_line["duration_ms"] >= 0
+    # The access log carries the same id; the token never appears anywhere.
+    assert any(
+        r["logger"] == "gunicorn.access" and f"request_id={request_id}" in r["message"]
+        for r in records
+    )
+    assert token not in log_path.read_text()
