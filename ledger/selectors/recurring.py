@@ -1,0 +1,90 @@
+"""Reads over recurring rules: the occurrence dates a rule yields and the calendar projection.
+
+The date rules of SPEC §4 live here, once; the engine (`ledger.services.recurring`) writes the
+occurrences these functions compute.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ledger.dates import clamped_date, iter_month_starts, month_end, month_start
+from ledger.models import (
+    Frequency,
+    RecurringOccurrence,
+    RecurringTransaction,
+    Transaction,
+)
+
+
+def recurring_occurrence_dates(
+    *, rule: RecurringTransaction, date_from: datetime.date, date_to: datetime.date
+) -> list[datetime.date]:
+    """Every date in [date_from, date_to] on which `rule` yields a transaction.
+
+    A rule is in effect for a month between its start month and its end month (inclusive;
+    no end = forever). Monthly rules yield once a month, yearly rules once a year in the start
+    month; the day is `day_of_month` clamped to the month's last day. Inactive rules yield
+    nothing.
+    """
+    if not rule.is_active:
+        return []
+    first = max(date_from, month_start(rule.start_date))
+    # The end month counts whole: every date of that month is still in effect.
+    last = date_to if rule.end_date is None else min(date_to, month_end(rule.end_date))
+    dates = []
+    for month in iter_month_starts(first, last):
+        if rule.frequency == Frequency.YEARLY and month.month != rule.start_date.month:
+            continue
+        occurrence = clamped_date(month.year, month.month, rule.day_of_month)
+        if first <= occurrence <= last:
+            dates.append(occurrence)
+    return dates
+
+
+@dataclass(frozen=True)
+class ProjectedOccurrence:
+    """An occurrence a rule will yield that has no transaction yet (the SPA's 📅 entry)."""
+
+    rule: RecurringTransaction
+    date: datetime.date
+
+    @property
+    def amount(self) -> Decimal | None:
+        return self.rule.amount
+
+
+def recurring_projection(
+    *, user, date_from: datetime.date, date_to: datetime.date
+) -> list[ProjectedOccurrence]:
+    """The user's active rules' occurrences in the range that were never materialized.
+
+    Dates that already have a transaction, or whose occurrence was materialized once and then
+    deleted by the user, are not projected. Three queries whatever the number of rules.
+    """
+    rules = list(
+        RecurringTransaction.objects.filter(user=user, is_active=True, start_date__lte=date_to)
+        .exclude(end_date__lt=date_from.replace(day=1))
+        .select_related("category")
+    )
+    if not rules:
+        return []
+    rule_ids = [rule.id for rule in rules]
+    taken = set(
+        Transaction.objects.filter(
+            recurring_id__in=rule_ids, date__range=(date_from, date_to)
+        ).values_list("recurring_id", "date")
+    )
+    taken.update(
+        RecurringOccurrence.objects.filter(
+            recurring_id__in=rule_ids, date__range=(date_from, date_to)
+        ).values_list("recurring_id", "date")
+    )
+    projected = [
+        ProjectedOccurrence(rule=rule, date=day)
+        for rule in rules
+        for day in recurring_occurrence_dates(rule=rule, date_from=date_from, date_to=date_to)
+        if (rule.id, day) not in taken
+    ]
+    projected.sort(key=lambda occurrence: (occurrence.date, occurrence.rule.template_name))
+    return projected
