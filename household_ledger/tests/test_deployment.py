@@ -7,6 +7,7 @@ Kubernetes JSON schemas), and the image's command runs here as it would in the c
 import importlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -154,6 +155,26 @@ def test_kustomization_ties_every_manifest_together_except_the_secret_template()
     assert images == {image["name"] for image in kustomization["images"]}
 
 
+def test_kustomize_builds_the_whole_set_and_it_validates():
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl (with its built-in kustomize) is not installed here")
+    built = subprocess.run(
+        [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=60
+    )
+    assert built.returncode == 0, built.stderr
+    documents = [doc for doc in yaml.safe_load_all(built.stdout) if doc]
+    assert len(documents) == sum(
+        len(_documents(ROOT / "k8s" / name))
+        for name in (yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
+    )
+    for document in documents:
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        assert document["metadata"]["labels"]["app.kubernetes.io/part-of"] == "household-ledger"
+    images = {container["image"] for document in documents for container in _containers(document)}
+    assert "ghcr.io/example/household-ledger:1.0.0" in images
+
+
 def _pod_spec(obj: dict) -> dict | None:
     spec = obj.get("spec", {})
     if obj["kind"] == "CronJob":
@@ -213,9 +234,7 @@ def test_k8s_api_deployment_is_replicated_probed_limited_and_non_root():
     assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in (
         container["env"]
     )
-    assert pod["terminationGracePeriodSeconds"] > int(
-        _configmap()["GUNICORN_GRACEFUL_TIMEOUT"]
-    ) + 5
+    assert pod["terminationGracePeriodSeconds"] > int(_configmap()["GUNICORN_GRACEFUL_TIMEOUT"]) + 5
 
 
 def test_k8s_every_container_runs_restricted():
@@ -394,7 +413,6 @@ def test_probes_stay_plain_http_while_the_api_redirects_to_https(client, setting
     assert response["Location"].startswith("https://")
     # Behind the ingress: X-Forwarded-Proto says the client used https.
     assert client.get("/api/schema/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
-
 
 
 # --- the image's command, run here: gunicorn with the project's config --------------------------
