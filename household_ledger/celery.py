@@ -7,6 +7,11 @@ from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "household_ledger.settings")
 
+# Prometheus multiprocess mode (see household_ledger/metrics.py): the directory must exist
+# before any metric is created.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 app = Celery("household_ledger")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
@@ -22,3 +27,6 @@ def catch_up_recurring(sender, **kwargs):
         return
     sender.app.send_task("ledger.tasks.materialize_recurring")
     sender.app.send_task("ledger.tasks.confirm_due_transactions")
+from household_ledger.metrics import connect_celery_signals  # noqa: E402
+
+connect_celery_signals()

@@ -220,9 +220,93 @@ RECURRING_HORIZON_MONTHS = env.int("RECURRING_HORIZON_MONTHS", default=1)
 # Largest backup file POST /backup/import (and import_indexeddb) accepts, in bytes.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 
+# =============================================================================================
+# --- Deployment and operations (issue 9): security behind the ingress, logs, metrics, Sentry ---
+# =============================================================================================
+# Everything below is env-driven; the defaults with DEBUG off are the production-safe ones, so
+# `manage.py check --deploy` is clean with the values of k8s/configmap.yaml.
+
+# The k8s/secret.yaml template must never reach production unchanged.
+if not DEBUG and SECRET_KEY.startswith("CHANGE_ME"):
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is still the CHANGE_ME placeholder.")
+
+# The kubelet's probes and Prometheus reach a pod by its IP (Host: <pod IP>:8000); the
+# Deployment passes that IP in POD_IP (downward API) so those requests pass host validation.
+POD_IP = env.str("POD_IP", default="")
+if POD_IP:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, POD_IP]
+
+# TLS ends at the ingress, which forwards the original scheme in X-Forwarded-Proto. Only set
+# this behind a proxy that overwrites that header (ingress-nginx does).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes and the in-cluster Prometheus scrape speak plain http to the pod.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG
+)
+# Preload is a promise to browsers that is slow to undo: off unless asked for.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Request log and request id first (outermost), Prometheus' timing around everything else.
+MIDDLEWARE = [
+    "household_ledger.request_log.RequestLogMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+INSTALLED_APPS = [*INSTALLED_APPS, "django_prometheus"]
+# Query counts and durations per database (django_prometheus_db_* metrics).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# Bearer token that /metrics requires; unset, /metrics answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# JSON lines on stdout for every process (web, worker, beat, jobs). Celery keeps its hands off
+# the root logger so its lines are JSON too.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {
+        "request_id": {"()": "household_ledger.request_log.RequestIdFilter"},
+        "redact": {"()": "household_ledger.request_log.RedactTaskDataFilter"},
+    },
+    "formatters": {"json": {"()": "household_ledger.request_log.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id", "redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # The request middleware already logs every request once, with its status.
+        "django.server": {"level": "WARNING"},
+    },
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Error tracking: Sentry only when SENTRY_DSN is set. No personal data is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+    )

@@ -32,3 +32,6 @@ CLERK_ISSUER = ""
 CLERK_AUTHORIZED_PARTIES = ["http://localhost:5173"]
 CLERK_CLOCK_SKEW_SECONDS = 5
 CLERK_WEBHOOK_SIGNING_SECRET = "whsec_dGVzdC1vbmx5LXdlYmhvb2stc2lnbmluZy1zZWNyZXQ="
+# The test client speaks plain http; test_deployment checks the production values separately
+# (`check --deploy` in a subprocess with the k8s ConfigMap's environment).
+SECURE_SSL_REDIRECT = False
