@@ -122,12 +122,12 @@ class UserAdmin(DjangoUserAdmin):
             path(
                 "<path:object_id>/export/",
                 self.admin_site.admin_view(export_view(self)),
-                name="%s_%s_export" % info,
+                name="{}_{}_export".format(*info),
             ),
             path(
                 "<path:object_id>/import/",
                 self.admin_site.admin_view(import_view(self)),
-                name="%s_%s_import" % info,
+                name="{}_{}_import".format(*info),
             ),
         ]
         return custom + super().get_urls()
@@ -138,7 +138,9 @@ class UserAdmin(DjangoUserAdmin):
             raise Http404("No such user.")
         return target
 
-    @admin.action(description="Export this user's data (JSON backup document)", permissions=["export"])
+    @admin.action(
+        description="Export this user's data (JSON backup document)", permissions=["export"]
+    )
     def export_user_data(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one user to export.", messages.WARNING)

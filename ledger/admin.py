@@ -10,6 +10,8 @@ group) may change only a transaction's status and category and a rule's active f
 other field is read-only for them, whatever they POST.
 """
 
+import contextlib
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -128,10 +130,8 @@ class CategoryListFilter(admin.SimpleListFilter):
         owner = request.GET.get("user__id__exact")
         query = Q(user__isnull=True)
         if owner:
-            try:
+            with contextlib.suppress(ValidationError):
                 query |= Q(user_id=Category._meta.get_field("id").to_python(owner))
-            except ValidationError:
-                pass
         choices = [("none", "— no category —")]
         choices += [(str(c.pk), str(c)) for c in Category.objects.filter(query)]
         return choices
@@ -184,12 +184,12 @@ class CategoryKindFilter(admin.SimpleListFilter):
 class TransactionAdminForm(UserOwnedCategoryForm):
     class Meta:
         model = Transaction
-        fields = "__all__"
+        fields = ("user", "date", "description", "amount", "type", "status", "category")
 
     def clean(self):
         cleaned = super().clean()
         status = cleaned.get("status", self.instance.status)
-        amount = cleaned["amount"] if "amount" in cleaned else self.instance.amount
+        amount = cleaned.get("amount", self.instance.amount)
         if status == TransactionStatus.CONFIRMED and amount is None:
             self.add_error(
                 "status",
@@ -245,10 +245,16 @@ class TransactionAdmin(admin.ModelAdmin):
     def category_label(self, obj):
         return str(obj.category) if obj.category_id else "—"
 
+    def get_fields(self, request, obj=None):
+        if is_superuser(request):
+            return self.fields
+        return tuple("amount_won" if name == "amount" else name for name in self.fields)
+
     def get_readonly_fields(self, request, obj=None):
         if is_superuser(request):
             return ("created_at", "updated_at")
-        return tuple(name for name in self.fields if name not in self.support_editable)
+        fields = self.get_fields(request, obj)
+        return tuple(name for name in fields if name not in self.support_editable)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -303,7 +309,7 @@ class GeneratedTransactionInline(admin.TabularInline):
 class RecurringTransactionAdminForm(UserOwnedCategoryForm):
     class Meta:
         model = RecurringTransaction
-        fields = "__all__"
+        fields = ("user", "template_name", "amount", "is_variable_amount", "category")
 
 
 @admin.register(RecurringTransaction)
@@ -370,17 +376,25 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
             count,
         )
 
+    def get_fields(self, request, obj=None):
+        if is_superuser(request):
+            return self.fields
+        return tuple("amount_won" if name == "amount" else name for name in self.fields)
+
     def get_readonly_fields(self, request, obj=None):
         if is_superuser(request):
             return ("generated_transactions", "created_at", "updated_at")
-        return tuple(name for name in self.fields if name not in self.support_editable)
+        fields = self.get_fields(request, obj)
+        return tuple(name for name in fields if name not in self.support_editable)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         _limit_category_choices(form, obj)
         return form
 
-    @admin.action(description="Materialize now (create missing occurrences)", permissions=["change"])
+    @admin.action(
+        description="Materialize now (create missing occurrences)", permissions=["change"]
+    )
     def materialize_now(self, request, queryset):
         from ledger.services.recurring import recurring_materialize
 
@@ -393,7 +407,9 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Deactivate (remove future scheduled occurrences)", permissions=["change"])
+    @admin.action(
+        description="Deactivate (remove future scheduled occurrences)", permissions=["change"]
+    )
     def deactivate(self, request, queryset):
         from ledger.services.recurring import recurring_update
 

@@ -1,0 +1,362 @@
+"""The ledger's admin, as support staff and superusers use it: through the admin's own URLs."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
+
+from accounts.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
+from accounts.tests.admin_support import change_form_data, count_queries
+from accounts.tests.factories import UserFactory
+from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
+from ledger.tests.factories import (
+    CategoryFactory,
+    RecurringTransactionFactory,
+    TransactionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def changelist(model) -> str:
+    return reverse(f"admin:ledger_{model._meta.model_name}_changelist")
+
+
+def change(obj) -> str:
+    return reverse(f"admin:ledger_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def default_category(name="식비") -> Category:
+    return Category.objects.get(user=None, name=name)
+
+
+def seed_rows(model, count: int) -> None:
+    """`count` rows of `model`, each with its own user (and category/rule where it has them),
+    so an N+1 over any relation would show in the query count."""
+    for _ in range(count):
+        owner = UserFactory()
+        if model is Transaction:
+            rule = RecurringTransactionFactory(user=owner)
+            TransactionFactory(
+                user=owner, category=CategoryFactory(user=owner), recurring=rule,
+                date=datetime.date(2025, 7, 25),
+            )
+        elif model is RecurringTransaction:
+            RecurringTransactionFactory(user=owner, category=CategoryFactory(user=owner))
+        elif model is Category:
+            CategoryFactory(user=owner)
+        elif model is RecurringOccurrence:
+            RecurringOccurrence.objects.create(
+                recurring=RecurringTransactionFactory(user=owner), date=datetime.date(2025, 7, 25)
+            )
+
+
+# --- Every page answers, for both roles -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model", [Transaction, RecurringTransaction, Category, RecurringOccurrence]
+)
+def test_changelist_and_change_page_answer_for_superuser_and_support(staff_client, model):
+    # given
+    seed_rows(model, 3)
+    obj = model.objects.first()
+    # when
+    listing = staff_client.get(changelist(model))
+    detail = staff_client.get(change(obj))
+    # then
+    assert listing.status_code == 200
+    assert detail.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model", [Transaction, RecurringTransaction, Category, RecurringOccurrence]
+)
+def test_changelist_query_count_does_not_grow_with_rows(superuser_client, support_client, model):
+    # given 10 rows
+    seed_rows(model, 10)
+    at_10 = {
+        "super": count_queries(superuser_client, changelist(model)),
+        "support": count_queries(support_client, changelist(model)),
+    }
+    # when there are 200
+    seed_rows(model, 190)
+    at_200 = {
+        "super": count_queries(superuser_client, changelist(model)),
+        "support": count_queries(support_client, changelist(model)),
+    }
+    # then
+    assert at_200 == at_10
+
+
+def test_filtered_transaction_changelists_keep_constant_queries(superuser_client):
+    seed_rows(Transaction, 10)
+    owner = Transaction.objects.first().user
+    urls = [
+        changelist(Transaction) + f"?user__id__exact={owner.pk}",
+        changelist(Transaction) + "?from_rule=yes&type__exact=expense",
+        changelist(Transaction) + f"?category={default_category().pk}",
+        changelist(Transaction) + "?date__year=2025&date__month=7",
+        changelist(Transaction) + "?q=person",
+    ]
+    before = [count_queries(superuser_client, url) for url in urls]
+    seed_rows(Transaction, 190)
+    assert [count_queries(superuser_client, url) for url in urls] == before
+
+
+# --- Transactions -----------------------------------------------------------------------------
+
+
+def test_transaction_list_shows_won_amount_category_with_emoji_and_rule(superuser_client):
+    owner = UserFactory(email="minji@example.com")
+    rule = RecurringTransactionFactory(user=owner, template_name="월세 자동이체")
+    TransactionFactory(
+        user=owner, amount=Decimal("1234567"), category=default_category("월세"), recurring=rule,
+        description="7월 월세",
+    )
+
+    response = superuser_client.get(changelist(Transaction))
+
+    page = response.content.decode()
+    assert "₩1,234,567" in page
+    assert "🏠 월세" in page
+    assert "월세 자동이체" in page
+    assert "minji@example.com" in page
+    # No dropdown listing every user anywhere on the page.
+    assert 'name="user"' not in page
+
+
+def test_transaction_filters_by_rule_origin_category_and_user(superuser_client):
+    owner, other = UserFactory(), UserFactory()
+    from_rule = TransactionFactory(
+        user=owner, description="from-rule", recurring=RecurringTransactionFactory(user=owner)
+    )
+    food = TransactionFactory(user=owner, description="food", category=default_category())
+    theirs = TransactionFactory(user=other, description="theirs")
+
+    def listed(query):
+        response = superuser_client.get(changelist(Transaction) + query)
+        assert response.status_code == 200
+        return {row.pk for row in response.context["cl"].result_list}
+
+    assert listed("?from_rule=yes") == {from_rule.pk}
+    assert listed("?from_rule=no") == {food.pk, theirs.pk}
+    assert listed(f"?category={default_category().pk}") == {food.pk}
+    assert listed("?category=none") == {from_rule.pk, theirs.pk}
+    assert listed(f"?user__id__exact={owner.pk}") == {from_rule.pk, food.pk}
+    assert listed(f"?q={other.email}") == {theirs.pk}
+    assert listed("?q=food") == {food.pk}
+
+
+def test_category_filter_offers_defaults_and_only_the_filtered_users_own(superuser_client):
+    owner, other = UserFactory(), UserFactory()
+    mine = CategoryFactory(user=owner, name="쇼핑")
+    CategoryFactory(user=other, name="남의것")
+    TransactionFactory(user=owner)
+
+    everyone = superuser_client.get(changelist(Transaction)).content.decode()
+    one_user = superuser_client.get(
+        changelist(Transaction) + f"?user__id__exact={owner.pk}"
+    ).content.decode()
+
+    assert "🍽️ 식비" in everyone and "쇼핑" not in everyone and "남의것" not in everyone
+    assert str(mine) in one_user and "남의것" not in one_user
+
+
+def test_support_changes_status_and_category_but_not_amount(support_client, support_user):
+    # given a scheduled transaction
+    owner = UserFactory()
+    row = TransactionFactory(user=owner, amount=Decimal("5400"), status="scheduled")
+    page = support_client.get(change(row))
+    assert page.status_code == 200
+    # when support posts a new status, category AND a new amount/description
+    data = change_form_data(
+        page,
+        status="confirmed",
+        category=str(default_category("카페").pk),
+        amount="999999",
+        description="tampered",
+    )
+    response = support_client.post(change(row), data)
+    # then status/category changed, amount/description did not
+    assert response.status_code == 302, response.context and response.context["errors"]
+    row.refresh_from_db()
+    assert row.status == "confirmed"
+    assert row.category == default_category("카페")
+    assert row.amount == Decimal("5400")
+    assert row.description != "tampered"
+    # and the change is in the LogEntry and the object's history page
+    entry = LogEntry.objects.get(object_id=str(row.pk), action_flag=CHANGE)
+    assert entry.user == support_user
+    assert "Status" in entry.get_change_message() or "status" in entry.get_change_message()
+    history = support_client.get(reverse("admin:ledger_transaction_history", args=[row.pk]))
+    assert history.status_code == 200
+    assert support_user.username in history.content.decode()
+
+
+def test_support_change_page_shows_amount_read_only_and_formatted(support_client):
+    row = TransactionFactory(amount=Decimal("1234567"))
+    page = support_client.get(change(row))
+    form = page.context["adminform"].form
+    assert set(form.fields) == {"status", "category"}
+    assert "₩1,234,567" in page.content.decode()
+
+
+def test_support_cannot_pick_another_users_category(support_client):
+    row = TransactionFactory()
+    stranger_category = CategoryFactory()
+    page = support_client.get(change(row))
+    response = support_client.post(
+        change(row), change_form_data(page, category=str(stranger_category.pk))
+    )
+    assert response.status_code == 200  # the form comes back with an error
+    row.refresh_from_db()
+    assert row.category is None
+
+
+def test_pending_variable_amount_cannot_be_confirmed_without_an_amount(support_client):
+    rule = RecurringTransactionFactory(is_variable_amount=True, amount=None)
+    row = TransactionFactory(user=rule.user, recurring=rule, amount=None, status="scheduled")
+    page = support_client.get(change(row))
+    response = support_client.post(change(row), change_form_data(page, status="confirmed"))
+    assert response.status_code == 200
+    assert "status" in response.context["adminform"].form.errors
+    row.refresh_from_db()
+    assert row.status == "scheduled"
+
+
+def test_support_cannot_delete_or_add_transactions(support_client):
+    row = TransactionFactory()
+    delete = reverse("admin:ledger_transaction_delete", args=[row.pk])
+    assert support_client.get(delete).status_code == 403
+    assert support_client.post(delete, {"post": "yes"}).status_code == 403
+    assert support_client.get(reverse("admin:ledger_transaction_add")).status_code == 403
+    assert Transaction.objects.filter(pk=row.pk).exists()
+
+
+def test_superuser_edits_amount_as_an_exact_decimal(superuser_client):
+    row = TransactionFactory(amount=Decimal("5400"))
+    page = superuser_client.get(change(row))
+    field = page.context["adminform"].form.fields["amount"]
+    assert field.__class__.__name__ == "DecimalField"
+    # 17 significant digits: a float would round this.
+    response = superuser_client.post(
+        change(row), change_form_data(page, amount="1234567890123.47")
+    )
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert row.amount == Decimal("1234567890123.47")
+    rejected = superuser_client.post(change(row), change_form_data(page, amount="1e400"))
+    assert rejected.status_code == 200
+    assert "amount" in rejected.context["adminform"].form.errors
+
+
+# --- Recurring rules --------------------------------------------------------------------------
+
+
+def test_rule_list_shows_amount_frequency_day_and_period(superuser_client):
+    RecurringTransactionFactory(
+        template_name="넷플릭스", amount=Decimal("17000"), day_of_month=15,
+        start_date=datetime.date(2025, 1, 1), end_date=datetime.date(2025, 12, 1),
+    )
+    page = superuser_client.get(changelist(RecurringTransaction)).content.decode()
+    assert "넷플릭스" in page
+    assert "₩17,000" in page
+    assert "2025-01 – 2025-12" in page
+
+
+def test_rule_page_lists_only_recent_generated_transactions_and_links_all(superuser_client):
+    rule = RecurringTransactionFactory()
+    for month in range(1, 13):
+        for year in (2023, 2024):
+            TransactionFactory(user=rule.user, recurring=rule, date=datetime.date(year, month, 25))
+    page = superuser_client.get(change(rule))
+    assert page.status_code == 200
+    inline = page.context["inline_admin_formsets"][0].formset
+    assert len(inline.forms) == 20
+    assert inline.forms[0].instance.date == datetime.date(2024, 12, 25)
+    body = page.content.decode()
+    assert f"?recurring__id__exact={rule.pk}" in body
+    assert "All 24 transactions" in body
+    listed = superuser_client.get(changelist(Transaction) + f"?recurring__id__exact={rule.pk}")
+    assert len(listed.context["cl"].result_list) == 24
+
+
+def test_support_may_only_toggle_a_rules_active_flag(support_client, support_user):
+    rule = RecurringTransactionFactory(amount=Decimal("550000"), day_of_month=25)
+    page = support_client.get(change(rule))
+    assert set(page.context["adminform"].form.fields) == {"is_active"}
+    data = change_form_data(page, is_active=None, amount="1", day_of_month="3")
+    response = support_client.post(change(rule), data)
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert rule.is_active is False
+    assert rule.amount == Decimal("550000")
+    assert rule.day_of_month == 25
+    assert LogEntry.objects.filter(object_id=str(rule.pk), user=support_user).exists()
+
+
+# --- Categories -------------------------------------------------------------------------------
+
+
+def test_category_kind_filter(superuser_client):
+    own = CategoryFactory()
+    defaults = superuser_client.get(changelist(Category) + "?kind=default")
+    users = superuser_client.get(changelist(Category) + "?kind=user")
+    assert {c.pk for c in users.context["cl"].result_list} == {own.pk}
+    assert all(c.is_default for c in defaults.context["cl"].result_list)
+    assert len(defaults.context["cl"].result_list) == 18
+
+
+def test_support_cannot_change_or_delete_default_categories(support_client):
+    food = default_category()
+    page = support_client.get(change(food))
+    assert page.status_code == 200
+    assert not page.context["adminform"].form.fields  # view only
+    assert support_client.post(change(food), {"name": "밥"}).status_code == 403
+    delete = reverse("admin:ledger_category_delete", args=[food.pk])
+    assert support_client.post(delete, {"post": "yes"}).status_code == 403
+    assert Category.objects.filter(pk=food.pk, name="식비").exists()
+
+
+def test_superuser_can_edit_a_default_category(superuser_client, superuser):
+    food = default_category()
+    page = superuser_client.get(change(food))
+    response = superuser_client.post(change(food), change_form_data(page, emoji="🍚"))
+    assert response.status_code == 302
+    food.refresh_from_db()
+    assert food.emoji == "🍚"
+    assert LogEntry.objects.filter(object_id=str(food.pk), user=superuser).exists()
+
+
+def test_support_cannot_bulk_delete_categories(support_client):
+    CategoryFactory()
+    response = support_client.get(changelist(Category))
+    assert "delete_selected" not in response.context["cl"].model_admin.get_actions(
+        response.wsgi_request
+    )
+
+
+# --- The support role -------------------------------------------------------------------------
+
+
+def test_support_group_has_view_everywhere_and_change_only_where_needed():
+    group = Group.objects.get(name=SUPPORT_GROUP)
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert codenames == {codename for _, _, codename in SUPPORT_PERMISSIONS}
+    assert not any(code.startswith(("delete_", "add_")) for code in codenames)
+    assert "change_category" not in codenames and "change_user" not in codenames
+
+
+def test_support_group_creation_is_idempotent():
+    from django.apps import apps
+
+    before = set(Group.objects.get(name=SUPPORT_GROUP).permissions.all())
+    ensure_support_group(apps=apps)
+    ensure_support_group(apps=apps)
+    assert Group.objects.filter(name=SUPPORT_GROUP).count() == 1
+    assert set(Group.objects.get(name=SUPPORT_GROUP).permissions.all()) == before
+    assert Permission.objects.filter(codename="import_user_data").count() == 1
