@@ -1,11 +1,20 @@
 """The ledger's admin, as support staff and superusers use it: through the admin's own URLs."""
 
 import datetime
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
 from django.urls import reverse
 
 from accounts.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
@@ -360,3 +369,135 @@ def test_support_group_creation_is_idempotent():
     assert Group.objects.filter(name=SUPPORT_GROUP).count() == 1
     assert set(Group.objects.get(name=SUPPORT_GROUP).permissions.all()) == before
     assert Permission.objects.filter(codename="import_user_data").count() == 1
+
+
+# --- A real browser against a real gunicorn ---------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_env(static_root: Path) -> dict:
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "browser-test-secret-key-0123456789-abcdefghijklmnop",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": database_url,
+        "DATABASE_CONN_MAX_AGE": "0",
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_STATIC_ROOT": str(static_root),
+    }
+
+
+@pytest.fixture
+def gunicorn_server(transactional_db, tmp_path):
+    """The project under a real gunicorn with DEBUG off, its static files collected into a
+    temporary STATIC_ROOT and served by whitenoise, on the test database."""
+    base_dir = Path(settings.BASE_DIR)
+    env = _server_env(tmp_path / "static")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=base_dir, env=env, check=True, timeout=120,
+    )
+    port = _free_port()
+    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "household_ledger.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60",
+        ],
+        cwd=base_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base_url + "/healthz", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(
+                    "gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text()
+                )
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.mark.browser
+def test_browser_logs_in_and_sees_the_styled_transaction_changelist(gunicorn_server, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it)")
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from playwright.sync_api import sync_playwright
+
+    # given a superuser whose password the server's (default) hashers can check
+    hasher = PBKDF2PasswordHasher()
+    UserFactory(
+        clerk_user_id="", username="browser-root", email="browser-root@support.example",
+        is_staff=True, is_superuser=True,
+        password=hasher.encode("s3cret-browser-pass", hasher.salt(), iterations=1000),
+    )
+    TransactionFactory(description="브라우저 확인", amount=Decimal("1234567"))
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(color_scheme="light")
+            # when logging in and opening the transaction changelist
+            page.goto(gunicorn_server + "/admin/login/?next=/admin/ledger/transaction/")
+            page.fill("#id_username", "browser-root")
+            page.fill("#id_password", "s3cret-browser-pass")
+            page.click("input[type=submit]")
+            page.wait_for_url("**/admin/ledger/transaction/")
+            # then the page is the admin's, with the admin stylesheet applied
+            assert "household_ledger support" in page.inner_text("#site-name")
+            assert "₩1,234,567" in page.inner_text("#result_list")
+            header_background = page.evaluate(
+                "getComputedStyle(document.querySelector('#header')).backgroundColor"
+            )
+            # --header-bg is --secondary (#417690) in admin/css/base.css; unstyled: transparent.
+            assert header_background == "rgb(65, 118, 144)"
+            base_css = page.evaluate(
+                "[...document.styleSheets].map(s => s.href || '')"
+                ".find(h => /admin\\/css\\/base\\.[0-9a-f]+\\.css$/.test(h))"
+            )
+            assert base_css, "the hashed (collectstatic manifest) base.css is not linked"
+            css = page.request.get(base_css)
+            assert css.status == 200
+            assert css.headers["content-type"].startswith("text/css")
+            screenshot = tmp_path / "transaction-changelist.png"
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    assert screenshot.stat().st_size > 0
