@@ -17,11 +17,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Max, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from ledger.dates import add_months, month_start
 from ledger.models import (
     Category,
     RecurringOccurrence,
@@ -77,6 +78,38 @@ class LargeTablePaginator(Paginator):
 
             plan = json.loads(plan)
         return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class RangeDatesQuerySet(QuerySet):
+    """`dates(field, "year"|"month")` from MIN/MAX, not SELECT DISTINCT over every row.
+
+    The admin's date drill-down (`date_hierarchy`) lists the years (then months) that have
+    rows; on a million rows the DISTINCT is a full scan (~300 ms), while MIN/MAX is two index
+    lookups. It lists every year/month between the first and the last date — a month without
+    rows shows an empty list when opened. Days (one month's rows) keep Django's DISTINCT.
+    """
+
+    def dates(self, field_name, kind, order="ASC"):
+        if kind not in ("year", "month"):
+            return super().dates(field_name, kind, order)
+        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+        if bounds["first"] is None:
+            return []
+        step = 12 if kind == "year" else 1
+        current = month_start(bounds["first"])
+        if kind == "year":
+            current = current.replace(month=1)
+        found = []
+        while current <= bounds["last"]:
+            found.append(current)
+            current = add_months(current, step)
+        return found if order == "ASC" else found[::-1]
+
+
+def admin_range_dates(queryset: QuerySet) -> QuerySet:
+    clone = queryset._chain()
+    clone.__class__ = RangeDatesQuerySet
+    return clone
 
 
 def is_superuser(request) -> bool:
@@ -216,7 +249,7 @@ class TransactionAdmin(admin.ModelAdmin):
     list_select_related = ("user", "category", "recurring")
     date_hierarchy = "date"
     search_fields = ("description", "user__email")
-    search_help_text = "Description, or the user's email."
+    search_help_text = "Words of the description, or a user's whole email address."
     raw_id_fields = ("user", "recurring")
     # Matches the (date DESC, id DESC) index: the first page of a million rows is an index scan.
     ordering = ("-date", "-id")
@@ -236,6 +269,17 @@ class TransactionAdmin(admin.ModelAdmin):
         "updated_at",
     )
     support_editable = ("status", "category")
+
+    def get_queryset(self, request):
+        return admin_range_dates(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        # A whole email address is a question about one user: their rows by the user index,
+        # not a scan of every description in a million rows.
+        term = search_term.strip()
+        if "@" in term and not any(char.isspace() for char in term):
+            return queryset.filter(user__email__iexact=term), False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="amount", ordering="amount")
     def amount_won(self, obj):
@@ -391,6 +435,28 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         _limit_category_choices(form, obj)
         return form
+
+    def save_model(self, request, obj, form, change):
+        """Through the recurring engine, so a change also fixes the rule's future occurrences
+        (deactivating removes the scheduled ones) and a new rule is materialized."""
+        from ledger.services.recurring import RULE_FIELDS, recurring_create, recurring_update
+
+        if change:
+            data = {name: getattr(obj, name) for name in form.changed_data if name in RULE_FIELDS}
+            if data:
+                result = recurring_update(rule=obj, data=data)
+                changed = result.updated + result.removed + result.created
+                if changed:
+                    self.message_user(
+                        request,
+                        f"Future occurrences: {result.updated} rewritten, {result.removed} "
+                        f"removed, {result.created} created.",
+                        messages.INFO,
+                    )
+            return
+        fields = {name: getattr(obj, name) for name in RULE_FIELDS}
+        rule = recurring_create(user=obj.user, **fields)
+        obj.__dict__.update(rule.__dict__)
 
     @admin.action(
         description="Materialize now (create missing occurrences)", permissions=["change"]
