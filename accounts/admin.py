@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from accounts.models import User
-from ledger.admin import changelist_url
+from ledger.admin import HAS_BACKUP_SERVICE, HAS_STATS_SELECTORS, changelist_url
 from ledger.dates import local_today
 from ledger.models import Category, RecurringTransaction, Transaction
 
@@ -51,7 +51,7 @@ class UserAdmin(DjangoUserAdmin):
         ("Clerk", {"fields": ("clerk_user_id", "time_zone", "last_seen", "deleted_at")}),
     )
     readonly_fields = ("last_seen", "deleted_at", "last_login", "date_joined")
-    actions = ["export_user_data", "import_user_data"]
+    actions = ["export_user_data", "import_user_data"] if HAS_BACKUP_SERVICE else []
 
     # --- list -------------------------------------------------------------------------------
 
@@ -105,11 +105,11 @@ class UserAdmin(DjangoUserAdmin):
             "export_url": None,
             "import_url": None,
         }
-        if self.has_export_permission(request):
+        if HAS_BACKUP_SERVICE and self.has_export_permission(request):
             panel["export_url"] = reverse("admin:accounts_user_export", args=[target.pk])
-        if self.has_import_permission(request):
+        if HAS_BACKUP_SERVICE and self.has_import_permission(request):
             panel["import_url"] = reverse("admin:accounts_user_import", args=[target.pk])
-        panel["stats"] = user_stats(target)
+        panel["stats"] = user_stats(target) if HAS_STATS_SELECTORS else None
         return panel
 
     # --- export / import --------------------------------------------------------------------
@@ -130,7 +130,7 @@ class UserAdmin(DjangoUserAdmin):
                 name="{}_{}_import".format(*info),
             ),
         ]
-        return custom + super().get_urls()
+        return (custom if HAS_BACKUP_SERVICE else []) + super().get_urls()
 
     def get_target_or_404(self, request, object_id) -> User:
         target = self.get_object(request, object_id)

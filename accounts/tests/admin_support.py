@@ -83,6 +83,8 @@ def change_form_data(response, **changes) -> dict:
             value = _form_value(form[name].value())
             if value is not None:
                 data[form.add_prefix(name)] = value
+                if form.fields[name].show_hidden_initial:  # fields with a callable default
+                    data[form.add_initial_prefix(name)] = value
     for name, value in changes.items():
         if value is None:
             data.pop(name, None)

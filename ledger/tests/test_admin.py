@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
@@ -20,6 +21,7 @@ from django.urls import reverse
 from accounts.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
+from ledger.admin import HAS_RECURRING_ENGINE
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.tests.factories import (
     CategoryFactory,
@@ -28,6 +30,10 @@ from ledger.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+needs_recurring_engine = pytest.mark.skipif(
+    not HAS_RECURRING_ENGINE,
+    reason="ledger.services.recurring (the recurring engine's branch) is not merged here yet",
+)
 
 
 def changelist(model) -> str:
@@ -501,3 +507,98 @@ def test_browser_logs_in_and_sees_the_styled_transaction_changelist(gunicorn_ser
         finally:
             browser.close()
     assert screenshot.stat().st_size > 0
+
+
+# --- Rule actions, through the changelist's action POST ------------------------------------
+
+
+def _messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+@needs_recurring_engine
+@time_machine.travel(datetime.datetime(2025, 8, 10, 3, 0, tzinfo=datetime.UTC))
+def test_materialize_now_action_creates_missing_occurrences_and_reports_them(support_client):
+    rule = RecurringTransactionFactory(start_date=datetime.date(2025, 6, 1), day_of_month=25)
+    inactive = RecurringTransactionFactory(is_active=False, start_date=datetime.date(2025, 6, 1))
+
+    response = support_client.post(
+        changelist(RecurringTransaction),
+        {"action": "materialize_now", "_selected_action": [rule.pk, inactive.pk]},
+        follow=True,
+    )
+
+    dates = list(rule.transactions.order_by("date").values_list("date", "status"))
+    assert dates == [
+        (datetime.date(2025, 6, 25), "confirmed"),
+        (datetime.date(2025, 7, 25), "confirmed"),
+        (datetime.date(2025, 8, 25), "scheduled"),
+        (datetime.date(2025, 9, 25), "scheduled"),
+    ]
+    assert not inactive.transactions.exists()
+    assert "Materialized 2 rule(s): 4 transaction(s) created." in _messages(response)
+    # a second run changes nothing
+    again = support_client.post(
+        changelist(RecurringTransaction),
+        {"action": "materialize_now", "_selected_action": [rule.pk]},
+        follow=True,
+    )
+    assert "Materialized 1 rule(s): 0 transaction(s) created." in _messages(again)
+    assert rule.transactions.count() == 4
+
+
+@needs_recurring_engine
+@time_machine.travel(datetime.datetime(2025, 8, 10, 3, 0, tzinfo=datetime.UTC))
+def test_deactivate_action_stops_the_rule_and_removes_future_scheduled_rows(support_client):
+    rule = RecurringTransactionFactory(start_date=datetime.date(2025, 6, 1), day_of_month=25)
+    support_client.post(
+        changelist(RecurringTransaction),
+        {"action": "materialize_now", "_selected_action": [rule.pk]},
+    )
+    assert rule.transactions.count() == 4
+
+    response = support_client.post(
+        changelist(RecurringTransaction),
+        {"action": "deactivate", "_selected_action": [rule.pk]},
+        follow=True,
+    )
+
+    rule.refresh_from_db()
+    assert rule.is_active is False
+    # confirmed history stays; the two future scheduled occurrences are gone
+    assert list(rule.transactions.values_list("status", flat=True)) == ["confirmed"] * 2
+    assert (
+        "Deactivated 1 rule(s); 2 future scheduled transaction(s) removed."
+        in _messages(response)
+    )
+
+
+@needs_recurring_engine
+@time_machine.travel(datetime.datetime(2025, 8, 10, 3, 0, tzinfo=datetime.UTC))
+def test_unticking_active_on_the_rule_page_goes_through_the_engine(support_client):
+    rule = RecurringTransactionFactory(start_date=datetime.date(2025, 6, 1), day_of_month=25)
+    support_client.post(
+        changelist(RecurringTransaction),
+        {"action": "materialize_now", "_selected_action": [rule.pk]},
+    )
+    page = support_client.get(change(rule))
+    response = support_client.post(change(rule), change_form_data(page, is_active=None))
+    assert response.status_code == 302
+    assert rule.transactions.filter(status="scheduled").count() == 0
+    assert rule.transactions.count() == 2
+
+
+def test_rule_actions_need_the_change_permission(client):
+    staff = UserFactory(clerk_user_id="", username="viewer", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_recurringtransaction"))
+    client.force_login(staff)
+    rule = RecurringTransactionFactory()
+    response = client.get(changelist(RecurringTransaction))
+    assert "materialize_now" not in response.context["cl"].model_admin.get_actions(
+        response.wsgi_request
+    )
+    client.post(
+        changelist(RecurringTransaction),
+        {"action": "materialize_now", "_selected_action": [rule.pk]},
+    )
+    assert not rule.transactions.exists()
