@@ -7,6 +7,9 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+# The admin tests' staff fixtures (superuser/support clients).
+pytest_plugins = ["accounts.tests.admin_support"]
+
 
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)

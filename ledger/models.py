@@ -177,6 +177,8 @@ class Transaction(models.Model):
                 include=["type", "status", "amount", "category"],
                 name="transaction_stats_idx",
             ),
+            # The admin's all-users list (newest first) and its date drill-down at 1M rows.
+            models.Index(F("date").desc(), F("id").desc(), name="transaction_date_id_idx"),
             models.Index(
                 fields=["status", "date"],
                 condition=Q(status="scheduled"),
