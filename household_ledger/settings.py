@@ -84,8 +84,11 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------
 # PostgreSQL in every real deployment and in the tests; an SQLite file only when
 # DATABASE_URL is unset, so a newcomer can try the API with no services at all.
+# (An empty DATABASE_URL, as in `DATABASE_URL= make run`, counts as unset.)
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    ),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

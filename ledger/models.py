@@ -168,7 +168,11 @@ class Transaction(models.Model):
     class Meta:
         ordering = ["-date", "-created_at"]
         indexes = [
-            models.Index(F("user"), F("date").desc(), name="transaction_user_date_idx"),
+            # A user's list (newest first: a backward scan) and calendar (by date, then
+            # creation order) read in index order: no sort, however many rows the user has.
+            models.Index(
+                fields=["user", "date", "created_at", "id"], name="transaction_user_date_idx2"
+            ),
             models.Index(fields=["user", "category"], name="transaction_user_category_idx"),
             # Covers the stats aggregates (ledger.selectors.stats): index-only scans over a
             # user's date range, however scattered their rows are in the table.

@@ -1,10 +1,12 @@
 """Index transactions by (date DESC, id DESC) for the admin's all-users list at 1M rows.
 
-Built CONCURRENTLY so a deploy does not lock a large transactions table while it builds.
+Built CONCURRENTLY so a deploy does not lock a large transactions table while it builds
+(on PostgreSQL; a plain CREATE INDEX on the local SQLite file of `make run`).
 """
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
+
+from household_ledger.migration_operations import AddIndexConcurrentlyOnPostgres
 
 
 class Migration(migrations.Migration):
@@ -13,7 +15,7 @@ class Migration(migrations.Migration):
     dependencies = [("ledger", "0004_support_group")]
 
     operations = [
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgres(
             model_name="transaction",
             index=models.Index(
                 models.OrderBy(models.F("date"), descending=True),
