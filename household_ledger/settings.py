@@ -217,6 +217,9 @@ DEV_KEYS_DIR = BASE_DIR / ".dev-keys"
 
 # --- Product settings -----------------------------------------------------------------------
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+# Paginated lists count matching rows exactly up to this many; above, `count` is PostgreSQL's
+# estimate and `count_exact` is false (no COUNT(*) over a huge ledger on every page).
+API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=5000)
 # Recurring rules are materialized through the end of the month this many months after the
 # current one (1 = the rest of this month and all of next month).
 RECURRING_HORIZON_MONTHS = env.int("RECURRING_HORIZON_MONTHS", default=1)
