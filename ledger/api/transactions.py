@@ -5,6 +5,7 @@ import re
 
 import django_filters
 from django import forms
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -17,6 +18,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
@@ -30,9 +32,9 @@ from ledger.models import (
 )
 from ledger.selectors.categories import category_list
 from ledger.selectors.transactions import (
+    transaction_calendar_json,
+    transaction_calendar_json_for_month,
     transaction_list,
-    transaction_list_for_day,
-    transaction_list_for_month,
 )
 from ledger.services.transactions import (
     transaction_create,
@@ -313,6 +315,15 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 404: NOT_FOUND}
 # --- views ----------------------------------------------------------------------------------
 
 
+def _render_calendar_entry(entry) -> str:
+    return JSONRenderer().render(CalendarEntrySerializer(entry).data).decode()
+
+
+def _json_response(text: str) -> HttpResponse:
+    """The calendar views' JSON, rendered by the database (ledger.selectors.transactions)."""
+    return HttpResponse(text.encode(), content_type="application/json")
+
+
 def _parse_day(text: str) -> datetime.date:
     try:
         if _ISO_DATE.match(text):
@@ -455,10 +466,10 @@ class TransactionViewSet(
     def by_date(self, request, date=None):
         day = _parse_day(date)
         include_projected = self._include_projected(request)
-        entries = transaction_list_for_day(
-            user=request.user, day=day, include_projected=include_projected
-        )
-        return Response(CalendarEntrySerializer(entries, many=True).data)
+        return _json_response(transaction_calendar_json(
+            user=request.user, date_from=day, date_to=day, include_projected=include_projected,
+            render_projected=_render_calendar_entry,
+        ))
 
     @extend_schema(
         summary="One month's transactions (calendar)",
@@ -482,11 +493,10 @@ class TransactionViewSet(
     def by_month(self, request, year=None, month=None):
         year_number, month_number = _parse_year_month(year, month)
         include_projected = self._include_projected(request)
-        entries = transaction_list_for_month(
+        return _json_response(transaction_calendar_json_for_month(
             user=request.user, year=year_number, month=month_number,
-            include_projected=include_projected,
-        )
-        return Response(CalendarEntrySerializer(entries, many=True).data)
+            include_projected=include_projected, render_projected=_render_calendar_entry,
+        ))
 
     @staticmethod
     def _include_projected(request) -> bool:
