@@ -184,6 +184,7 @@ def main():
     # The in-process EXPLAIN pass runs the same settings as the server (DEBUG off, plain http).
     os.environ.update(env)
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+    os.environ["LOG_LEVEL"] = "WARNING"  # the in-process EXPLAIN pass: no request log lines
     python = sys.executable
     if args.seed:
         subprocess.run([python, "manage.py", "seed_demo", "--users", "1000",

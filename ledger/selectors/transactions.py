@@ -130,9 +130,7 @@ def _iso_datetime_sql(column: str) -> str:
     offset = f"({local} - ({column} AT TIME ZONE 'UTC'))"
     return (
         f"CASE WHEN {column} IS NULL THEN NULL ELSE "
-        f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || CASE WHEN date_part('microseconds', {column})::bigint %% 1000000 = 0 THEN ''"
-        f" ELSE to_char({local}, '.US') END"
+        f"replace(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '')"
         f" || CASE WHEN {offset} = interval '0' THEN 'Z'"
         f" WHEN {offset} > interval '0' THEN '+' || to_char({offset}, 'HH24:MI')"
         f" ELSE '-' || to_char(-{offset}, 'HH24:MI') END END"
