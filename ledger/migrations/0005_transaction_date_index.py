@@ -1,12 +1,10 @@
 """Index transactions by (date DESC, id DESC) for the admin's all-users list at 1M rows.
 
-Built CONCURRENTLY so a deploy does not lock a large transactions table while it builds
-(on PostgreSQL; a plain CREATE INDEX on the local SQLite file of `make run`).
+Built CONCURRENTLY so a deploy does not lock a large transactions table while it builds.
 """
 
+from ledger.db_operations import AddIndexConcurrentlyIfPostgres
 from django.db import migrations, models
-
-from household_ledger.migration_operations import AddIndexConcurrentlyOnPostgres
 
 
 class Migration(migrations.Migration):
@@ -15,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [("ledger", "0004_support_group")]
 
     operations = [
-        AddIndexConcurrentlyOnPostgres(
+        AddIndexConcurrentlyIfPostgres(
             model_name="transaction",
             index=models.Index(
                 models.OrderBy(models.F("date"), descending=True),

@@ -8,9 +8,9 @@ CONCURRENTLY on PostgreSQL (no write lock on a large table); plainly on SQLite.
 
 from django.db import migrations, models
 
-from household_ledger.migration_operations import (
-    AddIndexConcurrentlyOnPostgres,
-    RemoveIndexConcurrentlyOnPostgres,
+from ledger.db_operations import (
+    AddIndexConcurrentlyIfPostgres,
+    RemoveIndexConcurrentlyIfPostgres,
 )
 
 
@@ -20,13 +20,13 @@ class Migration(migrations.Migration):
     dependencies = [("ledger", "0005_transaction_date_index")]
 
     operations = [
-        AddIndexConcurrentlyOnPostgres(
+        AddIndexConcurrentlyIfPostgres(
             model_name="transaction",
             index=models.Index(
                 fields=["user", "date", "created_at", "id"], name="transaction_user_date_idx2"
             ),
         ),
-        RemoveIndexConcurrentlyOnPostgres(
+        RemoveIndexConcurrentlyIfPostgres(
             model_name="transaction", name="transaction_user_date_idx"
         ),
     ]

@@ -1,7 +1,7 @@
 """`make run` migrates a local SQLite file: every migration must apply (and revert) there too.
 
 PostgreSQL-only operations (CREATE INDEX CONCURRENTLY) go through
-household_ledger.migration_operations, which falls back to plain ones on SQLite.
+ledger.db_operations, which falls back to plain ones on SQLite.
 """
 
 import os
