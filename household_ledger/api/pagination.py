@@ -114,6 +114,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         schema = super().get_paginated_response_schema(schema)
         schema["properties"]["count_exact"] = {
             "type": "boolean",
+            "example": True,
             "description": "False when `count` is PostgreSQL's estimate (more than "
             "API_EXACT_COUNT_LIMIT matching rows); `next` is exact either way.",
         }
