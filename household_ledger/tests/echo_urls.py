@@ -19,6 +19,13 @@ class EchoView(APIView):
         return Response({"data": request.data})
 
 
+class PrivateView(APIView):
+    """The project's default authentication and permissions (token only, authenticated)."""
+
+    def get(self, request):
+        return Response({"user": str(request.user.pk)})
+
+
 class BackupLikeView(EchoView):
     throttle_scope = "backup"
     max_body_bytes = 10_000
@@ -32,6 +39,7 @@ urlpatterns = [
     path("_echo", EchoView.as_view()),
     path("_echo/backup", BackupLikeView.as_view()),
     path("_echo/webhook", WebhookLikeView.as_view()),
+    path("_echo/private", PrivateView.as_view()),
     *project_urlpatterns,
 ]
 
