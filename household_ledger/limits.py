@@ -30,7 +30,7 @@ def too_large_response(limit: int | None):
     message = "The request body is too large."
     if limit is not None:
         message = f"The request body is too large (at most {limit} bytes)."
-    return json_error_response(413, "request_too_large", message)
+    return json_error_response(413, "payload_too_large", message)
 
 
 class RequestBodyLimitMiddleware:

@@ -36,7 +36,7 @@ class Conflict(exceptions.APIException):
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
-    default_code = "request_too_large"
+    default_code = "payload_too_large"
 
 
 # Seconds a client should wait before retrying after a 503 (a database failover or restart).
@@ -119,7 +119,7 @@ def database_unavailable_response():
 # Django-level handlers, for errors raised outside DRF views (unknown URLs, crashes).
 def handler400(request, exception=None):
     if isinstance(exception, RequestDataTooBig):  # Django's own DATA_UPLOAD_MAX_MEMORY_SIZE
-        return json_error_response(413, "request_too_large", "The request body is too large.")
+        return json_error_response(413, "payload_too_large", "The request body is too large.")
     return json_error_response(400, "bad_request", "The request could not be understood.")
 
 

@@ -68,7 +68,7 @@ def test_body_over_the_limit_is_a_413_before_it_is_read(api_client, settings):
 
     response = api_client.post("/_echo", data=payload, content_type="application/json")
 
-    body = _error(response, 413, "request_too_large")
+    body = _error(response, 413, "payload_too_large")
     assert "1000 bytes" in body["error"]["message"]
 
 
@@ -88,7 +88,7 @@ def test_default_limit_rejects_a_huge_json_document(api_client):
 
     response = api_client.post("/_echo", data=payload, content_type="application/json")
 
-    _error(response, 413, "request_too_large")
+    _error(response, 413, "payload_too_large")
 
 
 def test_a_view_may_allow_a_larger_body_of_its_own(api_client, settings):
@@ -101,7 +101,7 @@ def test_a_view_may_allow_a_larger_body_of_its_own(api_client, settings):
     ok = api_client.post("/_echo/backup", data=small_enough, content_type="application/json")
     assert ok.status_code == 200
     response = api_client.post("/_echo/backup", data=too_big, content_type="application/json")
-    body = _error(response, 413, "request_too_large")
+    body = _error(response, 413, "payload_too_large")
     assert "10000 bytes" in body["error"]["message"]
 
 
@@ -118,13 +118,13 @@ def test_django_request_data_too_big_is_a_json_413():
     request = RequestFactory().post("/x")
     response = handler400(request, RequestDataTooBig("too big"))
     assert response.status_code == 413
-    assert json.loads(response.content)["error"]["code"] == "request_too_large"
+    assert json.loads(response.content)["error"]["code"] == "payload_too_large"
 
 
 def test_form_post_over_the_limit_to_a_django_view_is_a_json_413(client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = client.post("/admin/login/", data={"username": "a", "password": "b" * 5000})
-    _error(response, 413, "request_too_large")
+    _error(response, 413, "payload_too_large")
 
 
 def test_unknown_url_is_a_json_404(api_client):
