@@ -39,6 +39,7 @@ ALWAYS = {
     "503": "A dependency (the database) is unavailable; see the `Retry-After` header.",
 }
 WITH_PATH_PARAMETERS = {"404": "No such object (or another user's)."}
+PAGINATED = {"404": "No such page (past the last one)."}
 WITH_BODY = {
     "413": "The request body is too large.",
     "415": "Unsupported content type: send `application/json`.",
@@ -58,6 +59,8 @@ def add_error_responses(result, generator, request, public):
             codes = dict(ALWAYS)
             if "{" in path:
                 codes.update(WITH_PATH_PARAMETERS)
+            elif any(p.get("name") == "page" for p in operation.get("parameters", [])):
+                codes.update(PAGINATED)
             if "requestBody" in operation:
                 codes.update(WITH_BODY)
             responses = operation.setdefault("responses", {})

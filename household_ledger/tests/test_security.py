@@ -67,8 +67,14 @@ def test_cors_never_allows_any_origin():
 
 
 def test_api_has_no_cookie_or_password_authentication():
-    classes = django_settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
-    assert not any("SessionAuthentication" in c or "BasicAuthentication" in c for c in classes)
+    from django.utils.module_loading import import_string
+    from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+
+    classes = [
+        import_string(path)
+        for path in django_settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+    ]
+    assert not any(issubclass(c, (SessionAuthentication, BasicAuthentication)) for c in classes)
 
 
 def test_an_admin_session_does_not_authenticate_the_api(db):
