@@ -188,6 +188,12 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["household_ledger.api.parsers.JSONPa
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 MIDDLEWARE.append("household_ledger.limits.RequestBodyLimitMiddleware")
 
+# Celery (acks_late): a task whose worker died is redelivered by Redis after this many
+# seconds. It must exceed the longest task run (and any countdown/ETA).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
+
 # Admin login: django-axes records failed logins in the database (so it works with Redis down)
 # and locks the client IP and the username out after AXES_FAILURE_LIMIT failures.
 INSTALLED_APPS.append("axes")
