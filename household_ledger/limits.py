@@ -17,10 +17,13 @@ from household_ledger.api.exceptions import json_error_response
 
 
 def body_limit_for(view_func) -> int | None:
-    """The body size limit of a view: its `max_body_bytes`, else DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    """The body size limit of a view: its `max_body_bytes` (a number, or a function answering
+    one, read at request time), else DATA_UPLOAD_MAX_MEMORY_SIZE."""
     view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
     for owner in (view_func, view_class):
         limit = getattr(owner, "max_body_bytes", None)
+        if callable(limit):
+            limit = limit()
         if limit is not None:
             return int(limit)
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -33,6 +36,28 @@ def too_large_response(limit: int | None):
     return json_error_response(413, "payload_too_large", message)
 
 
+def _declared_length(request) -> int | None:
+    """The Content-Length as a number (0 when absent), None when it is not a number."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+class ContentLengthMiddleware:
+    """Outermost: a Content-Length that is not a number is a 400 JSON error before any other
+    middleware reads it (gunicorn refuses such requests itself; other servers may not)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _declared_length(request) is None:
+            return json_error_response(400, "bad_request", "Invalid Content-Length header.")
+        return self.get_response(request)
+
+
 class RequestBodyLimitMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -41,9 +66,8 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
+        length = _declared_length(request)
+        if length is None:
             return json_error_response(400, "bad_request", "Invalid Content-Length header.")
         limit = body_limit_for(view_func)
         if limit is not None and length > limit:

@@ -186,6 +186,7 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["household_ledger.api.parsers.JSONPa
 # Largest request body (bytes) of ordinary API calls; bigger → 413. Views may set their own
 # (`max_body_bytes`, e.g. the import's IMPORT_MAX_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+MIDDLEWARE.insert(0, "household_ledger.limits.ContentLengthMiddleware")
 MIDDLEWARE.append("household_ledger.limits.RequestBodyLimitMiddleware")
 
 # Celery (acks_late): a task whose worker died is redelivered by Redis after this many
