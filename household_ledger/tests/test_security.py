@@ -100,6 +100,18 @@ def test_basic_auth_with_a_valid_password_does_not_authenticate_the_api(api_clie
     assert response.status_code in (401, 403)
 
 
+def test_an_admin_session_cannot_change_data_without_the_csrf_token(db):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff)
+    response = browser.post(
+        f"/admin/accounts/user/{staff.pk}/delete/", {"post": "yes"},
+        HTTP_ORIGIN="https://evil.example",
+    )
+    assert response.status_code == 403
+    assert type(staff).objects.filter(pk=staff.pk).exists()
+
+
 def test_admin_login_post_without_csrf_token_is_refused():
     browser = Client(enforce_csrf_checks=True)
     response = browser.post("/admin/login/", {"username": "a", "password": "b"})
