@@ -30,8 +30,7 @@ test-deps: $(VENV)/.test-deps
 run: $(VENV)/.deps
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	@DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py dev_token --help >/dev/null 2>&1 && \
-	  echo "\nGet a development token:  $(BIN)/python manage.py dev_token --user user_dev" && \
-	  echo "Then:  curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:$(PORT)/transactions\n" || true
+	  printf '\nGet a development token (DEBUG on, no Clerk key configured), in another shell:\n  export TOKEN=$$(DJANGO_DEBUG=true %s manage.py dev_token --user user_dev)\nThen:\n  curl -H "Authorization: Bearer $$TOKEN" http://127.0.0.1:%s/transactions\n\n' "$(BIN)/python" "$(PORT)" || true
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: install what the tests need and run the whole suite against PostgreSQL and Redis.

@@ -7,6 +7,9 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+# The admin tests' staff fixtures (superuser/support clients).
+pytest_plugins = ["accounts.tests.admin_support"]
+
 
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
@@ -67,11 +70,17 @@ def api_client():
 
 @pytest.fixture
 def auth_client():
-    """`auth_client(user)` → an APIClient that acts as `user`."""
+    """`auth_client(user)` → an APIClient that acts as `user` with real signed Clerk tokens.
+
+    Every request carries a freshly minted RS256 session token for `user.clerk_user_id`,
+    verified by the real authentication class (accounts/tests/tokens.py). The user counts as
+    seen just now, so the once-a-minute `last_seen` write does not show in query counts.
+    """
+    from accounts.services.users import user_mark_seen
+    from accounts.tests.tokens import ClerkTokenClient
 
     def make(for_user):
-        client = APIClient()
-        client.force_authenticate(user=for_user)
-        return client
+        user_mark_seen(user=for_user)
+        return ClerkTokenClient(clerk_user_id=for_user.clerk_user_id)
 
     return make

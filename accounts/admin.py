@@ -1,15 +1,220 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+"""The support staff's view of users: find them, see their ledger at a glance, export and import
+their data.
 
-from accounts.models import User
+The list annotates each user's transaction count with a correlated subquery (one query for the
+page, not one per row, and nothing extra in the paginator's COUNT). The detail page shows the
+user's stats (assets, this month's income/expense) from the stats selectors, read-only, and links
+to their transactions, rules and categories.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from accounts.models import User, WebhookEvent
+from ledger.admin import HAS_BACKUP_SERVICE, HAS_STATS_SELECTORS, changelist_url
+from ledger.dates import local_today
+from ledger.models import Category, RecurringTransaction, Transaction
+
+
+def _transaction_count():
+    per_user = (
+        Transaction.objects.filter(user=OuterRef("pk"))
+        .order_by()
+        .values("user")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return Coalesce(Subquery(per_user, output_field=IntegerField()), Value(0))
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("email", "clerk_user_id", "date_joined", "last_seen", "is_active", "is_staff")
-    search_fields = ("email", "clerk_user_id", "username")
-    ordering = ("-date_joined",)
-    fieldsets = DjangoUserAdmin.fieldsets + (
-        ("Clerk", {"fields": ("clerk_user_id", "time_zone", "last_seen", "deleted_at")}),
+    list_display = (
+        "email",
+        "clerk_user_id",
+        "joined",
+        "last_seen",
+        "transaction_count",
+        "is_staff",
     )
-    readonly_fields = ("last_seen", "deleted_at")
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    search_fields = ("email", "clerk_user_id", "username")
+    search_help_text = "Email or Clerk user id (user_…)."
+    ordering = ("-date_joined", "-id")
+    show_full_result_count = False
+    fieldsets = DjangoUserAdmin.fieldsets + (
+        (
+            "Clerk",
+            {
+                "fields": (
+                    "clerk_user_id",
+                    "time_zone",
+                    "last_seen",
+                    "deleted_at",
+                    "clerk_updated_at",
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "last_seen", "deleted_at", "clerk_updated_at", "last_login", "date_joined"
+    )
+    actions = ["export_user_data", "import_user_data"] if HAS_BACKUP_SERVICE else []
+
+    # --- list -------------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(transaction_count=_transaction_count())
+
+    @admin.display(description="joined", ordering="date_joined")
+    def joined(self, obj):
+        return obj.date_joined
+
+    @admin.display(description="transactions", ordering="transaction_count")
+    def transaction_count(self, obj):
+        return obj.transaction_count
+
+    # --- permissions ------------------------------------------------------------------------
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("accounts.export_user_data")
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("accounts.import_user_data")
+
+    # --- detail: stats panel and links --------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        target = self.get_object(request, object_id)
+        if target is not None and self.has_view_or_change_permission(request, target):
+            extra_context["ledger_panel"] = self._ledger_panel(request, target)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _ledger_panel(self, request, target: User) -> dict:
+        panel = {
+            "links": [
+                {
+                    "label": "Transactions",
+                    "url": changelist_url(Transaction, user__id__exact=target.pk),
+                    "count": target.transactions.count(),
+                },
+                {
+                    "label": "Recurring rules",
+                    "url": changelist_url(RecurringTransaction, user__id__exact=target.pk),
+                    "count": target.recurring_rules.count(),
+                },
+                {
+                    "label": "Own categories",
+                    "url": changelist_url(Category, user__id__exact=target.pk),
+                    "count": target.categories.count(),
+                },
+            ],
+            "export_url": None,
+            "import_url": None,
+        }
+        if HAS_BACKUP_SERVICE and self.has_export_permission(request):
+            panel["export_url"] = reverse("admin:accounts_user_export", args=[target.pk])
+        if HAS_BACKUP_SERVICE and self.has_import_permission(request):
+            panel["import_url"] = reverse("admin:accounts_user_import", args=[target.pk])
+        panel["stats"] = user_stats(target) if HAS_STATS_SELECTORS else None
+        return panel
+
+    # --- export / import --------------------------------------------------------------------
+
+    def get_urls(self):
+        from accounts.admin_backup import export_view, import_view
+
+        info = self.opts.app_label, self.opts.model_name
+        custom = [
+            path(
+                "<path:object_id>/export/",
+                self.admin_site.admin_view(export_view(self)),
+                name="{}_{}_export".format(*info),
+            ),
+            path(
+                "<path:object_id>/import/",
+                self.admin_site.admin_view(import_view(self)),
+                name="{}_{}_import".format(*info),
+            ),
+        ]
+        return (custom if HAS_BACKUP_SERVICE else []) + super().get_urls()
+
+    def get_target_or_404(self, request, object_id) -> User:
+        target = self.get_object(request, object_id)
+        if target is None or not self.has_view_or_change_permission(request, target):
+            raise Http404("No such user.")
+        return target
+
+    @admin.action(
+        description="Export this user's data (JSON backup document)", permissions=["export"]
+    )
+    def export_user_data(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one user to export.", messages.WARNING)
+            return None
+        from accounts.admin_backup import export_response
+
+        return export_response(self, request, queryset.get())
+
+    @admin.action(description="Import a file for this user…", permissions=["import"])
+    def import_user_data(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one user to import for.", messages.WARNING)
+            return None
+        target = queryset.get()
+        return HttpResponseRedirect(reverse("admin:accounts_user_import", args=[target.pk]))
+
+
+def user_stats(target: User) -> dict:
+    """The stats panel's figures: assets (confirmed, all time) and this month's totals in the
+    user's time zone (Asia/Seoul by default), from the same selectors as the API."""
+    from ledger.selectors.stats import stats_assets, stats_monthly
+
+    time_zone = target.time_zone or None
+    today = local_today(time_zone)
+    assets = stats_assets(user=target)
+    month = stats_monthly(user=target, year=today.year, month=today.month)
+    return {
+        "time_zone": time_zone,
+        "month_label": f"{today.year:04d}-{today.month:02d}",
+        "assets": assets.assets,
+        "scheduled_income": assets.scheduled_income,
+        "scheduled_expense": assets.scheduled_expense,
+        "income": month.income,
+        "expense": month.expense,
+        "net": month.income - month.expense,
+        "count": month.count,
+    }
+
+
+def render_admin_page(request, model_admin, template: str, context: dict):
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        **context,
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, template, context)
+
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """Clerk webhook deliveries already applied (read-only: the idempotency record)."""
+
+    list_display = ("received_at", "event_type", "clerk_user_id", "outcome", "svix_id")
+    list_filter = ("event_type", "outcome")
+    search_fields = ("svix_id", "clerk_user_id")
+    ordering = ("-received_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

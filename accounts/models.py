@@ -27,6 +27,11 @@ class User(AbstractUser):
         blank=True,
         help_text="Set when Clerk reports the user deleted; their data is purged later.",
     )
+    clerk_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Clerk's `updated_at` of the last user.created/updated event applied.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,3 +47,20 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.email or self.clerk_user_id or self.username
+
+
+class WebhookEvent(models.Model):
+    """A Clerk webhook delivery already processed, by its Svix message id (idempotency)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    svix_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=100)
+    clerk_user_id = models.CharField(max_length=255, blank=True, default="")
+    outcome = models.CharField(max_length=32)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["received_at"], name="webhookevent_received_idx")]
+
+    def __str__(self):
+        return f"{self.event_type} {self.svix_id}"

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -128,6 +129,26 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The recurring engine's daily runs, shortly after midnight in CELERY_TIMEZONE (Asia/Seoul).
+# django_celery_beat's DatabaseScheduler copies these entries into its tables at beat start-up
+# (so support staff see them under "Periodic tasks" in the admin); edits made there to these
+# two entries are reset from here when beat restarts.
+CELERY_BEAT_SCHEDULE = {
+    "accounts-purge-deleted-accounts": {
+        "task": "accounts.tasks.purge_deleted_accounts",
+        "schedule": crontab(hour=4, minute=30),
+    },
+    "materialize-recurring": {
+        "task": "ledger.tasks.materialize_recurring",
+        "schedule": crontab(minute=5, hour=0),
+    },
+    "confirm-due-transactions": {
+        "task": "ledger.tasks.confirm_due_transactions",
+        "schedule": crontab(minute=10, hour=0),
+    },
+}
+# A worker starting up queues both tasks once, to catch up on runs missed while it was down.
+RECURRING_CATCH_UP_ON_WORKER_START = env.bool("RECURRING_CATCH_UP_ON_WORKER_START", default=True)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "ko-kr"
@@ -156,7 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ClerkSessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "household_ledger.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -186,7 +207,6 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["household_ledger.api.parsers.JSONPa
 # Largest request body (bytes) of ordinary API calls; bigger → 413. Views may set their own
 # (`max_body_bytes`, e.g. the import's IMPORT_MAX_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
-MIDDLEWARE.insert(0, "household_ledger.limits.ContentLengthMiddleware")
 MIDDLEWARE.append("household_ledger.limits.RequestBodyLimitMiddleware")
 
 # Celery (acks_late): a task whose worker died is redelivered by Redis after this many
@@ -229,12 +249,122 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- Clerk authentication (accounts) -------------------------------------------------------
+# Session tokens are verified locally with one of these keys, in this order of preference:
+# the PEM public key (networkless), a JWKS URL, or the secret key (JWKS from Clerk's Backend API).
+CLERK_JWT_KEY = env.str("CLERK_JWT_KEY", default="", multiline=True)
+CLERK_JWKS_URL = env.str("CLERK_JWKS_URL", default="")
+CLERK_SECRET_KEY = env.str("CLERK_SECRET_KEY", default="")
+CLERK_API_URL = env.str("CLERK_API_URL", default="https://api.clerk.com")
+# Origins allowed in the token's `azp` claim; empty disables the check.
+CLERK_AUTHORIZED_PARTIES = env.list("CLERK_AUTHORIZED_PARTIES", default=["http://localhost:5173"])
+# When set, the token's `iss` must equal it (e.g. https://clerk.example.com).
+CLERK_ISSUER = env.str("CLERK_ISSUER", default="")
+CLERK_CLOCK_SKEW_SECONDS = env.int("CLERK_CLOCK_SKEW_SECONDS", default=5)
+# Svix signing secret of the Clerk webhook endpoint (whsec_…).
+CLERK_WEBHOOK_SIGNING_SECRET = env.str("CLERK_WEBHOOK_SIGNING_SECRET", default="")
+# Days between a user's deletion in Clerk and the purge of their data.
+ACCOUNT_PURGE_DAYS = env.int("ACCOUNT_PURGE_DAYS", default=30)
+# `manage.py dev_token` keeps its key pair here; trusted only with DEBUG on and no Clerk key.
+DEV_KEYS_DIR = BASE_DIR / ".dev-keys"
+
 # --- Product settings -----------------------------------------------------------------------
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+# Recurring rules are materialized through the end of the month this many months after the
+# current one (1 = the rest of this month and all of next month).
+RECURRING_HORIZON_MONTHS = env.int("RECURRING_HORIZON_MONTHS", default=1)
+# Largest backup file POST /backup/import (and import_indexeddb) accepts, in bytes.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 
+# =============================================================================================
+# --- Deployment and operations (issue 9): security behind the ingress, logs, metrics, Sentry ---
+# =============================================================================================
+# Everything below is env-driven; the defaults with DEBUG off are the production-safe ones, so
+# `manage.py check --deploy` is clean with the values of k8s/configmap.yaml.
+
+# The k8s/secret.yaml template must never reach production unchanged.
+if not DEBUG and SECRET_KEY.startswith("CHANGE_ME"):
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is still the CHANGE_ME placeholder.")
+
+# The kubelet's probes and Prometheus reach a pod by its IP (Host: <pod IP>:8000); the
+# Deployment passes that IP in POD_IP (downward API) so those requests pass host validation.
+POD_IP = env.str("POD_IP", default="")
+if POD_IP:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, POD_IP]
+
+# TLS ends at the ingress, which forwards the original scheme in X-Forwarded-Proto. Only set
+# this behind a proxy that overwrites that header (ingress-nginx does).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes and the in-cluster Prometheus scrape speak plain http to the pod.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG
+)
+# Preload is a promise to browsers that is slow to undo: off unless asked for.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Request log and request id first (outermost), Prometheus' timing around everything else.
+MIDDLEWARE = [
+    "household_ledger.request_log.RequestLogMiddleware",
+    # A Content-Length that is not a number: 400 before Prometheus' middleware parses it.
+    "household_ledger.limits.ContentLengthMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+INSTALLED_APPS = [*INSTALLED_APPS, "django_prometheus"]
+# Query counts and durations per database (django_prometheus_db_* metrics).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# Bearer token that /metrics requires; unset, /metrics answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# JSON lines on stdout for every process (web, worker, beat, jobs). Celery keeps its hands off
+# the root logger so its lines are JSON too.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {
+        "request_id": {"()": "household_ledger.request_log.RequestIdFilter"},
+        "redact": {"()": "household_ledger.request_log.RedactTaskDataFilter"},
+    },
+    "formatters": {"json": {"()": "household_ledger.request_log.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id", "redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # The request middleware already logs every request once, with its status.
+        "django.server": {"level": "WARNING"},
+    },
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Error tracking: Sentry only when SENTRY_DSN is set. No personal data is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+    )

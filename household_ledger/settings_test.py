@@ -26,3 +26,18 @@ STORAGES = {
 # django-axes needs a request in authenticate(); the test client's login() has none. The
 # lockout tests turn it on explicitly.
 AXES_ENABLED = False
+
+# Clerk: trust a key pair generated for this test session (accounts/tests/keys.py), so every
+# API test authenticates with real signed tokens through the real verification code.
+from accounts.tests.keys import SESSION_KEYS  # noqa: E402
+
+CLERK_JWT_KEY = SESSION_KEYS.public_pem
+CLERK_JWKS_URL = ""
+CLERK_SECRET_KEY = ""
+CLERK_ISSUER = ""
+CLERK_AUTHORIZED_PARTIES = ["http://localhost:5173"]
+CLERK_CLOCK_SKEW_SECONDS = 5
+CLERK_WEBHOOK_SIGNING_SECRET = "whsec_dGVzdC1vbmx5LXdlYmhvb2stc2lnbmluZy1zZWNyZXQ="
+# The test client speaks plain http; test_deployment checks the production values separately
+# (`check --deploy` in a subprocess with the k8s ConfigMap's environment).
+SECURE_SSL_REDIRECT = False

@@ -170,6 +170,15 @@ class Transaction(models.Model):
         indexes = [
             models.Index(F("user"), F("date").desc(), name="transaction_user_date_idx"),
             models.Index(fields=["user", "category"], name="transaction_user_category_idx"),
+            # Covers the stats aggregates (ledger.selectors.stats): index-only scans over a
+            # user's date range, however scattered their rows are in the table.
+            models.Index(
+                fields=["user", "date"],
+                include=["type", "status", "amount", "category"],
+                name="transaction_stats_idx",
+            ),
+            # The admin's all-users list (newest first) and its date drill-down at 1M rows.
+            models.Index(F("date").desc(), F("id").desc(), name="transaction_date_id_idx"),
             models.Index(
                 fields=["status", "date"],
                 condition=Q(status="scheduled"),

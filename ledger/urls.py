@@ -1,1 +1,29 @@
-urlpatterns = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from ledger.api import stats
+from ledger.api.backup import BackupExportView, BackupImportView
+from ledger.api.categories import CategoryViewSet
+from ledger.api.recurring import RecurringViewSet
+from ledger.api.transactions import TransactionViewSet
+
+# At the site root, without trailing slashes (SPEC §5): /transactions, /categories, …
+router = SimpleRouter(trailing_slash=False)
+router.register("transactions", TransactionViewSet, basename="transaction")
+router.register("categories", CategoryViewSet, basename="category")
+router.register("recurring", RecurringViewSet, basename="recurring")
+
+urlpatterns = [
+    *router.urls,
+    path("stats/summary", stats.StatsSummaryView.as_view(), name="stats-summary"),
+    path(
+        "stats/monthly/<str:year>/<str:month>",
+        stats.StatsMonthlyView.as_view(),
+        name="stats-monthly",
+    ),
+    path("stats/category", stats.StatsCategoryView.as_view(), name="stats-category"),
+    path("stats/assets", stats.StatsAssetsView.as_view(), name="stats-assets"),
+    path("stats/trend", stats.StatsTrendView.as_view(), name="stats-trend"),
+    path("backup/export", BackupExportView.as_view(), name="backup-export"),
+    path("backup/import", BackupImportView.as_view(), name="backup-import"),
+]

@@ -20,7 +20,13 @@ _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @extend_schema_field(
-    {"type": "number", "format": "decimal", "exclusiveMinimum": 0, "example": 5400}
+    {
+        "type": "number",
+        "format": "decimal",
+        "minimum": 0,
+        "exclusiveMinimum": True,  # OpenAPI 3.0: a boolean qualifying `minimum`
+        "example": 5400,
+    }
 )
 class MoneyField(serializers.Field):
     """A positive amount in won: a JSON number or numeric string, exact to 2 decimal places.

@@ -1,0 +1,74 @@
+"""Staff roles of the admin. Superusers can do everything; `support` is the helpdesk role.
+
+The `support` group is created by a data migration (`ledger/0003_support_group`) and repaired
+after every `migrate`/`flush` by a post_migrate handler, so it always exists with at least
+these permissions. Field-level limits (support may change a transaction's status/category and a
+rule's active flag, nothing else) are enforced by the ModelAdmins' `get_readonly_fields`.
+"""
+
+SUPPORT_GROUP = "support"
+
+# (app_label, model, codename): view on every ledger model and the users, change only where
+# support needs it, plus the two custom permissions of the user admin's export/import.
+SUPPORT_PERMISSIONS = [
+    ("accounts", "user", "view_user"),
+    ("accounts", "user", "export_user_data"),
+    ("accounts", "user", "import_user_data"),
+    ("ledger", "category", "view_category"),
+    ("ledger", "transaction", "view_transaction"),
+    ("ledger", "transaction", "change_transaction"),
+    ("ledger", "recurringtransaction", "view_recurringtransaction"),
+    ("ledger", "recurringtransaction", "change_recurringtransaction"),
+    ("ledger", "recurringoccurrence", "view_recurringoccurrence"),
+]
+
+# Permissions the project defines for the user admin's actions (not tied to a model's Meta,
+# so no schema migration): codename → name.
+CUSTOM_PERMISSIONS = {
+    ("accounts", "user", "export_user_data"): "Can export a user's data (backup document)",
+    ("accounts", "user", "import_user_data"): "Can import a backup file for a user",
+}
+
+
+def ensure_support_group(*, apps) -> None:
+    """Create the `support` group and its permissions; idempotent.
+
+    Takes the app registry (a migration's historical apps, or the global one) so migrations
+    and the post_migrate handler share it. Permissions an operator added by hand are kept.
+    """
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    for label in ("accounts", "ledger"):
+        create_permissions(global_apps.get_app_config(label), apps=apps, verbosity=0)
+
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Permission = apps.get_model("auth", "Permission")
+    Group = apps.get_model("auth", "Group")
+
+    for (app_label, model, codename), name in CUSTOM_PERMISSIONS.items():
+        content_type, _ = ContentType.objects.get_or_create(app_label=app_label, model=model)
+        Permission.objects.get_or_create(
+            content_type=content_type, codename=codename, defaults={"name": name}
+        )
+
+    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    permissions = [
+        Permission.objects.get(
+            content_type__app_label=app_label, content_type__model=model, codename=codename
+        )
+        for app_label, model, codename in SUPPORT_PERMISSIONS
+    ]
+    group.permissions.add(*permissions)
+
+
+def ensure_support_group_after_migrate(sender, apps=None, **kwargs) -> None:
+    """post_migrate: `flush` (and test teardown) empties auth tables; the group comes back."""
+    if apps is None:
+        from django.apps import apps
+    try:
+        apps.get_model("ledger", "Transaction")
+        apps.get_model("auth", "Group")
+    except LookupError:  # migrating backwards past the models this role needs
+        return
+    ensure_support_group(apps=apps)

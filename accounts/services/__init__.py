@@ -1,0 +1,1 @@
+"""Writes of the accounts app: users (from tokens and Clerk webhooks), purge."""

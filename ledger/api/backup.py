@@ -1,0 +1,215 @@
+"""GET /backup/export and POST /backup/import: thin views over `ledger.services.backup`."""
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from household_ledger.api.exceptions import error_body
+from ledger.services.backup import (
+    EXPORT_FORMATS,
+    MODES,
+    OWN,
+    BackupError,
+    BackupRowsInvalid,
+    BackupTooLarge,
+    backup_content_disposition,
+    backup_export,
+    backup_export_filename,
+    backup_import,
+    backup_read,
+)
+
+# Room for the multipart envelope (boundaries, headers, the mode/dry_run fields) over the file.
+_MULTIPART_SLACK = 64 * 1024
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The file is too large."
+
+
+class _RawBody(bytes):
+    """The JSON body as bytes: the import service parses and validates it itself."""
+
+
+class RawJSONParser(BaseParser):
+    """Reads an `application/json` body without parsing it, refusing more than the limit.
+
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) is for forms; backups have their own limit.
+    """
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return _RawBody(backup_read(stream=stream))
+        except BackupTooLarge as exc:
+            raise PayloadTooLarge(exc.message) from exc
+
+
+class _IgnoreFormatParameter(DefaultContentNegotiation):
+    """`?format=` names the export format here, not a DRF renderer: always answer JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ExportQueryInputSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=EXPORT_FORMATS, default=OWN)
+
+
+class ImportOptionsInputSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=MODES, default="merge")
+    dry_run = serializers.BooleanField(default=False)
+
+
+class ImportProblemOutputSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=["error", "warning"])
+    table = serializers.CharField()
+    index = serializers.IntegerField(allow_null=True, help_text="0-based row in its table")
+    id = serializers.CharField(allow_null=True, help_text="the row's id in the file")
+    field = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class ImportCountsOutputSerializer(serializers.Serializer):
+    categories = serializers.IntegerField()
+    recurring_transactions = serializers.IntegerField()
+    transactions = serializers.IntegerField()
+
+
+class ImportCreatedOutputSerializer(ImportCountsOutputSerializer):
+    occurrences = serializers.IntegerField(
+        help_text="occurrence records that stop the recurring engine re-creating imported rows"
+    )
+
+
+class ImportReportOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    format = serializers.ChoiceField(choices=["spa-v1", "dexie", "household_ledger"])
+    mode = serializers.ChoiceField(choices=MODES)
+    dry_run = serializers.BooleanField()
+    time_zone = serializers.CharField()
+    rows = ImportCountsOutputSerializer(help_text="rows in the file")
+    created = ImportCreatedOutputSerializer()
+    skipped = ImportCountsOutputSerializer(help_text="already imported, or left out (see problems)")
+    deleted = ImportCountsOutputSerializer(help_text="replace mode: what was deleted first")
+    failed = serializers.IntegerField(help_text="invalid rows; any makes the import refused")
+    errors = serializers.IntegerField()
+    warnings = serializers.IntegerField()
+    problems = ImportProblemOutputSerializer(many=True)
+    problems_not_listed = serializers.IntegerField()
+
+
+class BackupExportView(APIView):
+    content_negotiation_class = _IgnoreFormatParameter
+
+    @extend_schema(
+        operation_id="backup_export",
+        summary="Download the user's data as one JSON document",
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=list(EXPORT_FORMATS),
+                description="`household_ledger` (default; re-importable exactly) or `spa-v1` "
+                "(the SPA's own backup shape)",
+            )
+        ],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        query = ExportQueryInputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        response = StreamingHttpResponse(
+            backup_export(user=request.user, export_format=query.validated_data["format"]),
+            content_type="application/json; charset=utf-8",
+        )
+        response["Content-Disposition"] = backup_content_disposition(
+            filename=backup_export_filename(user=request.user)
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class BackupImportView(APIView):
+    parser_classes = [RawJSONParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="backup_import",
+        summary="Restore from a backup: the SPA's file, a Dexie dump of ledgerDB, or an export",
+        description=(
+            "Send the file as `multipart/form-data` (field `file`, optional fields `mode`, "
+            "`dry_run`) or as the JSON body (options in the query string). All or nothing: "
+            "any invalid row refuses the whole file (400, every bad row listed). Files over "
+            "IMPORT_MAX_BYTES answer 413."
+        ),
+        parameters=[
+            OpenApiParameter("mode", OpenApiTypes.STR, enum=list(MODES)),
+            OpenApiParameter("dry_run", OpenApiTypes.BOOL),
+        ],
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "mode": {"type": "string", "enum": list(MODES)},
+                    "dry_run": {"type": "boolean"},
+                },
+                "required": ["file"],
+            },
+        },
+        responses={
+            200: ImportReportOutputSerializer,
+            400: OpenApiResponse(description="unreadable file or invalid rows"),
+            413: OpenApiResponse(description="file larger than IMPORT_MAX_BYTES"),
+        },
+    )
+    def post(self, request):
+        limit = settings.IMPORT_MAX_BYTES
+        declared = request.META.get("CONTENT_LENGTH")
+        if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
+            raise PayloadTooLarge(_too_large_message(limit))
+
+        body = request.data
+        options = dict(request.query_params.items())
+        if isinstance(body, _RawBody):
+            raw = bytes(body)
+        elif "file" in request.FILES:
+            upload = request.FILES["file"]
+            if upload.size > limit:
+                raise PayloadTooLarge(_too_large_message(limit))
+            raw = backup_read(stream=upload)
+            options.update({key: body[key] for key in ("mode", "dry_run") if key in body})
+        else:
+            raise exceptions.ValidationError(
+                {"file": ["Send the backup as the JSON body or as the multipart field `file`."]}
+            )
+
+        params = ImportOptionsInputSerializer(data=options)
+        params.is_valid(raise_exception=True)
+        try:
+            report = backup_import(user=request.user, raw=raw, **params.validated_data)
+        except BackupTooLarge as exc:
+            raise PayloadTooLarge(exc.message) from exc
+        except BackupRowsInvalid as exc:
+            body = error_body(exc.code, exc.message, exc.fields)
+            body["error"]["report"] = ImportReportOutputSerializer(exc.report.as_dict()).data
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        except BackupError as exc:
+            return Response(
+                error_body(exc.code, exc.message, exc.fields), status=status.HTTP_400_BAD_REQUEST
+            )
+        return Response(ImportReportOutputSerializer(report.as_dict()).data)
+
+
+def _too_large_message(limit: int) -> str:
+    return f"The file is larger than the import limit of {limit:,} bytes (IMPORT_MAX_BYTES)."

@@ -1,0 +1,37 @@
+"""Backup and migration from the browser: import (SPA backup, Dexie dump, own export), export.
+
+Entry points (used by the API, the `import_indexeddb` command and the benchmark):
+
+- `backup_import(user=…, raw=…, mode=…, dry_run=…)` → ImportReport
+- `backup_read(stream=…)` → bytes, refusing files over IMPORT_MAX_BYTES
+- `backup_export(user=…, export_format=…)` → chunks of JSON text
+"""
+
+from .errors import BackupError, BackupRowsInvalid, BackupTooLarge, BackupUnreadable
+from .exporter import (
+    EXPORT_FORMATS,
+    backup_content_disposition,
+    backup_export,
+    backup_export_filename,
+)
+from .formats import DEXIE, OWN, SPA_V1
+from .importer import MODES, ImportReport, Problem, backup_import, backup_read
+
+__all__ = [
+    "DEXIE",
+    "EXPORT_FORMATS",
+    "MODES",
+    "OWN",
+    "SPA_V1",
+    "BackupError",
+    "BackupRowsInvalid",
+    "BackupTooLarge",
+    "BackupUnreadable",
+    "ImportReport",
+    "Problem",
+    "backup_content_disposition",
+    "backup_export",
+    "backup_export_filename",
+    "backup_import",
+    "backup_read",
+]

@@ -1,0 +1,221 @@
+"""Reading a backup document and recognising its format.
+
+Three formats are accepted, all reduced to the same three lists of raw rows:
+
+- `spa-v1`: the SPA's backup, `{"version": 1, "exportDate", "transactions": [...]}`.
+- `dexie`: a dump of the Dexie database `ledgerDB` in the `dexie-export-import` format
+  (`{"formatName": "dexie", "formatVersion": 1, "data": {"data": [{"tableName", "inbound",
+  "rows"}]}}`), as written by `dexie-export-import` and by `extract-indexeddb.js`. Values that
+  were JavaScript Dates are encoded the Typeson way: the time value in ms, listed in `$types`.
+- `household_ledger`: this API's own export (`{"format": "household_ledger", "version": 1,
+  "categories", "recurring_transactions", "transactions"}`).
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from .errors import BackupUnreadable
+from .fields import FieldError, epoch_ms_to_datetime
+
+SPA_V1 = "spa-v1"
+DEXIE = "dexie"
+OWN = "household_ledger"
+OWN_VERSION = 1
+
+TABLES = ("categories", "recurring_transactions", "transactions")
+
+
+@dataclass
+class Source:
+    """The raw rows of a recognised document. `None` means the file has no such table."""
+
+    format: str
+    transactions: list
+    recurring_transactions: list | None = None
+    categories: list | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_document(raw: bytes | str):
+    """The JSON value of `raw`, or BackupUnreadable saying where it is broken."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BackupUnreadable(
+                "invalid_json", f"The file is not UTF-8 text (byte {exc.start})."
+            ) from exc
+    if not raw.strip():
+        raise BackupUnreadable("invalid_json", "The file is empty.")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BackupUnreadable(
+            "invalid_json",
+            f"The file is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
+        ) from exc
+    except RecursionError as exc:
+        raise BackupUnreadable("invalid_json", "The file is nested too deeply.") from exc
+
+
+def _list_field(document: dict, key: str, *, required: bool) -> list | None:
+    value = document.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, list):
+        raise BackupUnreadable(
+            "invalid_backup",
+            f"`{key}` must be a list of rows.",
+            fields={key: ["must be a list of rows"]},
+        )
+    return value
+
+
+def recognise(document) -> Source:
+    """Which format `document` is in, and its rows."""
+    if not isinstance(document, dict):
+        raise BackupUnreadable(
+            "unsupported_format",
+            "The file must be a JSON object: the SPA's backup, a Dexie export of ledgerDB "
+            "or this API's export.",
+        )
+    if document.get("formatName") == "dexie":
+        return _recognise_dexie(document)
+    if "format" in document:
+        if document["format"] != OWN:
+            raise BackupUnreadable(
+                "unsupported_format", f"Unknown backup format {document['format']!r}."
+            )
+        if document.get("version") != OWN_VERSION:
+            raise BackupUnreadable(
+                "unsupported_version",
+                f"Unsupported {OWN} version {document.get('version')!r} (expected {OWN_VERSION}).",
+                fields={"version": [f"must be {OWN_VERSION}"]},
+            )
+        return Source(
+            format=OWN,
+            transactions=_list_field(document, "transactions", required=True),
+            recurring_transactions=_list_field(document, "recurring_transactions", required=True),
+            categories=_list_field(document, "categories", required=True),
+        )
+    if "transactions" in document:
+        version = document.get("version", 1)
+        if version != 1:
+            raise BackupUnreadable(
+                "unsupported_version",
+                f"Unsupported SPA backup version {version!r} (expected 1).",
+                fields={"version": ["must be 1"]},
+            )
+        return Source(
+            format=SPA_V1, transactions=_list_field(document, "transactions", required=True)
+        )
+    raise BackupUnreadable(
+        "unsupported_format",
+        "Unrecognised file: expected the SPA's backup ({\"version\": 1, \"transactions\"}), "
+        "a Dexie export of ledgerDB ({\"formatName\": \"dexie\"}) or this API's export.",
+    )
+
+
+def _recognise_dexie(document: dict) -> Source:
+    if document.get("formatVersion") != 1:
+        raise BackupUnreadable(
+            "unsupported_version",
+            f"Unsupported Dexie export formatVersion {document.get('formatVersion')!r}.",
+            fields={"formatVersion": ["must be 1"]},
+        )
+    database = document.get("data")
+    if not isinstance(database, dict) or not isinstance(database.get("data"), list):
+        raise BackupUnreadable(
+            "invalid_backup",
+            "A Dexie export needs `data.data`: a list of {tableName, inbound, rows}.",
+            fields={"data": ["must contain a list `data` of tables"]},
+        )
+    warnings = []
+    if database.get("databaseName") not in (None, "ledgerDB"):
+        warnings.append(f"database {database.get('databaseName')!r} is not ledgerDB")
+    tables: dict[str, list] = {}
+    for position, table in enumerate(database["data"]):
+        if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
+            raise BackupUnreadable(
+                "invalid_backup",
+                f"data.data[{position}] must be an object with a list `rows`.",
+                fields={f"data.data[{position}]": ["must be {tableName, inbound, rows}"]},
+            )
+        name = table.get("tableName")
+        if name not in TABLES:
+            warnings.append(f"table {name!r} is not part of the ledger and was ignored")
+            continue
+        inbound = table.get("inbound", True)
+        rows = table["rows"]
+        for index, row in enumerate(rows):
+            rows[index] = _dexie_row(row, inbound=inbound)
+        tables.setdefault(name, []).extend(rows)
+    if not tables:
+        raise BackupUnreadable(
+            "invalid_backup",
+            "The Dexie export has none of the ledger's tables "
+            "(transactions, recurring_transactions, categories).",
+        )
+    return Source(
+        format=DEXIE,
+        transactions=tables.get("transactions", []),
+        recurring_transactions=tables.get("recurring_transactions"),
+        categories=tables.get("categories"),
+        warnings=warnings,
+    )
+
+
+def _dexie_row(row, *, inbound: bool):
+    """One exported row as a plain object: Typeson types revived, `[key, value]` unpacked."""
+    if isinstance(row, dict) and "$types" in row:
+        row = _revive_typeson(row)
+    if not inbound and isinstance(row, list) and len(row) == 2:
+        key, value = row
+        if isinstance(value, dict):
+            value = dict(value)
+            value.setdefault("id", key)
+        return value
+    return row
+
+
+def _revive_typeson(row: dict):
+    types = row.pop("$types")
+    if not isinstance(types, dict):
+        return row
+    target = row
+    if isinstance(types.get("$"), dict) and "$" in row:  # an array root, e.g. [key, value]
+        target, types = row["$"], types["$"]
+    for path, type_name in types.items():
+        parts = [p.replace("~1", ".").replace("~0", "~") for p in str(path).split(".")]
+        _revive_path(target, parts, type_name)
+    return target
+
+
+def _revive_path(container, parts: list[str], type_name) -> None:
+    for part in parts[:-1]:
+        container = _child(container, part)
+        if container is None:
+            return
+    last = parts[-1]
+    if isinstance(container, list):
+        if not last.isdigit() or int(last) >= len(container):
+            return
+        last = int(last)
+    elif not isinstance(container, dict) or last not in container:
+        return
+    value = container[last]
+    if type_name == "date":
+        try:
+            container[last] = epoch_ms_to_datetime(value)
+        except FieldError:
+            container[last] = f"invalid Date ({value!r})"
+    elif type_name == "undefined":
+        container[last] = None
+
+
+def _child(container, part: str):
+    if isinstance(container, dict):
+        return container.get(part)
+    if isinstance(container, list) and part.isdigit() and int(part) < len(container):
+        return container[int(part)]
+    return None

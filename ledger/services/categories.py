@@ -1,0 +1,92 @@
+"""Writes to categories: a user's own ones. The global defaults are read-only to users."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.db import transaction as db_transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ledger.models import Category, RecurringTransaction, Transaction
+
+# A user's own categories are listed unpaginated; this keeps that list bounded.
+MAX_CATEGORIES_PER_USER = 200
+DUPLICATE_NAME = "A category with this name already exists (your own or a default one)."
+
+
+@dataclass(frozen=True)
+class CategoryDeletion:
+    """What deleting a category did: its transactions and rules became uncategorized."""
+
+    uncategorized_transactions: int
+    uncategorized_recurring_rules: int
+
+
+def _check_name_free(*, user, name: str, exclude_id=None) -> None:
+    """Names are unique among a user's own categories and may not repeat a default's name,
+    so a name always means one category in the SPA's picker and in imports."""
+    clash = Category.objects.filter(Q(user__isnull=True) | Q(user=user), name=name)
+    if exclude_id is not None:
+        clash = clash.exclude(pk=exclude_id)
+    if clash.exists():
+        raise ValidationError({"name": DUPLICATE_NAME})
+
+
+def _check_own(*, category: Category) -> None:
+    if category.is_default or category.user_id is None:
+        raise PermissionDenied("Default categories are read-only.")
+
+
+def _save(category: Category, **kwargs) -> None:
+    # A concurrent request may take the name between the check and the write: the database's
+    # unique constraint decides, and the answer is the same 400 naming `name`.
+    try:
+        with db_transaction.atomic():
+            category.save(**kwargs)
+    except IntegrityError as error:
+        raise ValidationError({"name": DUPLICATE_NAME}) from error
+
+
+def category_create(*, user, name: str, emoji: str = "") -> Category:
+    if Category.objects.filter(user=user).count() >= MAX_CATEGORIES_PER_USER:
+        raise ValidationError(
+            {"name": f"You can have at most {MAX_CATEGORIES_PER_USER} categories of your own."}
+        )
+    _check_name_free(user=user, name=name)
+    category = Category(user=user, name=name, emoji=emoji, is_default=False)
+    _save(category)
+    return category
+
+
+def category_update(*, category: Category, **changes) -> Category:
+    """Change `name` and/or `emoji` of one of the user's own categories."""
+    _check_own(category=category)
+    unknown = set(changes) - {"name", "emoji"}
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+    if "name" in changes:
+        _check_name_free(user=category.user, name=changes["name"], exclude_id=category.pk)
+    for field, value in changes.items():
+        setattr(category, field, value)
+    if changes:
+        _save(category, update_fields=list(changes))
+    return category
+
+
+def category_delete(*, category: Category) -> CategoryDeletion:
+    """Delete one of the user's own categories. Its transactions and recurring rules are kept
+    and become uncategorized (category NULL); nothing else is deleted."""
+    _check_own(category=category)
+    with db_transaction.atomic():
+        now = timezone.now()
+        transactions = Transaction.objects.filter(category=category).update(
+            category=None, updated_at=now
+        )
+        rules = RecurringTransaction.objects.filter(category=category).update(
+            category=None, updated_at=now
+        )
+        category.delete()
+    return CategoryDeletion(
+        uncategorized_transactions=transactions, uncategorized_recurring_rules=rules
+    )

@@ -1,0 +1,48 @@
+"""Celery tasks of the ledger: thin wrappers over `ledger.services.recurring`.
+
+Both are scheduled by Celery beat (settings `CELERY_BEAT_SCHEDULE`, daily shortly after
+midnight Asia/Seoul) and queued once when a worker starts (catch-up, `household_ledger.celery`).
+Both are safe to run twice at once: the service locks each rule and the database refuses
+duplicates.
+"""
+
+import datetime
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from ledger.services.recurring import (
+    DEFAULT_BATCH_SIZE,
+    recurring_materialize_all,
+    transaction_confirm_due,
+)
+
+# Transient database trouble (a restart, a failover, a dropped connection) is retried with
+# exponential backoff; anything else is a bug and fails loudly.
+_RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(**_RETRY)
+def materialize_recurring(
+    through: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+) -> dict:
+    """Create every active rule's missing occurrences through the horizon (or `through`,
+    an ISO date), catching up on any months missed while beat was down."""
+    result = recurring_materialize_all(
+        through=datetime.date.fromisoformat(through) if through else None,
+        batch_size=batch_size,
+    )
+    return {"rules": result.rules, "created": result.created}
+
+
+@shared_task(**_RETRY)
+def confirm_due_transactions() -> dict:
+    """Confirm scheduled transactions dated today or earlier (not pending variable amounts)."""
+    return {"confirmed": transaction_confirm_due()}

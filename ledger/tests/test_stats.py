@@ -1,0 +1,469 @@
+"""`/stats/*` through HTTP: every figure of a known ledger, exactly, for its owner only."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ledger.models import Category
+from ledger.tests.factories import (
+    CategoryFactory,
+    RecurringTransactionFactory,
+    TransactionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+
+
+def default_category(name):
+    return Category.objects.get(user__isnull=True, name=name)
+
+
+@pytest.fixture
+def ledger(user, other_user):
+    """A known ledger around the July/August 2025 boundary (dates are Asia/Seoul dates).
+
+    The other user has rows on the same days and in the same default categories, so any
+    figure that leaked their data would change.
+    """
+    salary, rent, utilities = (default_category(n) for n in ("월급", "월세", "공과금"))
+    eating_out = CategoryFactory(user=user, name="외식", emoji="🍜")
+    rent_rule = RecurringTransactionFactory(
+        user=user, amount=Decimal("550000"), type="expense", day_of_month=15,
+        start_date=D(2025, 7, 1), category=rent,
+    )
+    RecurringTransactionFactory(  # projected on the 31st (clamped to the 30th in June)
+        user=user, template_name="용돈", amount=Decimal("200000"), type="income",
+        day_of_month=31, start_date=D(2025, 7, 1), end_date=D(2025, 12, 1), category=salary,
+    )
+    variable_rule = RecurringTransactionFactory(
+        user=user, template_name="전기요금", amount=None, is_variable_amount=True,
+        type="expense", day_of_month=20, start_date=D(2025, 7, 1), category=utilities,
+    )
+
+    def tx(day, amount, type_, category=None, status="confirmed", recurring=None):
+        return TransactionFactory(
+            user=user, date=day, amount=None if amount is None else Decimal(amount),
+            type=type_, category=category, status=status, recurring=recurring,
+        )
+
+    # June: the last day of the month
+    tx(D(2025, 6, 30), "2000000", "income", salary)
+    tx(D(2025, 6, 30), "30000", "expense", eating_out)
+    # July
+    tx(D(2025, 7, 1), "3000000", "income", salary)
+    tx(D(2025, 7, 1), "12000", "expense", eating_out)
+    tx(D(2025, 7, 15), "550000", "expense", rent, recurring=rent_rule)
+    tx(D(2025, 7, 20), None, "expense", utilities, "scheduled", variable_rule)  # amount pending
+    tx(D(2025, 7, 25), "50000.50", "income", salary, "scheduled")
+    tx(D(2025, 7, 31), "8500", "expense", eating_out)
+    tx(D(2025, 7, 31), "4000", "expense")  # uncategorized
+    # August: the first day of the month (2025-07-31T15:00:00Z in the SPA's terms)
+    tx(D(2025, 8, 1), "7000", "expense", eating_out)
+    tx(D(2025, 8, 1), "1000", "income")
+    tx(D(2025, 8, 25), "550000", "expense", rent, "scheduled")
+
+    other_food = CategoryFactory(user=other_user, name="외식", emoji="🍔")
+    RecurringTransactionFactory(
+        user=other_user, amount=Decimal("999"), type="income", day_of_month=10,
+        start_date=D(2025, 1, 1), category=salary,
+    )
+    for day in (D(2025, 6, 30), D(2025, 7, 1), D(2025, 7, 20), D(2025, 7, 31), D(2025, 8, 1)):
+        for type_, category, status in (
+            ("income", salary, "confirmed"),
+            ("expense", rent, "confirmed"),
+            ("expense", other_food, "scheduled"),
+            ("expense", None, "confirmed"),
+            ("income", None, "scheduled"),
+        ):
+            TransactionFactory(
+                user=other_user, date=day, amount=Decimal("77777"), type=type_,
+                category=category, status=status,
+            )
+    return {"salary": salary, "rent": rent, "utilities": utilities, "eating_out": eating_out}
+
+
+def get(client, url, **params):
+    response = client.get(url, params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def ledger_queries(captured):
+    return [q["sql"] for q in captured.captured_queries if '"ledger_' in q["sql"]]
+
+
+# --- /stats/monthly --------------------------------------------------------------------------
+
+
+def test_monthly_counts_scheduled_in_totals_and_splits_them(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/monthly/2025/7")
+
+    assert body["year"] == 2025 and body["month"] == 7
+    assert (body["date_from"], body["date_to"]) == ("2025-07-01", "2025-07-31")
+    assert body["income"] == 3050000.5
+    assert body["expense"] == 574500
+    assert body["net"] == 2475500.5
+    assert body["count"] == 7
+    assert body["confirmed"] == {"income": 3000000, "expense": 574500, "net": -574500 + 3000000,
+                                 "count": 5}
+    assert body["scheduled"] == {"income": 50000.5, "expense": 0, "net": 50000.5, "count": 2}
+    assert "projected" not in body
+
+
+def test_monthly_per_category_largest_first_with_shares(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/monthly/2025/7")
+
+    def row(category, type_, total, count, share):
+        return {
+            "id": str(category.id) if category else None,
+            "name": category.name if category else "미분류",
+            "emoji": category.emoji if category else "",
+            "type": type_, "total": total, "count": count, "share": share,
+        }
+
+    assert body["categories"] == [
+        row(ledger["salary"], "income", 3050000.5, 2, 1.0),
+        row(ledger["rent"], "expense", 550000, 1, 0.9574),  # 550000 / 574500
+        row(ledger["eating_out"], "expense", 20500, 2, 0.0357),
+        row(None, "expense", 4000, 1, 0.007),
+        row(ledger["utilities"], "expense", 0, 1, 0.0),  # the pending amount counts as 0
+    ]
+
+
+def test_monthly_per_day_lists_every_day_with_transactions(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/monthly/2025/7")
+
+    assert body["days"] == [
+        {"date": "2025-07-01", "income": 3000000, "expense": 12000, "count": 2},
+        {"date": "2025-07-15", "income": 0, "expense": 550000, "count": 1},
+        {"date": "2025-07-20", "income": 0, "expense": 0, "count": 1},
+        {"date": "2025-07-25", "income": 50000.5, "expense": 0, "count": 1},
+        {"date": "2025-07-31", "income": 0, "expense": 12500, "count": 2},
+    ]
+
+
+def test_monthly_first_day_of_next_month_belongs_to_it(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/monthly/2025/8")
+
+    assert (body["income"], body["expense"], body["net"], body["count"]) == (
+        1000, 557000, -556000, 3,
+    )
+    assert body["confirmed"] == {"income": 1000, "expense": 7000, "net": -6000, "count": 2}
+    assert body["scheduled"] == {"income": 0, "expense": 550000, "net": -550000, "count": 1}
+    assert [d["date"] for d in body["days"]] == ["2025-08-01", "2025-08-25"]
+
+
+def test_monthly_projected_block_has_fixed_amount_rules_not_yet_generated(
+    auth_client, user, ledger
+):
+    july = get(auth_client(user), "/stats/monthly/2025/7", include_projected="true")
+    august = get(auth_client(user), "/stats/monthly/2025/8", include_projected="true")
+
+    # July: rent (day 15) and the variable rule (day 20) already have their transactions;
+    # the allowance on the 31st does not. Totals are unchanged by the projection.
+    assert july["income"] == 3050000.5
+    projected = july["projected"]
+    assert (projected["income"], projected["expense"], projected["net"], projected["count"]) == (
+        200000, 0, 200000, 1,
+    )
+    assert projected["days"] == [
+        {"date": "2025-07-31", "income": 200000, "expense": 0, "count": 1}
+    ]
+    [occurrence] = projected["occurrences"]
+    assert occurrence["template_name"] == "용돈"
+    assert occurrence["date"] == "2025-07-31" and occurrence["amount"] == 200000
+    assert occurrence["category_id"] == str(ledger["salary"].id)
+
+    # August: rent on the 15th and the allowance on the 31st; the variable rule's 20th has
+    # no amount and is left out.
+    assert august["projected"]["income"] == 200000
+    assert august["projected"]["expense"] == 550000
+    assert august["projected"]["count"] == 2
+    assert [d["date"] for d in august["projected"]["days"]] == ["2025-08-15", "2025-08-31"]
+
+
+def test_monthly_runs_a_fixed_number_of_aggregate_queries(auth_client, user, ledger):
+    client = auth_client(user)
+    with CaptureQueriesContext(connection) as before:
+        get(client, "/stats/monthly/2025/7")
+    TransactionFactory.create_batch(30, user=user, date=D(2025, 7, 9))
+    with CaptureQueriesContext(connection) as after:
+        body = get(client, "/stats/monthly/2025/7")
+
+    assert body["count"] == 37
+    queries = ledger_queries(after)
+    assert len(queries) == len(ledger_queries(before)) == 3
+    # Two aggregates over transactions, then one look-up of the categories they name.
+    aggregates = [sql for sql in queries if '"ledger_transaction"' in sql]
+    assert len(aggregates) == 2
+    assert all("SUM(" in sql and "COUNT(" in sql for sql in aggregates)
+
+
+def test_monthly_with_projection_adds_a_fixed_number_of_queries(auth_client, user, ledger):
+    client = auth_client(user)
+    with CaptureQueriesContext(connection) as captured:
+        get(client, "/stats/monthly/2025/8", include_projected="true")
+    assert len(ledger_queries(captured)) == 3 + 3
+
+
+# --- /stats/summary ----------------------------------------------------------------------------
+
+
+def test_summary_over_a_period(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/summary", date_from="2025-07-01", date_to="2025-07-31")
+
+    assert body == {
+        "income": 3050000.5, "expense": 574500, "net": 2475500.5, "count": 7,
+        "date_from": "2025-07-01", "date_to": "2025-07-31", "status": None,
+    }
+
+
+def test_summary_filters_by_status(auth_client, user, ledger):
+    client = auth_client(user)
+    confirmed = get(client, "/stats/summary", date_from="2025-07-01", date_to="2025-07-31",
+                    status="confirmed")
+    scheduled = get(client, "/stats/summary", date_from="2025-07-01", date_to="2025-07-31",
+                    status="scheduled")
+
+    assert (confirmed["income"], confirmed["expense"], confirmed["count"]) == (3000000, 574500, 5)
+    assert (scheduled["income"], scheduled["expense"], scheduled["count"]) == (50000.5, 0, 2)
+    assert confirmed["status"] == "confirmed"
+
+
+def test_summary_reads_iso_instants_as_seoul_dates(auth_client, user, ledger):
+    # 2025-06-30T15:00Z is 1 July in Seoul and 2025-07-31T15:00Z is 1 August.
+    body = get(auth_client(user), "/stats/summary",
+               date_from="2025-06-30T15:00:00.000Z", date_to="2025-07-31T15:00:00Z")
+
+    assert (body["date_from"], body["date_to"]) == ("2025-07-01", "2025-08-01")
+    assert (body["income"], body["expense"], body["count"]) == (3051000.5, 581500, 9)
+
+
+@time_machine.travel("2025-07-31T15:30:00Z", tick=False)  # 1 August, 00:30 in Seoul
+def test_summary_defaults_to_the_current_month_in_seoul(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/summary")
+
+    assert (body["date_from"], body["date_to"]) == ("2025-08-01", "2025-08-31")
+    assert (body["income"], body["expense"], body["net"], body["count"]) == (
+        1000, 557000, -556000, 3,
+    )
+
+
+def test_summary_is_one_query(auth_client, user, ledger):
+    with CaptureQueriesContext(connection) as captured:
+        get(auth_client(user), "/stats/summary", date_from="2025-01-01", date_to="2025-12-31")
+    assert len(ledger_queries(captured)) == 1
+
+
+# --- /stats/category ---------------------------------------------------------------------------
+
+
+def test_category_totals_over_a_period_largest_first(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/category",
+               date_from="2025-06-30", date_to="2025-08-01", type="expense")
+
+    assert (body["type"], body["income"], body["expense"]) == ("expense", 0, 611500)
+    rows = [(r["id"], r["name"], r["total"], r["count"], r["share"]) for r in body["categories"]]
+    assert rows == [
+        (str(ledger["rent"].id), "월세", 550000, 1, 0.8994),
+        (str(ledger["eating_out"].id), "외식", 57500, 4, 0.094),
+        (None, "미분류", 4000, 1, 0.0065),
+        (str(ledger["utilities"].id), "공과금", 0, 1, 0.0),
+    ]
+
+
+def test_category_without_type_has_income_and_expense_rows(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/category", date_from="2025-08-01", date_to="2025-08-31")
+
+    assert (body["income"], body["expense"]) == (1000, 557000)
+    assert [(r["name"], r["type"], r["total"], r["share"]) for r in body["categories"]] == [
+        ("월세", "expense", 550000, 0.9874),
+        ("외식", "expense", 7000, 0.0126),
+        ("미분류", "income", 1000, 1.0),
+    ]
+
+
+def test_category_is_an_aggregate_and_a_category_look_up(auth_client, user, ledger):
+    with CaptureQueriesContext(connection) as captured:
+        get(auth_client(user), "/stats/category", date_from="2025-01-01", date_to="2025-12-31")
+    assert len(ledger_queries(captured)) == 2
+
+
+# --- /stats/assets -----------------------------------------------------------------------------
+
+
+def test_assets_count_confirmed_only_and_project_the_scheduled(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/assets")
+
+    assert body == {
+        "as_of": None,
+        "assets": 4389500,  # 5,001,000 confirmed income − 611,500 confirmed expense
+        "confirmed_income": 5001000,
+        "confirmed_expense": 611500,
+        "scheduled_income": 50000.5,
+        "scheduled_expense": 550000,  # the pending (NULL) amount counts as 0
+        "projected_balance": 3889500.5,
+    }
+
+
+def test_assets_as_of_a_date(auth_client, user, ledger):
+    client = auth_client(user)
+    july = get(client, "/stats/assets", as_of="2025-07-31")
+    first_of_august = get(client, "/stats/assets", as_of="2025-07-31T15:00:00Z")
+
+    assert (july["as_of"], july["assets"], july["projected_balance"]) == (
+        "2025-07-31", 4395500, 4445500.5,
+    )
+    assert (first_of_august["as_of"], first_of_august["assets"]) == ("2025-08-01", 4389500)
+    assert first_of_august["scheduled_expense"] == 0
+
+
+def test_assets_is_one_query(auth_client, user, ledger):
+    with CaptureQueriesContext(connection) as captured:
+        get(auth_client(user), "/stats/assets")
+    assert len(ledger_queries(captured)) == 1
+
+
+# --- /stats/trend ------------------------------------------------------------------------------
+
+
+@time_machine.travel("2025-08-10T03:00:00Z", tick=False)
+def test_trend_per_month_ending_with_this_month(auth_client, user, ledger):
+    with CaptureQueriesContext(connection) as captured:
+        body = get(auth_client(user), "/stats/trend", months=4)
+
+    assert (body["months"], body["date_from"], body["date_to"]) == (4, "2025-05-01", "2025-08-31")
+    assert body["items"] == [
+        {"month": "2025-05", "income": 0, "expense": 0, "net": 0, "count": 0},
+        {"month": "2025-06", "income": 2000000, "expense": 30000, "net": 1970000, "count": 2},
+        {"month": "2025-07", "income": 3050000.5, "expense": 574500, "net": 2475500.5,
+         "count": 7},
+        {"month": "2025-08", "income": 1000, "expense": 557000, "net": -556000, "count": 3},
+    ]
+    assert len(ledger_queries(captured)) == 1
+
+
+@time_machine.travel("2025-08-10T03:00:00Z", tick=False)
+def test_trend_defaults_to_twelve_months(auth_client, user, ledger):
+    body = get(auth_client(user), "/stats/trend")
+
+    assert [item["month"] for item in body["items"]][:2] == ["2024-09", "2024-10"]
+    assert len(body["items"]) == 12
+
+
+# --- Empty ledgers, other users, authentication -------------------------------------------------
+
+
+def test_empty_period_gives_zeros_not_nulls(auth_client, user, ledger):
+    client = auth_client(user)
+    monthly = get(client, "/stats/monthly/2024/2", include_projected="true")
+    summary = get(client, "/stats/summary", date_from="2020-01-01", date_to="2020-12-31")
+    category = get(client, "/stats/category", date_from="2020-01-01", date_to="2020-12-31")
+    assets = get(client, "/stats/assets", as_of="2020-01-01")
+
+    assert (monthly["income"], monthly["expense"], monthly["net"], monthly["count"]) == (0, 0, 0, 0)
+    assert monthly["confirmed"] == monthly["scheduled"] == {
+        "income": 0, "expense": 0, "net": 0, "count": 0,
+    }
+    assert monthly["categories"] == monthly["days"] == []
+    assert monthly["projected"]["count"] == 0 and monthly["projected"]["income"] == 0
+    assert (summary["income"], summary["expense"], summary["net"], summary["count"]) == (0, 0, 0, 0)
+    assert (category["income"], category["expense"], category["categories"]) == (0, 0, [])
+    assert all(assets[key] == 0 for key in assets if key != "as_of")
+    assert all(isinstance(summary[key], int | float) for key in ("income", "expense", "net"))
+
+
+def test_a_user_sees_only_their_own_figures(auth_client, other_user, ledger):
+    body = get(auth_client(other_user), "/stats/monthly/2025/7", include_projected="true")
+
+    # 3 July days × (77,777 income confirmed + 77,777 income scheduled) etc.
+    assert (body["income"], body["expense"], body["count"]) == (466662, 699993, 15)
+    assert {row["name"] for row in body["categories"]} == {"월급", "월세", "외식", "미분류"}
+    assert body["projected"]["income"] == 999 and body["projected"]["count"] == 1
+    assets = get(auth_client(other_user), "/stats/assets")
+    assert (assets["confirmed_income"], assets["confirmed_expense"]) == (388885, 777770)
+
+
+def test_stats_need_authentication(api_client, ledger):
+    for url in ("/stats/summary", "/stats/monthly/2025/7", "/stats/category",
+                "/stats/assets", "/stats/trend"):
+        assert api_client.get(url).status_code in (401, 403), url
+
+
+# --- Bad input: 400 naming the field ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "field"),
+    [
+        ("/stats/summary", {"date_from": "2025-13-01", "date_to": "2025-12-31"}, "date_from"),
+        ("/stats/summary", {"date_from": "2025-07-01", "date_to": "yesterday"}, "date_to"),
+        ("/stats/summary", {"date_from": "2025-08-01", "date_to": "2025-07-31"}, "date_from"),
+        ("/stats/summary", {"date_from": "2025-07-01"}, "date_to"),
+        ("/stats/summary", {"date_to": "2025-07-01"}, "date_from"),
+        ("/stats/summary", {"date_from": "2015-01-01", "date_to": "2025-01-01"}, "date_to"),
+        ("/stats/summary", {"status": "pending"}, "status"),
+        ("/stats/category", {"date_from": "2025-02-30", "date_to": "2025-03-01"}, "date_from"),
+        ("/stats/category", {"type": "transfer"}, "type"),
+        ("/stats/monthly/2025/13", {}, "month"),
+        ("/stats/monthly/2025/0", {}, "month"),
+        ("/stats/monthly/2025/july", {}, "month"),
+        ("/stats/monthly/20x5/7", {}, "year"),
+        ("/stats/monthly/2025/7", {"include_projected": "perhaps"}, "include_projected"),
+        ("/stats/assets", {"as_of": "2025-07-32"}, "as_of"),
+        ("/stats/trend", {"months": "0"}, "months"),
+        ("/stats/trend", {"months": "121"}, "months"),
+        ("/stats/trend", {"months": "twelve"}, "months"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(auth_client, user, url, params, field):
+    response = auth_client(user).get(url, params)
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert list(error["fields"]) == [field]
+    assert error["message"].startswith(f"{field}: ")
+
+
+def test_too_long_a_period_says_the_cap(auth_client, user):
+    response = auth_client(user).get(
+        "/stats/category", {"date_from": "2015-01-01", "date_to": "2025-01-01"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["date_to"] == [
+        "The period may be at most 10 years (here: until 2024-12-31)."
+    ]
+
+
+def test_ten_years_exactly_is_allowed(auth_client, user):
+    response = auth_client(user).get(
+        "/stats/summary", {"date_from": "2015-01-01", "date_to": "2024-12-31"}
+    )
+    assert response.status_code == 200
+
+
+def test_openapi_documents_every_stats_endpoint_with_its_response(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    for path, component in [
+        ("/stats/summary", "StatsSummaryOutput"),
+        ("/stats/monthly/{year}/{month}", "StatsMonthlyOutput"),
+        ("/stats/category", "StatsCategoryOutput"),
+        ("/stats/assets", "StatsAssetsOutput"),
+        ("/stats/trend", "StatsTrendOutput"),
+    ]:
+        operation = schema["paths"][path]["get"]
+        ok = operation["responses"]["200"]["content"]["application/json"]
+        assert ok["schema"]["$ref"] == f"#/components/schemas/{component}"
+        assert ok["examples"], path
+        assert "400" in operation["responses"], path
+    assert schema["components"]["schemas"]["StatsMonthlyOutput"]["properties"]["income"][
+        "type"
+    ] == "number"
