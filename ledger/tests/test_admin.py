@@ -412,6 +412,10 @@ def _server_env(static_root: Path) -> dict:
         "DATABASE_CONN_MAX_AGE": "0",
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_STATIC_ROOT": str(static_root),
+        # plain http on localhost: no redirect to https, cookies sent over http
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SESSION_COOKIE_SECURE": "false",
+        "DJANGO_CSRF_COOKIE_SECURE": "false",
     }
 
 
