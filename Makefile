@@ -45,7 +45,8 @@ lint: $(VENV)/.test-deps
 ## fuzz: the long schemathesis run (500 examples per operation).
 fuzz: $(VENV)/.test-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-	  FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest household_ledger/tests/test_schema_fuzz.py $(PYTEST_ARGS)
+	  FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_STATEFUL_EXAMPLES=$${FUZZ_STATEFUL_EXAMPLES:-200} \
+	  $(BIN)/python -m pytest household_ledger/tests/test_schema_fuzz.py $(PYTEST_ARGS)
 
 ## soak: 10 minutes of mixed traffic on localhost, then a consistency check.
 soak: $(VENV)/.test-deps

@@ -64,7 +64,7 @@ def _require_local(url: str, what: str) -> None:
         sys.exit(f"{what} must be on localhost (got {host!r}): the soak never touches others.")
 
 
-def _make_keys():
+def make_signing_keys():
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -75,7 +75,7 @@ def _make_keys():
     return private, public_pem
 
 
-def _token(private_key, sub: str) -> str:
+def session_token(private_key, sub: str) -> str:
     import jwt
 
     now = int(time.time())
@@ -517,12 +517,12 @@ def _soak(args):
           f"database {args.database_url}, redis {args.redis_url}", flush=True)
     _prepare_database(args.database_url)
     redis.Redis.from_url(args.redis_url).flushdb()
-    private_key, public_pem = _make_keys()
+    private_key, public_pem = make_signing_keys()
     stack = Stack(args, public_pem)
     stack.manage("migrate", "--noinput")
     stack.start()
     users = [f"user_soak_{n:03d}" for n in range(args.users)]
-    tokens = [(lambda sub=sub: _token(private_key, sub)) for sub in users]
+    tokens = [(lambda sub=sub: session_token(private_key, sub)) for sub in users]
     ledger = Ledger()
     beats = Counter()
     try:

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from household_ledger.soak import _make_keys, _token
+from household_ledger.soak import ISSUER, SPA_ORIGIN, make_signing_keys, session_token
 from household_ledger.tests.live import (
     Gunicorn,
     PostgresCluster,
@@ -45,15 +45,15 @@ def redis_server():
 
 @pytest.fixture(scope="module")
 def keys():
-    return _make_keys()
+    return make_signing_keys()
 
 
 @pytest.fixture(scope="module")
 def app(cluster, redis_server, keys):
     env = app_environment(
         DATABASE_URL=cluster.url(), DATABASE_CONN_MAX_AGE=600, REDIS_URL=redis_server.url,
-        CLERK_JWT_KEY=keys[1], CLERK_ISSUER="https://clerk.soak.localhost",
-        CLERK_AUTHORIZED_PARTIES="http://localhost:5173", LOG_LEVEL="WARNING",
+        CLERK_JWT_KEY=keys[1], CLERK_ISSUER=ISSUER,
+        CLERK_AUTHORIZED_PARTIES=SPA_ORIGIN, LOG_LEVEL="WARNING",
     )
     manage("migrate", "--noinput", env=env)
     server = Gunicorn(env, workers=1, threads=2).start()
@@ -67,7 +67,7 @@ def api(app, keys):
     sub = f"user_fault_{uuid.uuid4().hex[:8]}"
 
     def call(method, path, body=None):
-        headers = {"Authorization": f"Bearer {_token(keys[0], sub)}"}
+        headers = {"Authorization": f"Bearer {session_token(keys[0], sub)}"}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
