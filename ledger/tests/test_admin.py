@@ -412,8 +412,10 @@ def _server_env(static_root: Path) -> dict:
         "DATABASE_CONN_MAX_AGE": "0",
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_STATIC_ROOT": str(static_root),
-        # plain http on localhost: no redirect to https, cookies sent over http
+        # The browser talks plain http to 127.0.0.1: no TLS redirect, no HSTS, and cookies
+        # that are not Secure (production keeps all three; test_deployment checks them).
         "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_HSTS_SECONDS": "0",
         "DJANGO_SESSION_COOKIE_SECURE": "false",
         "DJANGO_CSRF_COOKIE_SECURE": "false",
     }
