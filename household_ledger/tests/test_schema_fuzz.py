@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.tests.tokens import mint_token
+from ledger.models import Category, RecurringTransaction, Transaction
 from ledger.services.recurring import recurring_materialize_all
 from ledger.tests.factories import CategoryFactory, RecurringTransactionFactory, TransactionFactory
 
@@ -97,6 +98,12 @@ def test_stateful_workflows_conform_to_the_schema(user):
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+        def teardown(self):
+            # Every scenario starts from the same (empty) ledger, so hypothesis can replay it.
+            Transaction.objects.filter(user=user).delete()
+            RecurringTransaction.objects.filter(user=user).delete()
+            Category.objects.filter(user=user).delete()
 
     Workflow.run(
         settings=settings(
