@@ -11,7 +11,6 @@ other field is read-only for them, whatever they POST.
 """
 
 import contextlib
-from importlib.util import find_spec
 
 from django import forms
 from django.contrib import admin, messages
@@ -31,16 +30,15 @@ from ledger.models import (
     Transaction,
     TransactionStatus,
 )
+from ledger.services.recurring import (
+    RULE_FIELDS,
+    recurring_create,
+    recurring_materialize,
+    recurring_update,
+)
 from ledger.templatetags.money import format_won
 
 # --- Shared pieces ----------------------------------------------------------------------------
-
-# The admin calls other issues' services; until a branch providing one is merged, the admin
-# pieces that need it are left out (no action, no URL, no panel) rather than faked.
-HAS_RECURRING_ENGINE = find_spec("ledger.services.recurring") is not None
-HAS_BACKUP_SERVICE = find_spec("ledger.services.backup") is not None
-HAS_STATS_SELECTORS = find_spec("ledger.selectors.stats") is not None
-
 
 
 class LargeTablePaginator(Paginator):
@@ -386,7 +384,7 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
     paginator = LargeTablePaginator
     show_full_result_count = False
     inlines = [GeneratedTransactionInline]
-    actions = ["materialize_now", "deactivate"] if HAS_RECURRING_ENGINE else []
+    actions = ["materialize_now", "deactivate"]
     fields = (
         "user",
         "template_name",
@@ -447,10 +445,6 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Through the recurring engine, so a change also fixes the rule's future occurrences
         (deactivating removes the scheduled ones) and a new rule is materialized."""
-        if not HAS_RECURRING_ENGINE:
-            return super().save_model(request, obj, form, change)
-        from ledger.services.recurring import RULE_FIELDS, recurring_create, recurring_update
-
         if change:
             data = {name: getattr(obj, name) for name in form.changed_data if name in RULE_FIELDS}
             if data:
@@ -472,8 +466,6 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
         description="Materialize now (create missing occurrences)", permissions=["change"]
     )
     def materialize_now(self, request, queryset):
-        from ledger.services.recurring import recurring_materialize
-
         created = 0
         for rule in queryset.order_by("pk"):
             created += len(recurring_materialize(rule=rule))
@@ -487,8 +479,6 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
         description="Deactivate (remove future scheduled occurrences)", permissions=["change"]
     )
     def deactivate(self, request, queryset):
-        from ledger.services.recurring import recurring_update
-
         rules = removed = 0
         for rule in queryset.filter(is_active=True).order_by("pk"):
             result = recurring_update(rule=rule, data={"is_active": False})

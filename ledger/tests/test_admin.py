@@ -21,7 +21,6 @@ from django.urls import reverse
 from accounts.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
-from ledger.admin import HAS_RECURRING_ENGINE
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.tests.factories import (
     CategoryFactory,
@@ -30,10 +29,6 @@ from ledger.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-needs_recurring_engine = pytest.mark.skipif(
-    not HAS_RECURRING_ENGINE,
-    reason="ledger.services.recurring (the recurring engine's branch) is not merged here yet",
-)
 
 
 def changelist(model) -> str:
@@ -522,7 +517,6 @@ def _messages(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
-@needs_recurring_engine
 @time_machine.travel(datetime.datetime(2025, 8, 10, 3, 0, tzinfo=datetime.UTC))
 def test_materialize_now_action_creates_missing_occurrences_and_reports_them(support_client):
     rule = RecurringTransactionFactory(start_date=datetime.date(2025, 6, 1), day_of_month=25)
@@ -553,7 +547,6 @@ def test_materialize_now_action_creates_missing_occurrences_and_reports_them(sup
     assert rule.transactions.count() == 4
 
 
-@needs_recurring_engine
 @time_machine.travel(datetime.datetime(2025, 8, 10, 3, 0, tzinfo=datetime.UTC))
 def test_deactivate_action_stops_the_rule_and_removes_future_scheduled_rows(support_client):
     rule = RecurringTransactionFactory(start_date=datetime.date(2025, 6, 1), day_of_month=25)
@@ -579,7 +572,6 @@ def test_deactivate_action_stops_the_rule_and_removes_future_scheduled_rows(supp
     )
 
 
-@needs_recurring_engine
 @time_machine.travel(datetime.datetime(2025, 8, 10, 3, 0, tzinfo=datetime.UTC))
 def test_unticking_active_on_the_rule_page_goes_through_the_engine(support_client):
     rule = RecurringTransactionFactory(start_date=datetime.date(2025, 6, 1), day_of_month=25)
