@@ -3,11 +3,9 @@
 import datetime
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -16,6 +14,7 @@ from accounts.models import User
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
 from ledger.models import Transaction
+from ledger.tests.backup_support import shared_fixture_path
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -25,7 +24,7 @@ from ledger.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 USERS = reverse("admin:accounts_user_changelist")
-FIXTURE = Path(settings.BASE_DIR).parent / "shared/fixtures/spa-backup-v1-2025-08-02.json"
+FIXTURE = shared_fixture_path()  # the SPA's real backup
 
 
 def change(user) -> str:
