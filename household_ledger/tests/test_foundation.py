@@ -148,3 +148,26 @@ def test_missing_secret_key_in_production_is_a_clear_error():
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_the_run_command_migrates_an_sqlite_file_with_no_services(tmp_path):
+    """`make run` without DATABASE_URL: every migration applies on SQLite and the docs serve."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="household_ledger.settings",
+        DJANGO_DEBUG="true",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert "WARNINGS" not in migrate.stderr
+    docs = subprocess.run(
+        [sys.executable, "-c",
+         "import django; django.setup(); from django.test import Client; "
+         "print(Client().get('/api/docs/').status_code)"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert docs.stdout.strip().splitlines()[-1] == "200", docs.stderr
