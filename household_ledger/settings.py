@@ -154,7 +154,9 @@ CELERY_BEAT_SCHEDULE = {
 RECURRING_CATCH_UP_ON_WORKER_START = env.bool("RECURRING_CATCH_UP_ON_WORKER_START", default=True)
 
 # --- Internationalisation -------------------------------------------------------------------
-LANGUAGE_CODE = "ko-kr"
+# API error messages are written in English; Django's and django-filter's built-in messages
+# follow this language, so it stays English by default to keep every message in one language.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_TZ = True

@@ -89,6 +89,10 @@ class ImportCreatedOutputSerializer(ImportCountsOutputSerializer):
     occurrences = serializers.IntegerField(
         help_text="occurrence records that stop the recurring engine re-creating imported rows"
     )
+    past_dates_closed = serializers.IntegerField(
+        help_text="past dates of imported browser rules with no transaction in the file, "
+        "recorded so the recurring engine does not back-fill them"
+    )
 
 
 class ImportReportOutputSerializer(serializers.Serializer):

@@ -819,13 +819,9 @@ def test_the_list_filter_by_category_costs_one_validation_query(
 
 
 def _spa_backup():
-    import json
-    from pathlib import Path
+    from ledger.tests.backup_support import spa_fixture
 
-    from django.conf import settings
-
-    path = Path(settings.BASE_DIR).parent / "shared/fixtures/spa-backup-v1-2025-08-02.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    return spa_fixture()
 
 
 def test_the_spas_backup_rows_post_as_they_are_and_land_on_seoul_dates(auth_client, user):
