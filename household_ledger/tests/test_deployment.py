@@ -25,6 +25,7 @@ from django.conf import settings
 from accounts.tests.factories import UserFactory
 from accounts.tests.keys import SESSION_KEYS, generate_key_pair
 from accounts.tests.tokens import SPA_ORIGIN, mint_token
+from household_ledger.testing import child_process_database_url
 from ledger.tests.factories import TransactionFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -360,19 +361,13 @@ def _production_env(**overrides) -> dict[str, str]:
         **_configmap(),
         "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
         "DJANGO_SECRET_KEY": STRONG_SECRET_KEY,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": child_process_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "METRICS_TOKEN": "metrics-token-for-tests",
         **overrides,
     }
 
 
-def _database_url(name: str | None = None) -> str:
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{db['USER']}{password}@{host}:{port}/{name or db['NAME']}"
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -15,12 +15,12 @@ import time_machine
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
-from django.db import connection
 from django.urls import reverse
 
 from accounts.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
+from household_ledger.testing import child_process_database_url
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.tests.factories import (
     CategoryFactory,
@@ -496,18 +496,13 @@ def _free_port() -> int:
 
 
 def _server_env(static_root: Path) -> dict:
-    database = connection.settings_dict
-    database_url = (
-        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "browser-test-secret-key-0123456789-abcdefghijklmnop",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": child_process_database_url(),
         "DATABASE_CONN_MAX_AGE": "0",
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_STATIC_ROOT": str(static_root),

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from accounts.tests.factories import UserFactory
+from household_ledger.testing import child_process_database_url
 from ledger.models import Category, RecurringTransaction, Transaction
 from ledger.tests.backup_support import (
     dexie_document,
@@ -195,12 +196,10 @@ def test_progress_bar_on_large_files(user, tmp_path):
 def test_exit_status_is_non_zero_for_an_invalid_file(tmp_path):
     user = UserFactory()
     bad = write(tmp_path, {"version": 1, "transactions": [{"id": 1, "amount": "x"}]})
-    database = settings.DATABASES["default"]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "household_ledger.settings_test",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}",
+        "DATABASE_URL": child_process_database_url(),
     }
 
     result = subprocess.run(
