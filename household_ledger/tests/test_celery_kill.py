@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from celery import Celery
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count
 
 from accounts.tests.factories import UserFactory
+from household_ledger.testing import child_process_database_url
 from household_ledger.tests.live import RedisServer
 from ledger.dates import local_today
 from ledger.models import RecurringOccurrence, Transaction
@@ -30,12 +30,6 @@ from ledger.tests.factories import RecurringTransactionFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 VISIBILITY_TIMEOUT = 3  # seconds before an unacknowledged task is redelivered
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/" \
-        f"{db['NAME']}"
 
 
 @pytest.fixture
@@ -55,7 +49,7 @@ def worker(broker, tmp_path):
             "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
             "DJANGO_SECRET_KEY": "worker-test-secret",
             "DJANGO_DEBUG": "false",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": child_process_database_url(),
             "DATABASE_CONN_MAX_AGE": "0",
             "REDIS_URL": broker.url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
