@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/household_ledger
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint venv deps test-deps
+.PHONY: run test lint venv deps test-deps fuzz soak
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
@@ -41,3 +41,13 @@ test: $(VENV)/.test-deps
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+## fuzz: the long schemathesis run (500 examples per operation).
+fuzz: $(VENV)/.test-deps
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_STATEFUL_EXAMPLES=$${FUZZ_STATEFUL_EXAMPLES:-200} \
+	  $(BIN)/python -m pytest household_ledger/tests/test_schema_fuzz.py $(PYTEST_ARGS)
+
+## soak: 10 minutes of mixed traffic on localhost, then a consistency check.
+soak: $(VENV)/.test-deps
+	$(BIN)/python -m household_ledger.soak --minutes $${SOAK_MINUTES:-10}

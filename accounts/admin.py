@@ -16,9 +16,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from accounts.models import User, WebhookEvent
-from ledger.admin import HAS_BACKUP_SERVICE, HAS_STATS_SELECTORS, changelist_url
+from ledger.admin import changelist_url
 from ledger.dates import local_today
 from ledger.models import Category, RecurringTransaction, Transaction
+from ledger.selectors.stats import stats_assets, stats_monthly
 
 
 def _transaction_count():
@@ -64,7 +65,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = (
         "last_seen", "deleted_at", "clerk_updated_at", "last_login", "date_joined"
     )
-    actions = ["export_user_data", "import_user_data"] if HAS_BACKUP_SERVICE else []
+    actions = ["export_user_data", "import_user_data"]
 
     # --- list -------------------------------------------------------------------------------
 
@@ -118,11 +119,11 @@ class UserAdmin(DjangoUserAdmin):
             "export_url": None,
             "import_url": None,
         }
-        if HAS_BACKUP_SERVICE and self.has_export_permission(request):
+        if self.has_export_permission(request):
             panel["export_url"] = reverse("admin:accounts_user_export", args=[target.pk])
-        if HAS_BACKUP_SERVICE and self.has_import_permission(request):
+        if self.has_import_permission(request):
             panel["import_url"] = reverse("admin:accounts_user_import", args=[target.pk])
-        panel["stats"] = user_stats(target) if HAS_STATS_SELECTORS else None
+        panel["stats"] = user_stats(target)
         return panel
 
     # --- export / import --------------------------------------------------------------------
@@ -143,7 +144,7 @@ class UserAdmin(DjangoUserAdmin):
                 name="{}_{}_import".format(*info),
             ),
         ]
-        return (custom if HAS_BACKUP_SERVICE else []) + super().get_urls()
+        return custom + super().get_urls()
 
     def get_target_or_404(self, request, object_id) -> User:
         target = self.get_object(request, object_id)
@@ -174,8 +175,6 @@ class UserAdmin(DjangoUserAdmin):
 def user_stats(target: User) -> dict:
     """The stats panel's figures: assets (confirmed, all time) and this month's totals in the
     user's time zone (Asia/Seoul by default), from the same selectors as the API."""
-    from ledger.selectors.stats import stats_assets, stats_monthly
-
     time_zone = target.time_zone or None
     today = local_today(time_zone)
     assets = stats_assets(user=target)

@@ -16,6 +16,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
 
+from ledger.services.backup import (
+    BackupError,
+    backup_content_disposition,
+    backup_export,
+    backup_export_filename,
+    backup_import,
+    backup_read,
+)
+
 PENDING_TTL = 3600
 
 
@@ -46,12 +55,6 @@ def _log(model_admin, request, target, message: str) -> None:
 
 def export_response(model_admin, request, target) -> StreamingHttpResponse:
     """The backup service's export document of `target` (this API's format), as a download."""
-    from ledger.services.backup import (
-        backup_content_disposition,
-        backup_export,
-        backup_export_filename,
-    )
-
     if not model_admin.has_export_permission(request):
         raise PermissionDenied
     response = StreamingHttpResponse(
@@ -98,8 +101,6 @@ def import_view(model_admin):
     from accounts.admin import render_admin_page
 
     def view(request, object_id):
-        from ledger.services.backup import BackupError, backup_import, backup_read
-
         target = model_admin.get_target_or_404(request, unquote(object_id))
         if not model_admin.has_import_permission(request):
             raise PermissionDenied

@@ -47,6 +47,7 @@ class ClerkWebhookView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_scope = "webhook"  # per client IP (household_ledger.api.throttles)
 
     @extend_schema(
         request=None,

@@ -4,6 +4,7 @@ Every variable is documented in `.env.example`. Defaults are for local developme
 where they are harmless; anything security-relevant fails loudly when missing with DEBUG off.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -105,10 +106,15 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "household_ledger.cache.FaultTolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hl",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            # A Redis outage degrades the cache to misses/no-ops (logged), never an error.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+                "retry_after": env.float("CACHE_RETRY_AFTER", default=5.0),
+            },
         }
     }
 else:
@@ -190,6 +196,51 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 
+# --- Reliability and security (issue 11): rate limits and input limits ---------------------
+# Throttles keep their counters in the shared cache and fail open when Redis is down.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "household_ledger.api.throttles.UserRateThrottle",
+    "household_ledger.api.throttles.ScopedRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "user": env.str("THROTTLE_RATE_USER", default="600/min"),
+    "backup": env.str("THROTTLE_RATE_BACKUP", default="30/hour"),
+    "webhook": env.str("THROTTLE_RATE_WEBHOOK", default="120/min"),
+}
+# Client IP for anonymous throttles: REMOTE_ADDR, or the address this many proxies back in
+# X-Forwarded-For. 0 ignores the (client-forgeable) header.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=0)
+# JSON bodies: nesting too deep for Python's parser is a 400, not a RecursionError.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["household_ledger.api.parsers.JSONParser"]
+# Largest request body (bytes) of ordinary API calls; bigger → 413. Views may set their own
+# (`max_body_bytes`, e.g. the import's IMPORT_MAX_BYTES).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+MIDDLEWARE.append("household_ledger.limits.RequestBodyLimitMiddleware")
+
+# Celery (acks_late): a task whose worker died is redelivered by Redis after this many
+# seconds. It must exceed the longest task run (and any countdown/ETA). Workers look for such
+# tasks every 10 s (kombu's default throttle would make it every 100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
+
+# Admin login: django-axes records failed logins in the database (so it works with Redis down)
+# and locks the client IP and the username out after AXES_FAILURE_LIMIT failures.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "household_ledger.security.client_ip"
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "household_ledger API",
     "DESCRIPTION": "REST API of the household_ledger budgeting service (가계부).",
@@ -199,6 +250,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents the error answers (400/401/403/404/413/415/429/503).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "household_ledger.api.schema_hooks.add_error_responses",
+    ],
 }
 
 # --- Clerk authentication (accounts) -------------------------------------------------------
@@ -268,6 +324,8 @@ X_FRAME_OPTIONS = "DENY"
 # Request log and request id first (outermost), Prometheus' timing around everything else.
 MIDDLEWARE = [
     "household_ledger.request_log.RequestLogMiddleware",
+    # A Content-Length that is not a number: 400 before Prometheus' middleware parses it.
+    "household_ledger.limits.ContentLengthMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     *MIDDLEWARE,
     "django_prometheus.middleware.PrometheusAfterMiddleware",

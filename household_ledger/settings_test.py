@@ -7,6 +7,9 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# Throttles stay on in tests, with budgets no functional test reaches; test_throttles lowers them.
+for _scope in ("USER", "BACKUP", "WEBHOOK"):
+    os.environ.setdefault(f"THROTTLE_RATE_{_scope}", "100000/min")
 
 from household_ledger.settings import *  # noqa: E402,F403
 from household_ledger.settings import STORAGES  # noqa: E402
@@ -20,6 +23,9 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# django-axes needs a request in authenticate(); the test client's login() has none. The
+# lockout tests turn it on explicitly.
+AXES_ENABLED = False
 
 # Clerk: trust a key pair generated for this test session (accounts/tests/keys.py), so every
 # API test authenticates with real signed tokens through the real verification code.

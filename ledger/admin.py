@@ -11,7 +11,6 @@ other field is read-only for them, whatever they POST.
 """
 
 import contextlib
-from importlib.util import find_spec
 
 from django import forms
 from django.contrib import admin, messages
@@ -29,18 +28,24 @@ from ledger.models import (
     RecurringOccurrence,
     RecurringTransaction,
     Transaction,
-    TransactionStatus,
+)
+from ledger.services.recurring import (
+    RULE_FIELDS,
+    recurring_create,
+    recurring_materialize,
+    recurring_update,
+    recurring_validate,
+)
+from ledger.services.transactions import (
+    EDITABLE_FIELDS,
+    transaction_create,
+    transaction_update,
+    transaction_validate_create,
+    transaction_validate_update,
 )
 from ledger.templatetags.money import format_won
 
 # --- Shared pieces ----------------------------------------------------------------------------
-
-# The admin calls other issues' services; until a branch providing one is merged, the admin
-# pieces that need it are left out (no action, no URL, no panel) rather than faked.
-HAS_RECURRING_ENGINE = find_spec("ledger.services.recurring") is not None
-HAS_BACKUP_SERVICE = find_spec("ledger.services.backup") is not None
-HAS_STATS_SELECTORS = find_spec("ledger.selectors.stats") is not None
-
 
 
 class LargeTablePaginator(Paginator):
@@ -137,16 +142,15 @@ def changelist_url(model, **filters) -> str:
     return url
 
 
-class UserOwnedCategoryForm(forms.ModelForm):
-    """A row's category must be a default or one of the row owner's own categories."""
-
-    def clean(self):
-        cleaned = super().clean()
-        category = cleaned.get("category")
-        owner_id = cleaned["user"].pk if cleaned.get("user") else self.instance.user_id
-        if category is not None and category.user_id not in (None, owner_id):
-            self.add_error("category", "Choose a default category or one of this user's own.")
-        return cleaned
+def add_service_errors(form, error: ValidationError, *, fallback: dict | None = None) -> None:
+    """Show a service's ValidationError on the admin form: each message on its field, or —
+    for a field the staff member cannot edit (read-only for support) — on `fallback[field]`
+    if that is on the form, else above the form."""
+    fallback = fallback or {}
+    for name, messages_ in error.message_dict.items():
+        if name not in form.fields:
+            name = fallback.get(name) if fallback.get(name) in form.fields else None
+        form.add_error(name, messages_)
 
 
 def _limit_category_choices(form, obj) -> None:
@@ -222,22 +226,41 @@ class CategoryKindFilter(admin.SimpleListFilter):
 # --- Transactions -----------------------------------------------------------------------------
 
 
-class TransactionAdminForm(UserOwnedCategoryForm):
+class TransactionAdminForm(forms.ModelForm):
+    """The rules are the transactions service's (`transaction_validate_create/_update`), the
+    same as the API's: a category must be a default or the owner's own, a pending amount
+    cannot be confirmed without an amount. The admin saves through the service too."""
+
     class Meta:
         model = Transaction
         fields = ("user", "date", "description", "amount", "type", "status", "category")
 
-    def clean(self):
-        cleaned = super().clean()
-        status = cleaned.get("status", self.instance.status)
-        amount = cleaned.get("amount", self.instance.amount)
-        if status == TransactionStatus.CONFIRMED and amount is None:
-            self.add_error(
-                "status",
-                "This occurrence's amount is still pending; it can be confirmed only once "
-                "the amount is entered.",
-            )
-        return cleaned
+    def _post_clean(self):
+        super()._post_clean()  # self.instance now carries the form's values
+        if self.instance.user_id is None:
+            return  # the user field's own error says it is required
+        changed = set(self.changed_data)
+        if "user" in changed:
+            changed.add("category")  # the category must also suit the new owner
+        try:
+            if self.instance._state.adding:
+                transaction_validate_create(
+                    user=self.instance.user,
+                    amount=self.instance.amount,
+                    category=self.instance.category,
+                )
+            else:
+                transaction_validate_update(
+                    transaction=self.instance,
+                    changes={
+                        name: getattr(self.instance, name)
+                        for name in EDITABLE_FIELDS
+                        if name in changed
+                    },
+                )
+        except ValidationError as error:
+            # Support cannot edit the amount: a pending one is an error on the status they set.
+            add_service_errors(self, error, fallback={"amount": "status"})
 
 
 @admin.register(Transaction)
@@ -313,6 +336,35 @@ class TransactionAdmin(admin.ModelAdmin):
         _limit_category_choices(form, obj)
         return form
 
+    def save_model(self, request, obj, form, change):
+        """Through the transactions service (the form already ran its validation). The fields
+        only a superuser may set, which are no user's to edit (`user`, `recurring`,
+        `legacy_id`), are saved beside it."""
+        staff_only = [name for name in form.changed_data if name not in EDITABLE_FIELDS]
+        if not change:
+            created = transaction_create(
+                user=obj.user,
+                date=obj.date,
+                description=obj.description,
+                amount=obj.amount,
+                type=obj.type,
+                category=obj.category,
+                status=obj.status,
+            )
+            staff_only = [name for name in staff_only if name != "user"]
+            for name in staff_only:
+                setattr(created, name, getattr(obj, name))
+            if staff_only:
+                created.save(update_fields=[*staff_only, "updated_at"])
+            obj.__dict__.update(created.__dict__)
+            return
+        if staff_only:
+            obj.save(update_fields=[*staff_only, "updated_at"])
+        changes = {
+            name: getattr(obj, name) for name in form.changed_data if name in EDITABLE_FIELDS
+        }
+        transaction_update(transaction=obj, **changes)
+
 
 # --- Recurring rules --------------------------------------------------------------------------
 
@@ -358,10 +410,22 @@ class GeneratedTransactionInline(admin.TabularInline):
         return False
 
 
-class RecurringTransactionAdminForm(UserOwnedCategoryForm):
+class RecurringTransactionAdminForm(forms.ModelForm):
+    """The rules are the recurring engine's (`recurring_validate`); the admin saves through
+    `recurring_create`/`recurring_update`."""
+
     class Meta:
         model = RecurringTransaction
         fields = ("user", "template_name", "amount", "is_variable_amount", "category")
+
+    def _post_clean(self):
+        super()._post_clean()  # self.instance now carries the form's values
+        if self.instance.user_id is None:
+            return  # the user field's own error says it is required
+        try:
+            recurring_validate(rule=self.instance)
+        except ValidationError as error:
+            add_service_errors(self, error)
 
 
 @admin.register(RecurringTransaction)
@@ -386,7 +450,7 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
     paginator = LargeTablePaginator
     show_full_result_count = False
     inlines = [GeneratedTransactionInline]
-    actions = ["materialize_now", "deactivate"] if HAS_RECURRING_ENGINE else []
+    actions = ["materialize_now", "deactivate"]
     fields = (
         "user",
         "template_name",
@@ -447,10 +511,6 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Through the recurring engine, so a change also fixes the rule's future occurrences
         (deactivating removes the scheduled ones) and a new rule is materialized."""
-        if not HAS_RECURRING_ENGINE:
-            return super().save_model(request, obj, form, change)
-        from ledger.services.recurring import RULE_FIELDS, recurring_create, recurring_update
-
         if change:
             data = {name: getattr(obj, name) for name in form.changed_data if name in RULE_FIELDS}
             if data:
@@ -472,8 +532,6 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
         description="Materialize now (create missing occurrences)", permissions=["change"]
     )
     def materialize_now(self, request, queryset):
-        from ledger.services.recurring import recurring_materialize
-
         created = 0
         for rule in queryset.order_by("pk"):
             created += len(recurring_materialize(rule=rule))
@@ -487,8 +545,6 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
         description="Deactivate (remove future scheduled occurrences)", permissions=["change"]
     )
     def deactivate(self, request, queryset):
-        from ledger.services.recurring import recurring_update
-
         rules = removed = 0
         for rule in queryset.filter(is_active=True).order_by("pk"):
             result = recurring_update(rule=rule, data={"is_active": False})

@@ -3,11 +3,9 @@
 import datetime
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -15,8 +13,8 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
-from ledger.admin import HAS_BACKUP_SERVICE, HAS_STATS_SELECTORS
 from ledger.models import Transaction
+from ledger.tests.backup_support import shared_fixture_path
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -24,17 +22,9 @@ from ledger.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-needs_backup_service = pytest.mark.skipif(
-    not HAS_BACKUP_SERVICE,
-    reason="ledger.services.backup (the backup branch) is not merged here yet",
-)
-needs_stats_selectors = pytest.mark.skipif(
-    not HAS_STATS_SELECTORS,
-    reason="ledger.selectors.stats (the stats branch) is not merged here yet",
-)
 
 USERS = reverse("admin:accounts_user_changelist")
-FIXTURE = Path(settings.BASE_DIR).parent / "shared/fixtures/spa-backup-v1-2025-08-02.json"
+FIXTURE = shared_fixture_path()  # the SPA's real backup
 
 
 def change(user) -> str:
@@ -97,7 +87,6 @@ def test_user_list_query_count_does_not_grow_with_rows(superuser_client, support
     assert at_200 == at_10
 
 
-@needs_stats_selectors
 @time_machine.travel(datetime.datetime(2025, 7, 31, 16, 0, tzinfo=datetime.UTC))  # 1 Aug, Seoul
 def test_user_page_shows_stats_panel_for_this_month_in_seoul_and_links(support_client):
     person = UserFactory()
@@ -188,7 +177,6 @@ def _body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
-@needs_backup_service
 def test_export_action_downloads_the_backup_document(support_client, support_user):
     person = UserFactory()
     TransactionFactory(user=person, description="월세", amount=Decimal("550000"))
@@ -206,7 +194,6 @@ def test_export_action_downloads_the_backup_document(support_client, support_use
     assert LogEntry.objects.filter(object_id=str(person.pk), user=support_user).exists()
 
 
-@needs_backup_service
 def test_export_action_refuses_several_users(support_client):
     people = [UserFactory(), UserFactory()]
     response = support_client.post(
@@ -217,7 +204,6 @@ def test_export_action_refuses_several_users(support_client):
     assert "exactly one user" in response.content.decode()
 
 
-@needs_backup_service
 def test_export_button_on_the_user_page(support_client):
     person = UserFactory()
     page = support_client.get(change(person)).content.decode()
@@ -235,7 +221,6 @@ def _upload(client, person, content: bytes, name="가계부_백업_2025-08-02.js
     )
 
 
-@needs_backup_service
 def test_import_dry_run_writes_nothing_then_confirm_imports(support_client, support_user):
     person = UserFactory()
     raw = FIXTURE.read_bytes()
@@ -273,7 +258,6 @@ def test_import_dry_run_writes_nothing_then_confirm_imports(support_client, supp
     assert Transaction.objects.filter(user=person).count() == expected
 
 
-@needs_backup_service
 def test_import_of_the_same_file_again_creates_no_duplicates(superuser_client):
     person = UserFactory()
     raw = FIXTURE.read_bytes()
@@ -287,7 +271,6 @@ def test_import_of_the_same_file_again_creates_no_duplicates(superuser_client):
     assert _upload(superuser_client, person, raw).context["report"].created["transactions"] == 0
 
 
-@needs_backup_service
 def test_import_of_an_unreadable_file_shows_the_error(support_client):
     person = UserFactory()
     response = _upload(support_client, person, b"this is not json")
@@ -297,7 +280,6 @@ def test_import_of_an_unreadable_file_shows_the_error(support_client):
     assert not Transaction.objects.filter(user=person).exists()
 
 
-@needs_backup_service
 def test_import_token_is_bound_to_the_user_it_was_previewed_for(superuser_client):
     person, other = UserFactory(), UserFactory()
     preview = _upload(superuser_client, person, FIXTURE.read_bytes())
@@ -307,7 +289,6 @@ def test_import_token_is_bound_to_the_user_it_was_previewed_for(superuser_client
     assert not Transaction.objects.filter(user__in=[person, other]).exists()
 
 
-@needs_backup_service
 def test_staff_without_the_import_permission_is_refused(client):
     staff = UserFactory(clerk_user_id="", username="viewer", is_staff=True)
     from django.contrib.auth.models import Permission

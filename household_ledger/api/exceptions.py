@@ -8,10 +8,11 @@ Every error answers::
 """
 
 import logging
+import sys
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, OperationalError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
@@ -30,6 +31,16 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with existing data."
     default_code = "conflict"
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+# Seconds a client should wait before retrying after a 503 (a database failover or restart).
+RETRY_AFTER_UNAVAILABLE = 5
 
 
 def error_body(code, message, fields=None):
@@ -69,9 +80,11 @@ def exception_handler(exc, context):
     elif isinstance(exc, IntegrityError):
         logger.info("integrity error answered as 409: %s", exc.__class__.__name__)
         exc = Conflict()
-    elif isinstance(exc, (OperationalError, DatabaseError)):
+    elif isinstance(exc, (OperationalError, DatabaseError, InterfaceError)):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         exc = ServiceUnavailable("The database is unavailable. Try again shortly.")
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -86,6 +99,8 @@ def exception_handler(exc, context):
     else:
         body = error_body(_code_of(exc), _flatten_message(exc.detail))
     response.data = body
+    if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        response.setdefault("Retry-After", str(RETRY_AFTER_UNAVAILABLE))
     return response
 
 
@@ -93,8 +108,18 @@ def json_error_response(status_code, code, message):
     return JsonResponse(error_body(code, message), status=status_code)
 
 
+def database_unavailable_response():
+    response = json_error_response(
+        503, "service_unavailable", "The database is unavailable. Try again shortly."
+    )
+    response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    return response
+
+
 # Django-level handlers, for errors raised outside DRF views (unknown URLs, crashes).
 def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):  # Django's own DATA_UPLOAD_MAX_MEMORY_SIZE
+        return json_error_response(413, "payload_too_large", "The request body is too large.")
     return json_error_response(400, "bad_request", "The request could not be understood.")
 
 
@@ -107,11 +132,17 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Called while the exception is being handled: a database that is down or restarting,
+    # wherever it surfaced (a middleware, the session, the admin), is a 503, not a crash.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, (DatabaseError, InterfaceError)) and not isinstance(exc, IntegrityError):
+        return database_unavailable_response()
     return json_error_response(500, "server_error", "An unexpected error occurred.")
 
 
 __all__ = [
     "Conflict",
+    "RequestTooLarge",
     "ServiceUnavailable",
     "error_body",
     "exception_handler",

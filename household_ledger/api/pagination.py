@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 
@@ -86,6 +87,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     `count` is exact up to API_EXACT_COUNT_LIMIT matching rows and an estimate above
     (`count_exact: false`); see BoundedCountPaginator and README "Performance".
+    A `page` that is not a positive whole number (or `last`) is a 400 naming `page`; a page
+    past the end is a 404 (DRF's answer), both documented in the schema.
     """
 
     page_size_query_param = "page_size"
@@ -120,3 +123,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
         }
         schema["required"] = [*schema.get("required", []), "count_exact"]
         return schema
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page = request.query_params.get(self.page_query_param)
+        valid = page is None or page in self.last_page_strings or (
+            page.isascii() and page.isdigit() and int(page) >= 1
+        )
+        if not valid:
+            raise ValidationError({self.page_query_param: ["Enter a page number from 1."]})
+        return super().paginate_queryset(queryset, request, view)

@@ -22,10 +22,17 @@ import yaml
 from celery import Celery
 from django.conf import settings
 
+from accounts.tests.factories import UserFactory
+from accounts.tests.keys import SESSION_KEYS, generate_key_pair
+from accounts.tests.tokens import SPA_ORIGIN, mint_token
+from household_ledger.testing import child_process_database_url
+from ledger.tests.factories import TransactionFactory
+
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 # The oldest Kubernetes we claim to support; newer ones accept the same manifests.
 KUBERNETES_VERSION = "1.30"
+TEST_ISSUER = "https://clerk.test.example"  # the `iss` of accounts/tests/tokens.py's tokens
 MANIFESTS = sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
 
 
@@ -304,6 +311,23 @@ def test_k8s_secret_is_a_template_of_placeholders():
         if any(word in key for word in ("SECRET", "PASSWORD", "TOKEN", "DSN")):
             assert value == "" or "CHANGE_ME" in value, key
     assert "CHANGE_ME" in secret["stringData"]["DATABASE_URL"]
+    # Clerk: the key that verifies session tokens and the webhook secret are secrets too.
+    for key in ("CLERK_JWT_KEY", "CLERK_WEBHOOK_SIGNING_SECRET"):
+        assert "CHANGE_ME" in secret["stringData"][key], key
+    assert secret["stringData"]["CLERK_SECRET_KEY"] == ""  # optional, without CLERK_JWT_KEY
+
+
+def test_k8s_clerk_configuration_is_split_between_configmap_and_secret():
+    config, secret = _configmap(), _all_k8s_objects()[("Secret", "household-ledger-secrets")]
+    # The SPA's origin is the only authorized party; the issuer is a URL.
+    assert config["CLERK_AUTHORIZED_PARTIES"] == config["CORS_ALLOWED_ORIGINS"]
+    assert config["CLERK_ISSUER"].startswith("https://")
+    assert not {"CLERK_JWT_KEY", "CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_SECRET_KEY"} & set(config)
+    assert not {"CLERK_AUTHORIZED_PARTIES", "CLERK_ISSUER"} & set(secret["stringData"])
+    # Every Clerk setting the code reads from the environment is in one of the two.
+    configured = set(config) | set(secret["stringData"])
+    assert {"CLERK_JWT_KEY", "CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_AUTHORIZED_PARTIES",
+            "CLERK_ISSUER"} <= configured
 
 
 def test_k8s_ingress_routes_the_api_over_tls():
@@ -337,19 +361,13 @@ def _production_env(**overrides) -> dict[str, str]:
         **_configmap(),
         "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
         "DJANGO_SECRET_KEY": STRONG_SECRET_KEY,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": child_process_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "METRICS_TOKEN": "metrics-token-for-tests",
         **overrides,
     }
 
 
-def _database_url(name: str | None = None) -> str:
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{db['USER']}{password}@{host}:{port}/{name or db['NAME']}"
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -450,6 +468,12 @@ def gunicorn_server(transactional_db, tmp_path):
         PORT=str(port),
         GUNICORN_WORKERS="2",
         GUNICORN_THREADS="2",
+        # The server trusts the tests' session key (as production trusts Clerk's), and the
+        # tokens' origin and issuer (accounts/tests/tokens.py).
+        CLERK_JWT_KEY=SESSION_KEYS.public_pem,
+        CLERK_AUTHORIZED_PARTIES=SPA_ORIGIN,
+        CLERK_ISSUER=TEST_ISSUER,
+        CLERK_WEBHOOK_SIGNING_SECRET=settings.CLERK_WEBHOOK_SIGNING_SECRET,
     )
     collected = _manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
     assert collected.returncode == 0, collected.stderr
@@ -537,3 +561,32 @@ def test_gunicorn_serves_the_app_and_stops_cleanly_on_sigterm(gunicorn_server):
         for r in records
     )
     assert token not in log_path.read_text()
+
+
+def test_gunicorn_authenticates_a_real_clerk_token(gunicorn_server):
+    """The whole chain in the production process: a signed session token (RS256, verified
+    with CLERK_JWT_KEY, azp and iss checked) → the user → their own rows only."""
+    url = gunicorn_server["url"]
+    person = UserFactory(clerk_user_id="user_deploy_test", email="deploy@example.com")
+    stranger = UserFactory(clerk_user_id="user_deploy_stranger")
+    TransactionFactory(user=person, description="점심")
+    TransactionFactory(user=stranger, description="not yours")
+    https = {"X-Forwarded-Proto": "https"}
+
+    def get(path, token=None):
+        headers = {**https, **({"Authorization": f"Bearer {token}"} if token else {})}
+        return httpx.get(f"{url}{path}", headers=headers, timeout=10)
+
+    me = get("/auth/me", mint_token(sub=person.clerk_user_id))
+    assert me.status_code == 200, me.text
+    assert (me.json()["id"], me.json()["email"]) == (str(person.pk), "deploy@example.com")
+    listed = get("/transactions", mint_token(sub=person.clerk_user_id))
+    assert listed.status_code == 200, listed.text
+    assert [row["description"] for row in listed.json()["results"]] == ["점심"]
+    # No token, or a token the server does not trust (another key, another issuer): 401.
+    assert get("/auth/me").status_code == 401
+    wrong_issuer = mint_token(sub=person.clerk_user_id, claims={"iss": "https://evil.example"})
+    assert get("/auth/me", wrong_issuer).status_code == 401
+    other_key = generate_key_pair(SESSION_KEYS.kid)  # same kid, another key: bad signature
+    forged = mint_token(sub=person.clerk_user_id, keys=other_key)
+    assert get("/auth/me", forged).status_code == 401

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from household_ledger.testing import child_process_database_url
 from ledger.models import Category
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,13 @@ def _readyz_in_subprocess(**env):
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "household_ledger.settings_test", **env},
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "household_ledger.settings_test",
+            # The test database: the one in DATABASE_URL need not exist on a fresh machine.
+            "DATABASE_URL": child_process_database_url(),
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -72,7 +79,7 @@ def _readyz_in_subprocess(**env):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_readyz_names_the_database_when_it_is_down():
+def test_readyz_names_the_database_when_it_is_down(db):
     answer = _readyz_in_subprocess(DATABASE_URL="postgres://postgres@127.0.0.1:1/household_ledger")
     assert answer["status"] == 503
     assert answer["body"]["checks"]["database"] == "unavailable"
@@ -80,7 +87,7 @@ def test_readyz_names_the_database_when_it_is_down():
     assert "database" in answer["body"]["error"]["message"]
 
 
-def test_readyz_names_redis_when_it_is_down():
+def test_readyz_names_redis_when_it_is_down(db):
     answer = _readyz_in_subprocess(REDIS_URL="redis://127.0.0.1:1/0")
     assert answer["status"] == 503
     assert answer["body"]["checks"] == {"database": "ok", "redis": "unavailable"}

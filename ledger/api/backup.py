@@ -89,6 +89,10 @@ class ImportCreatedOutputSerializer(ImportCountsOutputSerializer):
     occurrences = serializers.IntegerField(
         help_text="occurrence records that stop the recurring engine re-creating imported rows"
     )
+    past_dates_closed = serializers.IntegerField(
+        help_text="past dates of imported browser rules with no transaction in the file, "
+        "recorded so the recurring engine does not back-fill them"
+    )
 
 
 class ImportReportOutputSerializer(serializers.Serializer):
@@ -110,6 +114,7 @@ class ImportReportOutputSerializer(serializers.Serializer):
 
 class BackupExportView(APIView):
     content_negotiation_class = _IgnoreFormatParameter
+    throttle_scope = "backup"  # household_ledger.api.throttles
 
     @extend_schema(
         operation_id="backup_export",
@@ -141,6 +146,12 @@ class BackupExportView(APIView):
 
 class BackupImportView(APIView):
     parser_classes = [RawJSONParser, MultiPartParser]
+    throttle_scope = "backup"  # household_ledger.api.throttles
+
+    @staticmethod
+    def max_body_bytes():
+        """The body limit (household_ledger.limits): the file plus its multipart envelope."""
+        return settings.IMPORT_MAX_BYTES + _MULTIPART_SLACK
 
     @extend_schema(
         operation_id="backup_import",

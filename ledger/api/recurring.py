@@ -24,12 +24,12 @@ from rest_framework.response import Response
 
 from household_ledger.api.exceptions import error_body
 from ledger.api.fields import DayOfMonthField, MoneyField, MonthOrDateField
+from ledger.api.transactions import TransactionSerializer
 from ledger.dates import add_months, local_today, month_end
 from ledger.models import (
     Category,
     Frequency,
     RecurringTransaction,
-    Transaction,
     TransactionType,
 )
 from ledger.services.recurring import (
@@ -139,46 +139,6 @@ class RecurringOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class GeneratedTransactionSerializer(serializers.ModelSerializer):
-    """A transaction the engine created (the shape of `/transactions` items)."""
-
-    amount = MoneyField(allow_null=True, help_text="null while the amount is pending")
-    amount_pending = serializers.SerializerMethodField()
-    projected = serializers.SerializerMethodField(
-        help_text="Always false here: these are real transactions (as in /transactions)."
-    )
-    category_name = serializers.CharField(source="category.name", default=None, allow_null=True)
-    category_emoji = serializers.CharField(
-        source="category.emoji", default=None, allow_null=True
-    )
-
-    class Meta:
-        model = Transaction
-        fields = [
-            "id",
-            "date",
-            "description",
-            "amount",
-            "amount_pending",
-            "type",
-            "category",
-            "category_name",
-            "category_emoji",
-            "status",
-            "recurring",
-            "projected",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-    def get_amount_pending(self, obj) -> bool:
-        return obj.amount is None
-
-    def get_projected(self, obj) -> bool:
-        return False
-
-
 class GenerateQuerySerializer(serializers.Serializer):
     through = MonthOrDateField(end=True, required=False, default=None, allow_null=True)
 
@@ -198,7 +158,8 @@ GenerateResponseSerializer = inline_serializer(
     fields={
         "created": serializers.IntegerField(help_text="how many transactions were created"),
         "through": serializers.DateField(),
-        "transactions": GeneratedTransactionSerializer(many=True),
+        # One transaction shape: the generated transactions are `/transactions` items.
+        "transactions": TransactionSerializer(many=True),
     },
 )
 DeleteResponseSerializer = inline_serializer(
@@ -441,6 +402,6 @@ class RecurringViewSet(
             {
                 "created": len(created),
                 "through": through.isoformat(),
-                "transactions": GeneratedTransactionSerializer(created, many=True).data,
+                "transactions": TransactionSerializer(created, many=True).data,
             }
         )

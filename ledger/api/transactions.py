@@ -21,6 +21,11 @@ from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from household_ledger.api.preconditions import (
+    IF_MATCH_PARAMETER,
+    PRECONDITION_FAILED,
+    ConditionalWriteMixin,
+)
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
 from ledger.api.fields import LocalDateField, MoneyField
 from ledger.models import (
@@ -309,7 +314,7 @@ CALENDAR_EXAMPLE = OpenApiExample(
     response_only=True,
 )
 ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
-WRITE_RESPONSES = {400: VALIDATION_ERROR, 404: NOT_FOUND}
+WRITE_RESPONSES = {400: VALIDATION_ERROR, 404: NOT_FOUND, 412: PRECONDITION_FAILED}
 
 
 # --- views ----------------------------------------------------------------------------------
@@ -373,11 +378,13 @@ def _parse_year_month(year: str, month: str) -> tuple[int, int]:
     destroy=extend_schema(
         summary="Delete a transaction",
         description="A deleted recurring occurrence is not re-created by the engine.",
-        parameters=[ID_PARAMETER],
-        responses={204: OpenApiResponse(description="Deleted."), 404: NOT_FOUND},
+        parameters=[ID_PARAMETER, IF_MATCH_PARAMETER],
+        responses={204: OpenApiResponse(description="Deleted."), 404: NOT_FOUND,
+                   412: PRECONDITION_FAILED},
     ),
 )
 class TransactionViewSet(
+    ConditionalWriteMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -414,7 +421,7 @@ class TransactionViewSet(
         description="All fields; omitted optional ones take their defaults (`category` null, "
         "`status` confirmed). `amount` may be omitted only while it is pending and the "
         "transaction stays scheduled. A generated occurrence keeps its `recurring` link.",
-        parameters=[ID_PARAMETER],
+        parameters=[ID_PARAMETER, IF_MATCH_PARAMETER],
         request=TransactionInputSerializer,
         responses={200: TransactionSerializer, **WRITE_RESPONSES},
         examples=[CONFIRM_EXAMPLE, TRANSACTION_EXAMPLE],
@@ -426,7 +433,7 @@ class TransactionViewSet(
         summary="Change some fields of a transaction",
         description="Confirming a transaction whose amount is pending needs `amount` in the same "
         "request (400 naming `amount` otherwise); `amount` can never be set to null.",
-        parameters=[ID_PARAMETER],
+        parameters=[ID_PARAMETER, IF_MATCH_PARAMETER],
         request=TransactionInputSerializer(partial=True),
         responses={200: TransactionSerializer, **WRITE_RESPONSES},
         examples=[CONFIRM_EXAMPLE, TRANSACTION_EXAMPLE],

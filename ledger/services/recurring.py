@@ -96,8 +96,10 @@ def recurring_horizon(*, today: datetime.date | None = None) -> datetime.date:
 # --- Rules: create, update, delete ----------------------------------------------------------
 
 
-def _validate_rule(rule: RecurringTransaction) -> None:
-    """The rules a rule must satisfy, as a `ValidationError` naming the field at fault."""
+def recurring_validate(*, rule: RecurringTransaction) -> None:
+    """The rules a rule must satisfy, as a `ValidationError` naming the field at fault.
+    (`recurring_create`/`recurring_update` call it; so does the admin's form, to show the
+    error on the form.)"""
     errors: dict[str, list[str]] = {}
     if not (rule.template_name or "").strip():
         errors["template_name"] = ["This field may not be blank."]
@@ -159,7 +161,7 @@ def recurring_create(
         is_active=is_active,
         is_variable_amount=is_variable_amount,
     )
-    _validate_rule(rule)
+    recurring_validate(rule=rule)
     rule.save()
     recurring_materialize(rule=rule, today=today)
     return rule
@@ -195,7 +197,7 @@ def recurring_update(
     created_before = len(recurring_materialize(rule=locked, through=today, today=today))
     for name, value in data.items():
         setattr(locked, name, value)
-    _validate_rule(locked)
+    recurring_validate(rule=locked)
     locked.save()
 
     result = RuleUpdateResult(rule=locked)

@@ -24,6 +24,35 @@ def _check_category(*, user, category: Category | None) -> None:
         raise ValidationError({"category": "Unknown category."})
 
 
+def transaction_validate_create(
+    *, user, amount: Decimal | None, category: Category | None
+) -> None:
+    """The rules of `transaction_create`, without writing: raises ValidationError naming the
+    field. (The admin's add form calls it to show the error on the form.)"""
+    if amount is None:
+        raise ValidationError({"amount": "This field is required."})
+    _check_category(user=user, category=category)
+
+
+def transaction_validate_update(*, transaction: Transaction, changes: dict) -> None:
+    """The rules of `transaction_update`, without writing: raises ValidationError naming the
+    field. `transaction.user` is the owner whose categories are allowed. (The admin's change
+    form calls it to show the error on the form.)"""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+    if "amount" in changes and changes["amount"] is None:
+        raise ValidationError({"amount": "This field may not be null."})
+    if "category" in changes:
+        _check_category(user=transaction.user, category=changes["category"])
+    amount = changes.get("amount", transaction.amount)
+    status = changes.get("status", transaction.status)
+    if amount is None and status == TransactionStatus.CONFIRMED:
+        raise ValidationError(
+            {"amount": "Enter the amount to confirm this transaction (its amount is pending)."}
+        )
+
+
 def transaction_create(
     *,
     user,
@@ -36,9 +65,7 @@ def transaction_create(
 ) -> Transaction:
     """Create one transaction of `user`. `amount` is required (> 0): only the recurring engine
     creates amount-pending occurrences."""
-    if amount is None:
-        raise ValidationError({"amount": "This field is required."})
-    _check_category(user=user, category=category)
+    transaction_validate_create(user=user, amount=amount, category=category)
     return Transaction.objects.create(
         user=user,
         date=date,
@@ -57,19 +84,7 @@ def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
     transaction whose amount is still pending (a variable-amount occurrence) can be confirmed
     only together with its amount.
     """
-    unknown = set(changes) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
-    if "amount" in changes and changes["amount"] is None:
-        raise ValidationError({"amount": "This field may not be null."})
-    if "category" in changes:
-        _check_category(user=transaction.user, category=changes["category"])
-    amount = changes.get("amount", transaction.amount)
-    status = changes.get("status", transaction.status)
-    if amount is None and status == TransactionStatus.CONFIRMED:
-        raise ValidationError(
-            {"amount": "Enter the amount to confirm this transaction (its amount is pending)."}
-        )
+    transaction_validate_update(transaction=transaction, changes=changes)
     for name, value in changes.items():
         setattr(transaction, name, value)
     if changes:

@@ -15,13 +15,12 @@ import time_machine
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
-from django.db import connection
 from django.urls import reverse
 
 from accounts.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
-from ledger.admin import HAS_RECURRING_ENGINE
+from household_ledger.testing import child_process_database_url
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.tests.factories import (
     CategoryFactory,
@@ -30,10 +29,6 @@ from ledger.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-needs_recurring_engine = pytest.mark.skipif(
-    not HAS_RECURRING_ENGINE,
-    reason="ledger.services.recurring (the recurring engine's branch) is not merged here yet",
-)
 
 
 def changelist(model) -> str:
@@ -243,6 +238,110 @@ def test_pending_variable_amount_cannot_be_confirmed_without_an_amount(support_c
     assert row.status == "scheduled"
 
 
+def test_superuser_confirms_a_pending_amount_only_together_with_the_amount(superuser_client):
+    # The rule is the transactions service's (as for PATCH /transactions/{id}): the admin
+    # shows it on the amount field, where a superuser can fix it.
+    rule = RecurringTransactionFactory(is_variable_amount=True, amount=None)
+    row = TransactionFactory(user=rule.user, recurring=rule, amount=None, status="scheduled")
+    page = superuser_client.get(change(row))
+    rejected = superuser_client.post(change(row), change_form_data(page, status="confirmed"))
+    assert rejected.status_code == 200
+    assert rejected.context["adminform"].form.errors["amount"] == [
+        "Enter the amount to confirm this transaction (its amount is pending)."
+    ]
+    row.refresh_from_db()
+    assert row.status == "scheduled"
+    accepted = superuser_client.post(
+        change(row), change_form_data(page, status="confirmed", amount="48210")
+    )
+    assert accepted.status_code == 302
+    row.refresh_from_db()
+    assert (row.status, row.amount, row.recurring) == ("confirmed", Decimal("48210"), rule)
+
+
+def test_support_gets_the_services_unknown_category_error(support_client):
+    row = TransactionFactory()
+    page = support_client.get(change(row))
+    response = support_client.post(
+        change(row), change_form_data(page, category=str(CategoryFactory().pk))
+    )
+    assert response.status_code == 200
+    # the queryset of the field already refuses it, or the service does: either way an error
+    assert response.context["adminform"].form.errors["category"]
+
+
+def test_superuser_moving_a_transaction_must_not_keep_the_old_owners_category(
+    superuser_client,
+):
+    old_owner, new_owner = UserFactory(), UserFactory()
+    own = CategoryFactory(user=old_owner)
+    row = TransactionFactory(user=old_owner, category=own)
+    page = superuser_client.get(change(row))
+    response = superuser_client.post(change(row), change_form_data(page, user=str(new_owner.pk)))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["category"] == ["Unknown category."]
+    row.refresh_from_db()
+    assert row.user == old_owner
+    # with a default category the move goes through
+    moved = superuser_client.post(
+        change(row),
+        change_form_data(page, user=str(new_owner.pk), category=str(default_category().pk)),
+    )
+    assert moved.status_code == 302
+    row.refresh_from_db()
+    assert (row.user, row.category) == (new_owner, default_category())
+
+
+def test_superuser_adds_a_transaction_through_the_service(superuser_client):
+    owner = UserFactory()
+    add = reverse("admin:ledger_transaction_add")
+    page = superuser_client.get(add)
+    base = change_form_data(
+        page, user=str(owner.pk), date="2025-07-03", description="점심", type="expense",
+        status="confirmed",
+    )
+    missing = superuser_client.post(add, base)
+    assert missing.status_code == 200
+    assert missing.context["adminform"].form.errors["amount"] == ["This field is required."]
+    stranger = superuser_client.post(
+        add, {**base, "amount": "9000", "category": str(CategoryFactory().pk)}
+    )
+    assert stranger.status_code == 200
+    assert stranger.context["adminform"].form.errors["category"]
+    assert not Transaction.objects.filter(user=owner).exists()
+    created = superuser_client.post(
+        add, {**base, "amount": "9000", "category": str(default_category().pk)}
+    )
+    assert created.status_code == 302
+    row = Transaction.objects.get(user=owner)
+    assert (row.date, row.amount, row.category) == (
+        datetime.date(2025, 7, 3), Decimal("9000"), default_category()
+    )
+
+
+def test_rule_form_shows_the_engines_validation_errors(superuser_client):
+    rule = RecurringTransactionFactory(
+        start_date=datetime.date(2025, 6, 1), end_date=None, day_of_month=25
+    )
+    page = superuser_client.get(change(rule))
+    # another user's category: the engine's rule, shown on the field (no 500)
+    stranger = superuser_client.post(
+        change(rule), change_form_data(page, category=str(CategoryFactory().pk))
+    )
+    assert stranger.status_code == 200
+    assert stranger.context["adminform"].form.errors["category"]
+    # an end before the start: only the engine knows that rule
+    backwards = superuser_client.post(
+        change(rule), change_form_data(page, end_date="2025-01-01")
+    )
+    assert backwards.status_code == 200
+    assert backwards.context["adminform"].form.errors["end_date"] == [
+        "The end must not be before the start."
+    ]
+    rule.refresh_from_db()
+    assert rule.end_date is None
+
+
 def test_support_cannot_delete_or_add_transactions(support_client):
     row = TransactionFactory()
     delete = reverse("admin:ledger_transaction_delete", args=[row.pk])
@@ -397,18 +496,13 @@ def _free_port() -> int:
 
 
 def _server_env(static_root: Path) -> dict:
-    database = connection.settings_dict
-    database_url = (
-        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "browser-test-secret-key-0123456789-abcdefghijklmnop",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": child_process_database_url(),
         "DATABASE_CONN_MAX_AGE": "0",
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_STATIC_ROOT": str(static_root),
@@ -522,7 +616,6 @@ def _messages(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
-@needs_recurring_engine
 @time_machine.travel(datetime.datetime(2025, 8, 10, 3, 0, tzinfo=datetime.UTC))
 def test_materialize_now_action_creates_missing_occurrences_and_reports_them(support_client):
     rule = RecurringTransactionFactory(start_date=datetime.date(2025, 6, 1), day_of_month=25)
@@ -553,7 +646,6 @@ def test_materialize_now_action_creates_missing_occurrences_and_reports_them(sup
     assert rule.transactions.count() == 4
 
 
-@needs_recurring_engine
 @time_machine.travel(datetime.datetime(2025, 8, 10, 3, 0, tzinfo=datetime.UTC))
 def test_deactivate_action_stops_the_rule_and_removes_future_scheduled_rows(support_client):
     rule = RecurringTransactionFactory(start_date=datetime.date(2025, 6, 1), day_of_month=25)
@@ -579,7 +671,6 @@ def test_deactivate_action_stops_the_rule_and_removes_future_scheduled_rows(supp
     )
 
 
-@needs_recurring_engine
 @time_machine.travel(datetime.datetime(2025, 8, 10, 3, 0, tzinfo=datetime.UTC))
 def test_unticking_active_on_the_rule_page_goes_through_the_engine(support_client):
     rule = RecurringTransactionFactory(start_date=datetime.date(2025, 6, 1), day_of_month=25)

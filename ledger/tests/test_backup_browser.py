@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
@@ -183,12 +184,13 @@ def test_extraction_script_downloads_ledgerdb_and_the_file_imports(
         "transactions")]["rows"][0]
     assert first["$types"] == {"date": "date"} and isinstance(first["date"], int)
 
-    # and it imports through the API
-    response = auth_client(user).post(
-        "/backup/import",
-        {"file": SimpleUploadedFile(saved.name, saved.read_bytes(), "application/json")},
-        format="multipart",
-    )
+    # and it imports through the API (on the day of the SPA's backup, 2 August 2025)
+    with time_machine.travel(datetime.datetime(2025, 8, 2, 9, 0, tzinfo=datetime.UTC)):
+        response = auth_client(user).post(
+            "/backup/import",
+            {"file": SimpleUploadedFile(saved.name, saved.read_bytes(), "application/json")},
+            format="multipart",
+        )
     assert response.status_code == 200, response.json()
     report = response.json()
     assert report["format"] == "dexie"
@@ -224,7 +226,12 @@ def test_extraction_script_downloads_ledgerdb_and_the_file_imports(
     assert lunches.count() == 500
     assert {t.date.month for t in lunches} == {5}
     assert sum(t.amount for t in lunches) == sum(Decimal(8000 + i) for i in range(500))
-    assert RecurringOccurrence.objects.filter(recurring__user=user).count() == 3
+    # the three linked rows, and power's 31 July (in effect, no row in the file: closed)
+    assert report["created"]["past_dates_closed"] == 1
+    assert sorted(
+        RecurringOccurrence.objects.filter(recurring__user=user).values_list("date", flat=True)
+    ) == [datetime.date(2025, 6, 25), datetime.date(2025, 7, 25), datetime.date(2025, 7, 31),
+          datetime.date(2025, 8, 31)]
 
     # importing the same download again adds nothing
     again = auth_client(user).post(

@@ -9,10 +9,12 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from accounts.tests.factories import UserFactory
+from household_ledger.testing import child_process_database_url
 from ledger.models import Category, RecurringTransaction, Transaction
 from ledger.tests.backup_support import (
     dexie_document,
@@ -96,6 +98,7 @@ def test_replace_mode_deletes_first(user):
     assert transactions_line.split()[-1] == "1"
 
 
+@time_machine.travel(datetime.datetime(2025, 8, 2, 9, 0, tzinfo=datetime.UTC))
 def test_dexie_dump_with_rules(user, tmp_path):
     document = dexie_document({
         "recurring_transactions": [
@@ -114,7 +117,10 @@ def test_dexie_dump_with_rules(user, tmp_path):
 
     rule = RecurringTransaction.objects.get(user=user)
     assert Transaction.objects.get(user=user).recurring == rule
-    assert rule.occurrences.get().date == datetime.date(2025, 7, 10)
+    # July's row is linked; January–June (no row in the file) are closed, not back-filled.
+    assert list(rule.occurrences.order_by("date").values_list("date", flat=True)) == [
+        datetime.date(2025, month, 10) for month in range(1, 8)
+    ]
 
 
 def test_invalid_rows_fail_with_every_problem_listed(user, tmp_path):
@@ -190,12 +196,10 @@ def test_progress_bar_on_large_files(user, tmp_path):
 def test_exit_status_is_non_zero_for_an_invalid_file(tmp_path):
     user = UserFactory()
     bad = write(tmp_path, {"version": 1, "transactions": [{"id": 1, "amount": "x"}]})
-    database = settings.DATABASES["default"]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "household_ledger.settings_test",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}",
+        "DATABASE_URL": child_process_database_url(),
     }
 
     result = subprocess.run(

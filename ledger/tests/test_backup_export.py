@@ -274,4 +274,10 @@ def test_dexie_dump_round_trips_through_the_export(auth_client, user, other_user
 
     assert _rules(other_user) == _rules(user)
     assert _transactions(other_user) == _transactions(user)
-    assert _occurrences(other_user) == [("구독", datetime.date(2025, 6, 30))]
+    # The browser's rule is history through the import day: its past dates without a row
+    # (May, July–September) are closed too, and the export carries every record.
+    assert _occurrences(other_user) == _occurrences(user) == [
+        ("구독", datetime.date(2025, 5, 31)), ("구독", datetime.date(2025, 6, 30)),
+        ("구독", datetime.date(2025, 7, 31)), ("구독", datetime.date(2025, 8, 31)),
+        ("구독", datetime.date(2025, 9, 30)),
+    ]

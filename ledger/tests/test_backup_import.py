@@ -6,10 +6,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
+from ledger.services.recurring import recurring_materialize_all
 from ledger.tests.backup_support import (
     SEOUL,
     dexie_document,
@@ -129,6 +131,7 @@ def test_importing_the_same_file_again_creates_nothing(auth_client, user):
     report = response.json()
     assert report["created"] == {
         "categories": 0, "recurring_transactions": 0, "transactions": 0, "occurrences": 0,
+        "past_dates_closed": 0,
     }
     assert report["skipped"]["transactions"] == 81
     assert snapshot(user) == before
@@ -331,6 +334,7 @@ def _dexie_ledger(*, transactions_inbound=True):
 
 
 @pytest.mark.parametrize("inbound", [True, False], ids=["rows-as-objects", "key-value-pairs"])
+@time_machine.travel(datetime.datetime(2025, 8, 2, 9, 0, tzinfo=datetime.UTC))
 def test_dexie_dump_imports_rules_and_links_their_transactions(auth_client, user, inbound):
     response = post_json(auth_client(user), _dexie_ledger(transactions_inbound=inbound))
 
@@ -364,11 +368,59 @@ def test_dexie_dump_imports_rules_and_links_their_transactions(auth_client, user
     assert rows["12"].recurring == power and rows["12"].amount is None
     assert rows["12"].status == "scheduled" and rows["12"].date == datetime.date(2025, 8, 31)
     assert rows["13"].recurring is None and rows["13"].category.name == "월급"
+    # The linked rows' dates, and (imported on 2 August 2025) the rules' past dates with no
+    # row in the file: January–May for rent, June–July for power; the inactive gym has none.
+    assert report["created"]["past_dates_closed"] == 7
     assert set(RecurringOccurrence.objects.values_list("recurring__legacy_id", "date")) == {
         ("1", datetime.date(2025, 6, 25)),
         ("1", datetime.date(2025, 7, 25)),
         ("2", datetime.date(2025, 8, 31)),
+        *(("1", datetime.date(2025, month, 25)) for month in range(1, 6)),
+        ("2", datetime.date(2025, 6, 30)),
+        ("2", datetime.date(2025, 7, 31)),
     }
+
+
+def _browser_rent_with_gaps() -> dict:
+    """A rule the SPA materialized itself since January; the user deleted March and May."""
+    rows = [
+        {"id": 100 + month, "description": "월세", "amount": 500000, "type": "expense",
+         "date": js_time(datetime.date(2025, month, 25)), "category": "월세",
+         "status": "confirmed", "recurring_id": 1, "$types": {"date": "date"}}
+        for month in (1, 2, 4)
+    ]
+    rule = {"id": 1, "template_name": "월세", "description": "월세", "amount": 500000,
+            "type": "expense", "category": "월세", "frequency": "monthly",
+            "start_date": "2025-01", "end_date": None, "day_of_month": 25, "is_active": 1,
+            "is_variable_amount": 0}
+    return dexie_document({"recurring_transactions": [rule], "transactions": rows})
+
+
+@time_machine.travel(datetime.datetime(2025, 6, 10, 3, 0, tzinfo=datetime.UTC))
+def test_the_engine_does_not_back_fill_an_imported_rules_past(auth_client, user):
+    # given: a browser rule with rows for January, February and April only (imported 10 June)
+    client = auth_client(user)
+    dry = post_json(client, _browser_rent_with_gaps(), dry_run="true").json()
+    assert dry["created"]["past_dates_closed"] == 2
+    assert not RecurringOccurrence.objects.exists()
+    report = post_json(client, _browser_rent_with_gaps()).json()
+    assert (report["created"]["occurrences"], report["created"]["past_dates_closed"]) == (3, 2)
+    rule = RecurringTransaction.objects.get(user=user)
+
+    # when: the nightly engine runs, and the user asks for the rule's months through July
+    recurring_materialize_all()
+    generated = client.post(f"/recurring/{rule.pk}/generate?through=2025-07").json()
+
+    # then: March and May stay deleted; only the future (June, July) is materialized
+    assert sorted(rule.transactions.values_list("date", "status")) == [
+        (datetime.date(2025, 1, 25), "confirmed"),
+        (datetime.date(2025, 2, 25), "confirmed"),
+        (datetime.date(2025, 4, 25), "confirmed"),
+        (datetime.date(2025, 6, 25), "scheduled"),
+        (datetime.date(2025, 7, 25), "scheduled"),
+    ]
+    assert generated["created"] == 0  # the nightly run had already reached July (horizon)
+    assert client.get("/stats/monthly/2025/5").json()["expense"] == 0
 
 
 def test_dexie_dump_reimport_adds_nothing(auth_client, user):

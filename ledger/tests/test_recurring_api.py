@@ -311,6 +311,21 @@ def test_generate_defaults_to_the_end_of_this_month_and_is_idempotent(client, us
     assert Transaction.objects.count() == 3
 
 
+def test_generated_transactions_have_the_shape_of_transactions_items(client, user):
+    # One transaction shape: each generated item is exactly what GET /transactions/{id} gives.
+    category = CategoryFactory(user=user, name="주거", emoji="🏠")
+    rule = RecurringTransactionFactory(
+        user=user, category=category, start_date=date(2025, 2, 1)
+    )
+    body = post(client, f"/recurring/{rule.id}/generate").json()
+    assert body["created"] == 2
+    for item in body["transactions"]:
+        assert item == client.get(f"/transactions/{item['id']}").json()
+    assert (body["transactions"][0]["category_name"], body["transactions"][0]["projected"]) == (
+        "주거", False
+    )
+
+
 def test_generate_through_a_month(client, user):
     rule = RecurringTransactionFactory(user=user, start_date=date(2025, 3, 1), day_of_month=31)
     body = post(client, f"/recurring/{rule.id}/generate?through=2025-06").json()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from household_ledger.celery import app as celery_app
+from household_ledger.testing import child_process_database_url
 from ledger.dates import add_months, local_today
 from ledger.models import Transaction
 from ledger.tasks import materialize_recurring
@@ -27,13 +27,6 @@ from ledger.tests.factories import RecurringTransactionFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return (
-        f"postgres://{db['USER']}{password}@{db.get('HOST') or '127.0.0.1'}:"
-        f"{db.get('PORT') or 5432}/{db['NAME']}"
-    )
 
 
 @pytest.fixture
@@ -48,7 +41,7 @@ def start_worker(tmp_path):
             "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
             "DJANGO_SECRET_KEY": "worker-test-secret",
             "DJANGO_DEBUG": "false",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": child_process_database_url(),
             "DATABASE_CONN_MAX_AGE": "0",
             "REDIS_URL": settings.REDIS_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",

@@ -2,6 +2,7 @@
 
 import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -9,6 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ledger.models import Category
+from ledger.services.backup import backup_import
+from ledger.tests.backup_support import shared_fixture_path, spa_fixture
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -467,3 +470,32 @@ def test_openapi_documents_every_stats_endpoint_with_its_response(client):
     assert schema["components"]["schemas"]["StatsMonthlyOutput"]["properties"]["income"][
         "type"
     ] == "number"
+
+
+# --- The SPA's real data, imported through the backup service ------------------------------
+
+
+def test_july_2025_of_the_imported_spa_backup(auth_client, user):
+    """The seam of import and stats: the SPA's real backup, imported as a user would, gives
+    the July 2025 figures the file itself gives when its instants are read as Seoul dates."""
+    report = backup_import(user=user, raw=shared_fixture_path().read_bytes())
+    assert report.failed == 0
+    # Recompute July from the file: ISO instants → Asia/Seoul calendar dates.
+    seoul = ZoneInfo("Asia/Seoul")
+    july = [
+        row for row in spa_fixture()["transactions"]
+        if datetime.datetime.fromisoformat(row["date"]).astimezone(seoul).date().timetuple()[:2]
+        == (2025, 7)
+    ]
+    income = sum(Decimal(str(r["amount"])) for r in july if r["type"] == "income")
+    expense = sum(Decimal(str(r["amount"])) for r in july if r["type"] == "expense")
+    assert (income, expense, len(july)) == (Decimal(2351940), Decimal(1866130), 72)
+
+    client = auth_client(user)
+    monthly = get(client, "/stats/monthly/2025/7")
+    assert (monthly["income"], monthly["expense"], monthly["count"]) == (2351940, 1866130, 72)
+    assert monthly["net"] == 2351940 - 1866130
+    assert monthly["confirmed"]["count"] == 72  # the SPA's rows have no status: confirmed
+    summary = get(client, "/stats/summary", date_from="2025-07-01", date_to="2025-07-31")
+    assert (summary["income"], summary["expense"], summary["count"]) == (2351940, 1866130, 72)
+    assert summary["net"] == monthly["net"]

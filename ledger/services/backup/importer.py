@@ -8,8 +8,14 @@ back. A dry run does the same work and always rolls back, so its counts are exac
 
 Re-imports add nothing twice: each row's browser id is kept in `legacy_id` (rows without an
 id get a content fingerprint), and a row whose id the user already has is skipped.
+
+History stays as the browser had it: the SPA materialized its rules' occurrences itself, so a
+past date of an imported rule with no transaction in the file was deleted by the user (or never
+generated). Such dates are recorded as `RecurringOccurrence` (`created["past_dates_closed"]`),
+so the recurring engine fills only from the import day on and never back-fills the past.
 """
 
+import datetime
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -22,6 +28,7 @@ from django.db import connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
+from ledger.dates import month_start
 from ledger.models import (
     Category,
     RecurringOccurrence,
@@ -29,6 +36,7 @@ from ledger.models import (
     Transaction,
     TransactionStatus,
 )
+from ledger.selectors.recurring import recurring_occurrence_dates
 
 from . import fields as f
 from .categories import MAX_NAME_LENGTH, CategoryResolver, split_emoji
@@ -83,7 +91,9 @@ class ImportReport:
     dry_run: bool = False
     time_zone: str = ""
     rows: dict = field(default_factory=_counts)  # rows in the file, per table
-    created: dict = field(default_factory=lambda: {**_counts(), "occurrences": 0})
+    created: dict = field(
+        default_factory=lambda: {**_counts(), "occurrences": 0, "past_dates_closed": 0}
+    )
     skipped: dict = field(default_factory=_counts)  # already imported (or otherwise left out)
     deleted: dict = field(default_factory=_counts)  # replace mode
     failed: int = 0  # rows with at least one error
@@ -270,12 +280,15 @@ class _Importer:
         self.seen_tx_keys: set[str] = set()
         self.existing_tx_keys = self._load_existing_transaction_keys()
         self.new_occurrences: list[RecurringOccurrence] = []
+        self.rules_from_browser: list[RecurringTransaction] = []
 
         if source.categories is not None:
             self._import_categories(source.categories)
         if source.recurring_transactions is not None:
             self._import_rules(source.recurring_transactions)
         self._import_transactions(source.transactions)
+        if not report.failed:
+            self._close_past_dates()
         self.categories.flush()
         report.created["categories"] = self.categories.created
 
@@ -533,9 +546,30 @@ class _Importer:
         self.categories.flush()
         RecurringTransaction.objects.bulk_create(new_rules, batch_size=CHUNK_SIZE)
         self.report.created["recurring_transactions"] = len(new_rules)
+        if not self.own_format:  # our own export carries its occurrence records instead
+            self.rules_from_browser = new_rules
         for rule, day in occurrence_dates:
             self._record_occurrence(rule, day)
         self._flush_occurrences()
+
+    def _close_past_dates(self) -> None:
+        """Record every date before the import day on which a rule imported from the browser
+        was in effect but the file has no transaction of it (see the module docstring)."""
+        yesterday = self.now.astimezone(self.zone).date() - datetime.timedelta(days=1)
+        closed = 0
+        for rule in self.rules_from_browser:
+            if rule.start_date > yesterday:
+                continue
+            for day in recurring_occurrence_dates(
+                rule=rule, date_from=month_start(rule.start_date), date_to=yesterday
+            ):
+                if (rule.pk, day) not in self.recorded_occurrences:
+                    self._record_occurrence(rule, day)
+                    closed += 1
+        created = self.report.created["occurrences"]
+        self._flush_occurrences()
+        self.report.created["occurrences"] = created  # these are counted apart
+        self.report.created["past_dates_closed"] = closed
 
     def _rule_for(self, ref: str) -> RecurringTransaction | None:
         return self.rules_by_ref.get(ref) or self.existing_rules.get(ref)
