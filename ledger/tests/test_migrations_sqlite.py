@@ -46,4 +46,4 @@ def test_an_empty_database_url_means_the_local_sqlite_file(tmp_path):
     )
     result = _manage("-c", show_engine, database_url="", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "django.db.backends.sqlite3"
+    assert result.stdout.strip().splitlines()[-1] == "django.db.backends.sqlite3"
