@@ -33,7 +33,7 @@ def main():
         DJANGO_SECURE_SSL_REDIRECT="false",
         CLERK_JWT_KEY=public_pem,
         CLERK_AUTHORIZED_PARTIES=AZP,
-        THROTTLE_RATE_USER="100000000/min",
+        THROTTLE_RATE_USER="100000/s",
         LOG_LEVEL="WARNING",
     )
     import django
