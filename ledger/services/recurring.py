@@ -67,20 +67,9 @@ RULE_FIELDS = (
     "is_active",
     "is_variable_amount",
 )
-# Changing any of these rewrites the rule's future scheduled occurrences.
-_OCCURRENCE_FIELDS = (
-    "description",
-    "template_name",
-    "amount",
-    "type",
-    "category",
-    "frequency",
-    "start_date",
-    "end_date",
-    "day_of_month",
-    "is_active",
-    "is_variable_amount",
-)
+# Every field a caller may set shapes the occurrences, so changing any of them rewrites the
+# rule's future scheduled occurrences.
+_OCCURRENCE_FIELDS = RULE_FIELDS
 
 
 # --- Horizon --------------------------------------------------------------------------------
