@@ -318,6 +318,17 @@ class _Importer:
             self._error(table, index, field_name, str(exc), key)
             return _INVALID
 
+    def _row_keys(self, table, index, raw) -> tuple | None:
+        """The row's (reference, key) as `_row_key` gives them, (None, None) when they are
+        invalid (already reported); None when the row is not an object (reported and counted
+        as failed), so the caller skips it."""
+        if not isinstance(raw, dict):
+            self._error(table, index, None, "must be an object")
+            self.report.failed += 1
+            return None
+        keys = self._row_key(table, index, raw)
+        return keys if keys is not _INVALID else (None, None)
+
     def _row_key(self, table, index, raw: dict):
         """(reference used inside the file, key remembered as legacy_id), or _INVALID."""
         ref = self._field(table, index, None, "id", f.parse_key, raw.get("id"))
@@ -383,12 +394,10 @@ class _Importer:
         table = "categories"
         for index, raw in enumerate(rows):
             errors_before = self.report.errors
-            if not isinstance(raw, dict):
-                self._error(table, index, None, "must be an object")
-                self.report.failed += 1
+            keys = self._row_keys(table, index, raw)
+            if keys is None:
                 continue
-            keys = self._row_key(table, index, raw)
-            key = keys[0] if keys is not _INVALID else None
+            key = keys[0]
             name = self._field(
                 table, index, key, "name", f.parse_text, raw.get("name"),
                 max_length=MAX_NAME_LENGTH + 20, required=True,
@@ -418,12 +427,10 @@ class _Importer:
     def _normalize_rule(self, index: int, raw) -> _RuleRow | None:
         table = "recurring_transactions"
         errors_before = self.report.errors
-        if not isinstance(raw, dict):
-            self._error(table, index, None, "must be an object")
-            self.report.failed += 1
+        keys = self._row_keys(table, index, raw)
+        if keys is None:
             return None
-        keys = self._row_key(table, index, raw)
-        ref, key = keys if keys is not _INVALID else (None, None)
+        ref, key = keys
         if ref is not None:
             self.file_rule_refs.add(ref)
         row = _RuleRow()
@@ -601,12 +608,10 @@ class _Importer:
     def _normalize_transaction(self, index: int, raw) -> _TxRow | None:
         table = "transactions"
         errors_before = self.report.errors
-        if not isinstance(raw, dict):
-            self._error(table, index, None, "must be an object")
-            self.report.failed += 1
+        keys = self._row_keys(table, index, raw)
+        if keys is None:
             return None
-        keys = self._row_key(table, index, raw)
-        ref, key = keys if keys is not _INVALID else (None, None)
+        ref, key = keys
         row = _TxRow()
         row.index, row.key = index, key
         row.server_id = ref if self.own_format else None
