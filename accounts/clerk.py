@@ -27,6 +27,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from jwt import PyJWKClient, PyJWKSet
 from jwt.exceptions import PyJWKClientError, PyJWKError, PyJWKSetError
 
@@ -203,14 +205,47 @@ def clerk_keys_configured() -> bool:
 
 # --- tokens -----------------------------------------------------------------------------------
 
+# SHA-256 of a token this process verified → (its claims, when they stop being accepted).
+# The SPA sends the same session token with every request of its ~60 s life, so the signature
+# is checked once per token and process, not once per request. Only fully verified tokens go
+# in; a hit is still refused once `exp` (+ leeway) has passed. Whether the *user* may sign in
+# is not cached: the authentication class reads the user row on every request.
+_verified: dict[bytes, tuple[dict[str, Any], float]] = {}
+_VERIFIED_MAX = 10_000
+
+
+@receiver(setting_changed)
+def _forget_verified_tokens(*, setting, **kwargs):
+    # The checks depend on settings (key, parties, issuer, leeway, DEBUG for the dev key).
+    if setting.startswith("CLERK_") or setting == "DEBUG":
+        _verified.clear()
+
 
 def session_token_verify(*, token: str) -> dict[str, Any]:
     """Verify a Clerk session token and return its claims; raise TokenError/KeysUnavailable."""
     if not token:
         raise TokenError("token-invalid", "The bearer token is empty.")
-    if len(token.encode()) > MAX_TOKEN_BYTES:
+    encoded = token.encode()
+    if len(encoded) > MAX_TOKEN_BYTES:
         raise TokenError("token-invalid", "The bearer token is too large.")
 
+    digest = hashlib.sha256(encoded).digest()
+    known = _verified.get(digest)
+    if known is not None:
+        claims, accepted_until = known
+        if time.time() <= accepted_until:
+            return dict(claims)
+        _verified.pop(digest, None)  # expired: verify again, which says so
+
+    claims = _verify_signed_token(token)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    # int(): PyJWT accepted `exp` as something int() takes (it may be a numeric string).
+    _verified[digest] = (claims, int(claims["exp"]) + settings.CLERK_CLOCK_SKEW_SECONDS)
+    return dict(claims)
+
+
+def _verify_signed_token(token: str) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError:

