@@ -590,3 +590,17 @@ def test_gunicorn_authenticates_a_real_clerk_token(gunicorn_server):
     other_key = generate_key_pair(SESSION_KEYS.kid)  # same kid, another key: bad signature
     forged = mint_token(sub=person.clerk_user_id, keys=other_key)
     assert get("/auth/me", forged).status_code == 401
+
+
+def test_gunicorn_workers_freeze_the_loaded_application_for_the_garbage_collector(monkeypatch):
+    import gc
+    import runpy
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "unused")  # the config sets it if unset
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        config["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 10_000  # the test process's modules, like a worker's
+    finally:
+        gc.unfreeze()
