@@ -201,8 +201,8 @@ def test_monthly_runs_a_fixed_number_of_aggregate_queries(auth_client, user, led
 
     assert body["count"] == 37
     queries = ledger_queries(after)
-    assert len(queries) == len(ledger_queries(before)) == 3
-    # Two aggregates over transactions, then one look-up of the categories they name.
+    assert len(queries) == len(ledger_queries(before)) == 2
+    # Two aggregates over transactions, the second joined with the categories it names.
     aggregates = [sql for sql in queries if '"ledger_transaction"' in sql]
     assert len(aggregates) == 2
     assert all("SUM(" in sql and "COUNT(" in sql for sql in aggregates)
@@ -212,7 +212,7 @@ def test_monthly_with_projection_adds_a_fixed_number_of_queries(auth_client, use
     client = auth_client(user)
     with CaptureQueriesContext(connection) as captured:
         get(client, "/stats/monthly/2025/8", include_projected="true")
-    assert len(ledger_queries(captured)) == 3 + 3
+    assert len(ledger_queries(captured)) == 2 + 1
 
 
 # --- /stats/summary ----------------------------------------------------------------------------
@@ -292,10 +292,10 @@ def test_category_without_type_has_income_and_expense_rows(auth_client, user, le
     ]
 
 
-def test_category_is_an_aggregate_and_a_category_look_up(auth_client, user, ledger):
+def test_category_is_one_aggregate_joined_with_the_category_names(auth_client, user, ledger):
     with CaptureQueriesContext(connection) as captured:
         get(auth_client(user), "/stats/category", date_from="2025-01-01", date_to="2025-12-31")
-    assert len(ledger_queries(captured)) == 2
+    assert len(ledger_queries(captured)) == 1
 
 
 # --- /stats/assets -----------------------------------------------------------------------------
