@@ -14,6 +14,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
@@ -48,7 +49,8 @@ def _share(part: Decimal, whole: Decimal) -> Decimal:
 
 
 def _user_transactions(user, **conditions) -> QuerySet[Transaction]:
-    """The user's transactions: every stats query starts here, so none reads another's rows."""
+    """The user's transactions: every ORM stats query starts here, so none reads another's
+    rows (the fixed SQL aggregates below filter on `user_id` the same way)."""
     return Transaction.objects.filter(user=user, **conditions)
 
 
@@ -189,26 +191,76 @@ def stats_period_queryset(
     return _user_transactions(user, **conditions)
 
 
-def _category_rows(queryset: QuerySet[Transaction]) -> list[dict]:
-    """Totals grouped by (category, type), then the names and emoji of those categories.
+# The aggregates over one period (`stats_summary`, `stats_monthly`, `stats_by_category`) as
+# fixed SQL: compiling them through the ORM on each request took longer than PostgreSQL took to
+# answer them for a month (README "Performance"). They filter as `stats_period_queryset` does —
+# the user's own rows in the date range — and only constant table names are interpolated.
+_TRANSACTIONS = f'"{Transaction._meta.db_table}"'
+_PERIOD = "user_id = %(user)s AND date BETWEEN %(date_from)s AND %(date_to)s"
 
-    Two queries: grouping first and looking the few categories up afterwards is about twice
-    as fast on a large period as joining every transaction to its category and grouping by
-    name and emoji too.
-    """
-    rows = list(
-        queryset.values("category_id", "type").annotate(total=_money(), count=Count("*"))
+
+def _summary_sql(*, one_status: bool) -> str:
+    """Income, expense and count, `SUM … FILTER` in one pass."""
+    status_filter = " AND status = %(status)s" if one_status else ""
+    return (
+        "SELECT COALESCE(SUM(amount) FILTER (WHERE type = %(income)s), 0.00), "  # noqa: S608
+        "COALESCE(SUM(amount) FILTER (WHERE type = %(expense)s), 0.00), COUNT(*) "
+        f"FROM {_TRANSACTIONS} WHERE {_PERIOD}{status_filter}"
     )
-    ids = {row["category_id"] for row in rows if row["category_id"] is not None}
-    categories = (
-        {c["id"]: c for c in Category.objects.filter(id__in=ids).values("id", "name", "emoji")}
-        if ids
-        else {}
+
+
+_SUMMARY_SQL = _summary_sql(one_status=False)
+_SUMMARY_OF_STATUS_SQL = _summary_sql(one_status=True)
+
+# Sums per (day, type, status), by day.
+_DAY_GROUPS_SQL = (
+    "SELECT date, type, status, COALESCE(SUM(amount), 0.00), COUNT(*) "  # noqa: S608
+    f"FROM {_TRANSACTIONS} WHERE {_PERIOD} GROUP BY date, type, status ORDER BY date"
+)
+
+
+def _category_groups_sql(*, one_type: bool) -> str:
+    """Sums per (category, type), grouped first and then joined with the categories' names:
+    joining every transaction before grouping took twice as long on a 5-year period, and a
+    separate look-up of the names cost a query."""
+    type_filter = " AND type = %(type)s" if one_type else ""
+    return (
+        "SELECT g.category_id, g.type, g.total, g.count, c.name, c.emoji FROM ("  # noqa: S608
+        "SELECT category_id, type, COALESCE(SUM(amount), 0.00) AS total, COUNT(*) AS count "
+        f"FROM {_TRANSACTIONS} WHERE {_PERIOD}{type_filter} GROUP BY category_id, type"
+        f') AS g LEFT JOIN "{Category._meta.db_table}" AS c ON c.id = g.category_id'
     )
-    for row in rows:
-        category = categories.get(row["category_id"], {})
-        row["name"] = category.get("name") or UNCATEGORIZED_NAME
-        row["emoji"] = category.get("emoji") or ""
+
+
+_CATEGORY_GROUPS_SQL = _category_groups_sql(one_type=False)
+_CATEGORY_GROUPS_OF_TYPE_SQL = _category_groups_sql(one_type=True)
+
+
+def _fetch_all(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _category_rows(
+    *, user, date_from: datetime.date, date_to: datetime.date, type: str | None = None
+) -> list[dict]:
+    """Totals per (category, type) with each category's name and emoji, largest first. One
+    query."""
+    params = {"user": user.pk, "date_from": date_from, "date_to": date_to, "type": type}
+    rows = [
+        {
+            "category_id": category_id,
+            "type": type_,
+            "total": total,
+            "count": count,
+            "name": name or UNCATEGORIZED_NAME,
+            "emoji": emoji or "",
+        }
+        for category_id, type_, total, count, name, emoji in _fetch_all(
+            _CATEGORY_GROUPS_OF_TYPE_SQL if type else _CATEGORY_GROUPS_SQL, params
+        )
+    ]
     # Largest first; ties by type and name, uncategorized after named ones, for a stable order.
     rows.sort(
         key=lambda r: (-r["total"], r["type"], r["category_id"] is None, r["name"],
@@ -245,10 +297,25 @@ def stats_summary(
 
     One query.
     """
-    figures = stats_period_queryset(
-        user=user, date_from=date_from, date_to=date_to, status=status
-    ).aggregate(income=_money(_INCOME), expense=_money(_EXPENSE), count=Count("*"))
-    return PeriodSummary(date_from=date_from, date_to=date_to, status=status, **figures)
+    params = {
+        "user": user.pk,
+        "date_from": date_from,
+        "date_to": date_to,
+        "status": status,
+        "income": TransactionType.INCOME.value,
+        "expense": TransactionType.EXPENSE.value,
+    }
+    [(income, expense, count)] = _fetch_all(
+        _SUMMARY_OF_STATUS_SQL if status else _SUMMARY_SQL, params
+    )
+    return PeriodSummary(
+        date_from=date_from,
+        date_to=date_to,
+        status=status,
+        income=income,
+        expense=expense,
+        count=count,
+    )
 
 
 def stats_monthly(
@@ -257,36 +324,35 @@ def stats_monthly(
     """One calendar month: totals (scheduled included, as the SPA's cards), the same split
     into confirmed and scheduled, totals per category with their share, and per day.
 
-    Three queries: sums per (day, type, status) — at most 31 × 4 aggregated rows, from which
+    Two queries: sums per (day, type, status) — at most 31 × 4 aggregated rows, from which
     the day figures, the month's totals and their confirmed/scheduled split are added up —,
-    sums per (category, type), and the names of those categories. With `include_projected`,
-    plus those of `recurring_projection` (at most three) for the occurrences active
-    fixed-amount rules will yield but have not yet.
+    and sums per (category, type) with the categories' names. With `include_projected`, plus
+    those of `recurring_projection` for the occurrences active fixed-amount rules will yield
+    but have not yet.
     """
     date_from = datetime.date(year, month, 1)
     date_to = month_end(date_from)
-    queryset = stats_period_queryset(user=user, date_from=date_from, date_to=date_to)
+    period = {"user": user.pk, "date_from": date_from, "date_to": date_to}
 
     # One GROUP BY instead of a nine-expression aggregate plus a per-day query: the same
-    # figures, and Django compiles it in a fraction of the time.
-    groups = (
-        queryset.values("date", "type", "status")
-        .annotate(total=_money(), count=Count("*"))
-        .order_by("date")
-    )
+    # figures, in one pass over the month's index entries.
     zero = {"income": ZERO, "expense": ZERO, "count": 0}
     by_day: dict[datetime.date, dict] = {}
     by_status = {TransactionStatus.CONFIRMED: dict(zero), TransactionStatus.SCHEDULED: dict(zero)}
-    for group in groups:
-        for bucket in (by_day.setdefault(group["date"], dict(zero)), by_status[group["status"]]):
-            bucket[group["type"]] += group["total"]
-            bucket["count"] += group["count"]
+    for day, type_, status, total, count in _fetch_all(_DAY_GROUPS_SQL, period):
+        for bucket in (by_day.setdefault(day, dict(zero)), by_status[status]):
+            bucket[type_] += total
+            bucket["count"] += count
     confirmed = Totals(**by_status[TransactionStatus.CONFIRMED])
     scheduled = Totals(**by_status[TransactionStatus.SCHEDULED])
     income = confirmed.income + scheduled.income
     expense = confirmed.expense + scheduled.expense
 
-    categories = _category_totals(_category_rows(queryset), income=income, expense=expense)
+    categories = _category_totals(
+        _category_rows(user=user, date_from=date_from, date_to=date_to),
+        income=income,
+        expense=expense,
+    )
     projected = (
         stats_projected(user=user, date_from=date_from, date_to=date_to)
         if include_projected
@@ -326,7 +392,9 @@ def stats_projected(
             amount=occurrence.amount,
             category_id=occurrence.rule.category_id,
         )
-        for occurrence in recurring_projection(user=user, date_from=date_from, date_to=date_to)
+        for occurrence in recurring_projection(
+            user=user, date_from=date_from, date_to=date_to, with_category=False
+        )
         if occurrence.amount is not None
     ]
     by_day: dict[datetime.date, list[ProjectedOccurrenceItem]] = {}
@@ -361,12 +429,9 @@ def stats_by_category(
     type: str | None = None,
 ) -> CategoryStats:
     """Totals per (category, type) over the period, largest first; uncategorized rows have
-    `category_id` None. Every transaction counts, scheduled ones included. Two queries.
+    `category_id` None. Every transaction counts, scheduled ones included. One query.
     """
-    queryset = stats_period_queryset(user=user, date_from=date_from, date_to=date_to)
-    if type:
-        queryset = queryset.filter(type=type)
-    rows = _category_rows(queryset)
+    rows = _category_rows(user=user, date_from=date_from, date_to=date_to, type=type)
     income = sum((r["total"] for r in rows if r["type"] == TransactionType.INCOME), ZERO)
     expense = sum((r["total"] for r in rows if r["type"] == TransactionType.EXPENSE), ZERO)
     return CategoryStats(

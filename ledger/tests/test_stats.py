@@ -201,8 +201,8 @@ def test_monthly_runs_a_fixed_number_of_aggregate_queries(auth_client, user, led
 
     assert body["count"] == 37
     queries = ledger_queries(after)
-    assert len(queries) == len(ledger_queries(before)) == 3
-    # Two aggregates over transactions, then one look-up of the categories they name.
+    assert len(queries) == len(ledger_queries(before)) == 2
+    # Two aggregates over transactions, the second joined with the categories it names.
     aggregates = [sql for sql in queries if '"ledger_transaction"' in sql]
     assert len(aggregates) == 2
     assert all("SUM(" in sql and "COUNT(" in sql for sql in aggregates)
@@ -212,7 +212,28 @@ def test_monthly_with_projection_adds_a_fixed_number_of_queries(auth_client, use
     client = auth_client(user)
     with CaptureQueriesContext(connection) as captured:
         get(client, "/stats/monthly/2025/8", include_projected="true")
-    assert len(ledger_queries(captured)) == 3 + 3
+    assert len(ledger_queries(captured)) == 2 + 1
+
+
+@pytest.mark.parametrize(
+    ("path", "include_projected", "projected"),
+    [
+        ("/stats/monthly/2025/07", "YES", True),  # read directly by the view
+        ("/stats/monthly/02025/7", "0", False),
+        ("/stats/monthly/2025/7", "", False),  # these through StatsMonthInput
+        ("/stats/monthly/+2025/7.0", "on", True),
+        ("/stats/monthly/2025/%EF%BC%97", None, False),  # a full-width 7
+    ],
+)
+def test_monthly_reads_every_spelling_drf_accepts(
+    auth_client, user, ledger, path, include_projected, projected
+):
+    client = auth_client(user)
+    params = {} if include_projected is None else {"include_projected": include_projected}
+
+    body = get(client, path, **params)
+
+    assert body == get(client, "/stats/monthly/2025/7", include_projected=str(projected).lower())
 
 
 # --- /stats/summary ----------------------------------------------------------------------------
@@ -292,10 +313,10 @@ def test_category_without_type_has_income_and_expense_rows(auth_client, user, le
     ]
 
 
-def test_category_is_an_aggregate_and_a_category_look_up(auth_client, user, ledger):
+def test_category_is_one_aggregate_joined_with_the_category_names(auth_client, user, ledger):
     with CaptureQueriesContext(connection) as captured:
         get(auth_client(user), "/stats/category", date_from="2025-01-01", date_to="2025-12-31")
-    assert len(ledger_queries(captured)) == 2
+    assert len(ledger_queries(captured)) == 1
 
 
 # --- /stats/assets -----------------------------------------------------------------------------
@@ -470,6 +491,40 @@ def test_openapi_documents_every_stats_endpoint_with_its_response(client):
     assert schema["components"]["schemas"]["StatsMonthlyOutput"]["properties"]["income"][
         "type"
     ] == "number"
+
+
+@time_machine.travel("2025-08-10T03:00:00Z", tick=False)
+def test_the_direct_rendering_equals_the_output_serializers(user, ledger):
+    """The views build their JSON directly; the Output serializers (the OpenAPI schema) must
+    still describe it byte for byte."""
+    from rest_framework.renderers import JSONRenderer
+
+    from ledger.api import stats as api
+    from ledger.selectors import stats as selectors
+
+    july = {"user": user, "date_from": D(2025, 7, 1), "date_to": D(2025, 7, 31)}
+    august = {"user": user, "date_from": D(2025, 8, 1), "date_to": D(2025, 8, 31)}
+    cases = [
+        (api.monthly_data, api.StatsMonthlyOutput,
+         selectors.stats_monthly(user=user, year=2025, month=7)),
+        (api.monthly_data, api.StatsMonthlyOutput,
+         selectors.stats_monthly(user=user, year=2025, month=8, include_projected=True)),
+        (api.monthly_data, api.StatsMonthlyOutput,
+         selectors.stats_monthly(user=user, year=2024, month=2, include_projected=True)),
+        (api.category_data, api.StatsCategoryOutput, selectors.stats_by_category(**july)),
+        (api.category_data, api.StatsCategoryOutput,
+         selectors.stats_by_category(**august, type="expense")),
+        (api.summary_data, api.StatsSummaryOutput, selectors.stats_summary(**july)),
+        (api.summary_data, api.StatsSummaryOutput,
+         selectors.stats_summary(**july, status="scheduled")),
+        (api.assets_data, api.StatsAssetsOutput, selectors.stats_assets(user=user)),
+        (api.assets_data, api.StatsAssetsOutput,
+         selectors.stats_assets(user=user, as_of=D(2025, 7, 31))),
+        (api.trend_data, api.StatsTrendOutput, selectors.stats_trend(user=user, months=4)),
+    ]
+    render = JSONRenderer().render
+    for direct, serializer_class, result in cases:
+        assert render(direct(result)) == render(serializer_class(result).data), serializer_class
 
 
 # --- The SPA's real data, imported through the backup service ------------------------------
