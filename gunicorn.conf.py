@@ -86,13 +86,19 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
-    """The application is imported: hide its objects from the cyclic garbage collector.
+    """Warm the worker up before it takes requests, then freeze what it loaded.
 
-    A worker holds a few hundred thousand long-lived objects (Django, DRF, the app's modules);
-    every full collection walked them all, a pause of tens of ms that showed as p99 spikes
-    several times p50 (bench.http_bench). Frozen objects are never collected, which is right
-    for code and configuration that live as long as the process.
+    - Import the URL configuration (every view, serializer and the schema machinery): done
+      lazily, it made each worker's first request take ~0.7 s (measured), a p99 stall right
+      after every start or restart.
+    - Hide the loaded objects from the cyclic garbage collector: a worker holds a few hundred
+      thousand long-lived objects and every full collection walked them all (pauses of tens
+      of ms, p99 several times p50 in bench.http_bench). Code and configuration live as long as
+      the process, so they are never garbage.
     """
     import gc
 
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 — the import is the point
     gc.freeze()

@@ -592,15 +592,19 @@ def test_gunicorn_authenticates_a_real_clerk_token(gunicorn_server):
     assert get("/auth/me", forged).status_code == 401
 
 
-def test_gunicorn_workers_freeze_the_loaded_application_for_the_garbage_collector(monkeypatch):
-    import gc
-    import runpy
-
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "unused")  # the config sets it if unset
-    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    gc.unfreeze()
-    try:
-        config["post_worker_init"](worker=None)
-        assert gc.get_freeze_count() > 10_000  # the test process's modules, like a worker's
-    finally:
-        gc.unfreeze()
+def test_gunicorn_workers_load_the_urls_and_freeze_them_before_serving():
+    """In a fresh process, as a worker: the views are imported and frozen before a request."""
+    script = (
+        "import gc, runpy, sys, django\n"
+        "django.setup()\n"
+        "before = 'accounts.api' in sys.modules\n"
+        "runpy.run_path('gunicorn.conf.py')['post_worker_init'](worker=None)\n"
+        "print(before, 'accounts.api' in sys.modules, gc.get_freeze_count())\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
+           "PROMETHEUS_MULTIPROC_DIR": "unused", "DATABASE_URL": child_process_database_url()}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60, check=True)
+    before, after, frozen = result.stdout.split()[-3:]
+    assert (before, after) == ("False", "True")
+    assert int(frozen) > 10_000
