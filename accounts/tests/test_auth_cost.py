@@ -72,3 +72,20 @@ def test_changed_clerk_settings_forget_remembered_tokens(api_client, user, setti
     response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "token-invalid-authorized-parties"
+
+
+def test_the_per_request_user_lookup_gives_what_the_orm_gives(user):
+    from accounts.models import User
+
+    found = users._user_by_clerk_id(user.clerk_user_id)
+    expected = User.objects.get(pk=user.pk)
+    for field in User._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+    assert type(found.pk) is type(expected.pk)
+    assert not found._state.adding and found._state.db == expected._state.db
+    assert users._user_by_clerk_id("user_nobody") is None
+
+
+def test_the_per_request_user_lookup_is_one_query(user, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        users._user_by_clerk_id(user.clerk_user_id)

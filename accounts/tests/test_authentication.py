@@ -421,3 +421,24 @@ def test_authentication_survives_a_redis_outage(api_client, user, settings):
     response = get_me(api_client, mint_token(sub=user.clerk_user_id))
     assert response.status_code == 200
     assert get_me(api_client, mint_token(sub="user_2during_outage")).status_code == 200
+
+
+@pytest.mark.parametrize("zone", ["Asia/Seoul", "UTC"])
+def test_me_answers_exactly_what_its_documented_serializer_renders(api_client, user, settings,
+                                                                 zone):
+    import json
+
+    from django.utils import timezone
+    from rest_framework.renderers import JSONRenderer
+
+    from accounts.api import MeOutputSerializer
+
+    settings.TIME_ZONE = zone
+    user.email = "me@example.com"
+    user.save(update_fields=["email"])
+    response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {mint_token(sub=user.clerk_user_id)}")
+    assert response.status_code == 200
+    with timezone.override(zone):
+        expected = JSONRenderer().render(MeOutputSerializer(user).data)
+    assert response.content == expected
+    assert json.loads(response.content)["created_at"].endswith("Z" if zone == "UTC" else "+09:00")

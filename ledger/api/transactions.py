@@ -26,6 +26,7 @@ from household_ledger.api.preconditions import (
     PRECONDITION_FAILED,
     ConditionalWriteMixin,
 )
+from household_ledger.api.rendering import iso_datetime
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
 from ledger.api.fields import LocalDateField, MoneyField
 from ledger.models import (
@@ -225,17 +226,9 @@ class TransactionSerializer(serializers.Serializer):
             "recurring": None if instance.recurring_id is None else str(instance.recurring_id),
             "projected": bool(getattr(instance, "projected", False)),
             "amount_pending": instance.amount is None,
-            "created_at": _datetime(instance.created_at, tz),
-            "updated_at": _datetime(instance.updated_at, tz),
+            "created_at": iso_datetime(instance.created_at, tz),
+            "updated_at": iso_datetime(instance.updated_at, tz),
         }
-
-
-def _datetime(value, tz):
-    """As DRF's DateTimeField renders an aware datetime: ISO 8601 in the current time zone."""
-    if value is None:
-        return None
-    text = value.astimezone(tz).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class CalendarEntrySerializer(TransactionSerializer):
