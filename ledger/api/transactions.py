@@ -500,6 +500,8 @@ class TransactionViewSet(
 
     @staticmethod
     def _include_projected(request) -> bool:
+        if "include_projected" not in request.query_params:
+            return False  # the default, without building a serializer (hot path)
         query = CalendarQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         return query.validated_data["include_projected"]
