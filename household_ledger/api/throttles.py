@@ -52,6 +52,12 @@ def _uncount_hit(key: str) -> None:
 
 
 class _FixedWindowRateThrottle(throttling.SimpleRateThrottle):
+    """DRF's rate throttle with its counting replaced (see the module docstring).
+
+    It comes after DRF's User/Scoped classes in the bases below, so theirs decide the cache
+    key and (Scoped) the scope and rate, and their `super().allow_request` lands here.
+    """
+
     def get_rate(self):
         # Read the settings now, not at import time (DRF's THROTTLE_RATES class attribute).
         self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
