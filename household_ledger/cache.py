@@ -59,15 +59,10 @@ class _ReusingRedisCacheClient(RedisCacheClient):
         self._clients = {}
 
     def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        pool = self._get_connection_pool(write)  # Django's choice of server and its pool
+        client = self._clients.get(id(pool))  # pools live as long as this object
         if client is None:
-            pool = self._pools.get(index)
-            if pool is None:
-                pool = self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
-                )
-            client = self._clients[index] = self._client(connection_pool=pool)
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
 

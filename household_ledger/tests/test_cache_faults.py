@@ -98,3 +98,10 @@ def test_django_cache_api_keeps_working_when_settings_point_at_a_dead_redis():
 
         cache.set("x", 1)
         assert cache.get("x") is None
+
+
+def test_the_cache_reuses_one_redis_client_per_pool():
+    cache = caches["default"]
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client("any-key", write=True) is client
+    assert cache._cache.get_client(write=False) is client  # one server: reads use its pool too

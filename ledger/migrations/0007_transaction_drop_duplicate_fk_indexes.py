@@ -17,14 +17,17 @@ DUPLICATE_INDEXES = (
 )
 
 
+def _concurrently(schema_editor) -> str:
+    return "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+
+
 def drop_duplicate_indexes(apps, schema_editor):
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
     for name in DUPLICATE_INDEXES:
-        schema_editor.execute(f'DROP INDEX {concurrently}IF EXISTS "{name}"')
+        schema_editor.execute(f'DROP INDEX {_concurrently(schema_editor)}IF EXISTS "{name}"')
 
 
 def recreate_duplicate_indexes(apps, schema_editor):
-    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+    concurrently = _concurrently(schema_editor)
     for name, column in zip(DUPLICATE_INDEXES, ("user_id", "recurring_id"), strict=True):
         schema_editor.execute(
             f'CREATE INDEX {concurrently}IF NOT EXISTS "{name}" ON "ledger_transaction" ("{column}")'
