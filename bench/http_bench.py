@@ -1,7 +1,7 @@
 """HTTP load benchmark of the real service (issue 10).
 
     python -m bench.http_bench [--seed] [--duration 10] [--connections 8] [--runs 1]
-        [--workers 2 --threads 4] [--only REGEX]
+        [--workers 2 --threads 4] [--only REGEX] [--calendar-cache-seconds 0]
 
 It starts gunicorn with the production config (`gunicorn.conf.py`, DEBUG off) on a free
 localhost port against PostgreSQL (`DATABASE_URL`), mints Clerk-shaped RS256 tokens for the
@@ -73,10 +73,7 @@ def server_env(public_pem, static_root):
         REDIS_URL=env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         # The production logging (gunicorn's access line and the request log, JSON on stdout)
         # stays on: it is part of what every request costs.
-        # The user throttle keeps its per-request cache round trip, at a rate no run reaches.
-        # Per second: DRF keeps every request's timestamp of the window in the cache entry it
-        # reads and writes per request, so a minute at ~300 req/s would be an 18,000-element
-        # list (and seconds of p99) — an artefact the production rate (600/min) never has.
+        # The user throttle keeps its per-request counter round trip, at a rate no run reaches.
         THROTTLE_RATE_USER="100000/s",
     )
     return env
@@ -187,6 +184,9 @@ def endpoints(heavy_token, ordinary_tokens, month, day):
             ("POST", "/transactions", token, post_body) for token in tokens
         ]
     yield "anonymous", "DRF hello (no auth, no DB)", [("GET", "/bench/hello", "", "")]
+    yield "anonymous", "hello + SELECT + Redis INCR", [
+        ("GET", "/bench/hello-round-trips", "", "")
+    ]
 
 
 def main():
@@ -201,6 +201,9 @@ def main():
     parser.add_argument("--worker-class", default=None, help="gunicorn worker class")
     parser.add_argument("--only", default=None,
                         help="run only the endpoints whose 'user endpoint' name matches this regex")
+    parser.add_argument("--calendar-cache-seconds", type=int, default=None,
+                        help="CALENDAR_CACHE_SECONDS for the server (0: every calendar request "
+                             "renders in PostgreSQL, the cache-miss path)")
     parser.add_argument("--seed", action="store_true",
                         help="seed 1,000 users × 1,000 + one heavy user × 100,000 first")
     args = parser.parse_args()
@@ -213,6 +216,8 @@ def main():
     key, public_pem = make_key_pair()
     static_root = Path(tempfile.mkdtemp(prefix="hl-bench-static-"))
     env = server_env(public_pem, static_root)
+    if args.calendar_cache_seconds is not None:
+        env["CALENDAR_CACHE_SECONDS"] = str(args.calendar_cache_seconds)
     # The in-process EXPLAIN pass runs the same settings as the server (DEBUG off, plain http).
     os.environ.update(env)
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"

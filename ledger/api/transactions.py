@@ -317,9 +317,9 @@ def _render_calendar_entry(entry) -> str:
     return JSONRenderer().render(CalendarEntrySerializer(entry).data).decode()
 
 
-def _json_response(text: str) -> HttpResponse:
+def _json_response(content: bytes) -> HttpResponse:
     """The calendar views' JSON, rendered by the database (ledger.selectors.transactions)."""
-    return HttpResponse(text.encode(), content_type="application/json")
+    return HttpResponse(content, content_type="application/json")
 
 
 def _parse_day(text: str) -> datetime.date:

@@ -4,9 +4,12 @@ The calendar views can merge the recurring projection of SPEC §4 — the SPA's 
 occurrences a rule will yield that have no transaction yet.
 """
 
+from __future__ import annotations
+
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -14,6 +17,11 @@ from django.utils import timezone
 
 from ledger.dates import month_end
 from ledger.models import Category, Transaction, TransactionStatus
+from ledger.selectors.calendar_cache import (
+    calendar_cache_get,
+    calendar_cache_key,
+    calendar_cache_set,
+)
 from ledger.selectors.recurring import ProjectedOccurrence, recurring_projection
 
 
@@ -173,30 +181,73 @@ def _fetch_in_time_zone(sql: str, params: dict, time_zone: str) -> list[tuple]:
 def transaction_calendar_json(
     *, user, date_from: datetime.date, date_to: datetime.date, include_projected: bool,
     render_projected,
-) -> str:
-    """The calendar of `date_from`..`date_to` as a JSON array text, in `_calendar`'s order.
+) -> bytes:
+    """The calendar of `date_from`..`date_to` as a JSON array (UTF-8), in `_calendar`'s order.
 
-    Transactions are rendered by PostgreSQL; projected occurrences (few) by
-    `render_projected(entry) -> str` (the serializer's JSON), placed after the day's real ones.
+    Transactions are rendered by PostgreSQL, or come from the calendar cache; projected
+    occurrences (few, and they depend on today) are rendered on every request by
+    `render_projected(entry) -> str` (the serializer's JSON), after the day's real ones.
     """
-    params = {"user": user.pk, "date_from": date_from, "date_to": date_to}
-    rows = _fetch_in_time_zone(
-        _CALENDAR_JSON_SQL, params, timezone.get_current_timezone_name()
-    )
-    if include_projected:
-        projected = recurring_projection(user=user, date_from=date_from, date_to=date_to)
-        rows.extend(
-            (occurrence.date, render_projected(ProjectedTransaction(occurrence=occurrence)))
-            for occurrence in projected
-        )
-        rows.sort(key=lambda row: row[0])  # stable: real entries first within a day
-    return "[" + ",".join(text for _, text in rows) + "]"
+    key = calendar_cache_key(user=user, date_from=date_from, date_to=date_to)
+    rendered = calendar_cache_get(key)
+    if rendered is None:
+        params = {"user": user.pk, "date_from": date_from, "date_to": date_to}
+        rendered = _RenderedCalendar.from_rows(_fetch_in_time_zone(
+            _CALENDAR_JSON_SQL, params, timezone.get_current_timezone_name()
+        ))
+        calendar_cache_set(key, rendered)
+    if not include_projected:
+        return rendered.array
+    projected = recurring_projection(user=user, date_from=date_from, date_to=date_to)
+    return rendered.merged_with([
+        (occurrence.date, render_projected(ProjectedTransaction(occurrence=occurrence)).encode())
+        for occurrence in projected
+    ])
+
+
+class _RenderedCalendar(NamedTuple):
+    """Real transactions as a JSON array (UTF-8, in calendar order) and each day's slice of it.
+
+    A plain tuple of bytes and dates: what the cache stores and gives back. The array is
+    served as it is (no copy of a ~650 KB month); projected entries are spliced in by day.
+    """
+
+    array: bytes
+    days: tuple[tuple[datetime.date, int, int], ...]  # (day, start, end) in `array`, by date
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[datetime.date, str]]) -> _RenderedCalendar:
+        parts, days, offset = [], [], 1  # after "["
+        for day, text in rows:
+            data = text.encode()
+            if days and days[-1][0] == day:
+                days[-1][2] = offset + len(data)
+            else:
+                days.append([day, offset, offset + len(data)])
+            parts.append(data)
+            offset += len(data) + 1  # the comma
+        return cls(b"[" + b",".join(parts) + b"]", tuple(tuple(day) for day in days))
+
+    def merged_with(self, entries: list[tuple[datetime.date, bytes]]) -> bytes:
+        """The array with `entries` (day, JSON) placed after the real ones of their day."""
+        entries = sorted(entries, key=lambda entry: entry[0])  # stable: keeps a day's order
+        pieces, next_entry = [], 0
+        for day, start, end in self.days:
+            while next_entry < len(entries) and entries[next_entry][0] < day:
+                pieces.append(entries[next_entry][1])
+                next_entry += 1
+            pieces.append(self.array[start:end])
+            while next_entry < len(entries) and entries[next_entry][0] == day:
+                pieces.append(entries[next_entry][1])
+                next_entry += 1
+        pieces.extend(data for _, data in entries[next_entry:])
+        return b"[" + b",".join(pieces) + b"]"
 
 
 def transaction_calendar_json_for_month(
     *, user, year: int, month: int, include_projected: bool, render_projected
-) -> str:
-    """`transaction_list_for_month`, as JSON text rendered by the database."""
+) -> bytes:
+    """`transaction_list_for_month`, as JSON rendered by the database."""
     first = datetime.date(year, month, 1)
     return transaction_calendar_json(
         user=user, date_from=first, date_to=month_end(first),
