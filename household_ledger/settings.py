@@ -337,9 +337,10 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 INSTALLED_APPS = [*INSTALLED_APPS, "django_prometheus"]
-# Query counts and durations per database (django_prometheus_db_* metrics).
+# Query counts and durations per database (django_prometheus_db_* metrics), and a connection
+# health check that needs no round trip (household_ledger/postgresql/base.py).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    DATABASES["default"]["ENGINE"] = "household_ledger.postgresql"
 # Bearer token that /metrics requires; unset, /metrics answers 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
