@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db.models import Count
 
 from accounts.tests.factories import UserFactory
-from household_ledger.testing import child_process_database_url
+from household_ledger.testing import child_process_env
 from household_ledger.tests.live import RedisServer
 from ledger.dates import local_today
 from ledger.models import RecurringOccurrence, Transaction
@@ -44,19 +44,13 @@ def worker(broker, tmp_path):
     processes = []
 
     def start(name):
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
-            "DJANGO_SECRET_KEY": "worker-test-secret",
-            "DJANGO_DEBUG": "false",
-            "DATABASE_URL": child_process_database_url(),
-            "DATABASE_CONN_MAX_AGE": "0",
-            "REDIS_URL": broker.url,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
-            "RECURRING_CATCH_UP_ON_WORKER_START": "false",
-            "LOG_LEVEL": "INFO",
-        }
+        env = child_process_env(
+            REDIS_URL=broker.url,
+            CELERY_TASK_ALWAYS_EAGER="false",
+            CELERY_VISIBILITY_TIMEOUT=VISIBILITY_TIMEOUT,
+            RECURRING_CATCH_UP_ON_WORKER_START="false",
+            LOG_LEVEL="INFO",
+        )
         log = tmp_path / f"{name}.log"
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "household_ledger", "worker",

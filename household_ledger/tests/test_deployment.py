@@ -25,7 +25,7 @@ from django.conf import settings
 from accounts.tests.factories import UserFactory
 from accounts.tests.keys import SESSION_KEYS, generate_key_pair
 from accounts.tests.tokens import SPA_ORIGIN, mint_token
-from household_ledger.testing import child_process_database_url
+from household_ledger.testing import child_process_database_url, child_process_env
 from ledger.tests.factories import TransactionFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -601,8 +601,7 @@ def test_gunicorn_workers_load_the_urls_and_freeze_them_before_serving():
         "runpy.run_path('gunicorn.conf.py')['post_worker_init'](worker=None)\n"
         "print(before, 'accounts.api' in sys.modules, gc.get_freeze_count())\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
-           "PROMETHEUS_MULTIPROC_DIR": "unused", "DATABASE_URL": child_process_database_url()}
+    env = child_process_env(PROMETHEUS_MULTIPROC_DIR="unused")
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60, check=True)
     before, after, frozen = result.stdout.split()[-3:]

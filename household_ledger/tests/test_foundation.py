@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from household_ledger.testing import child_process_database_url
+from household_ledger.testing import child_process_env
 from ledger.models import Category
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,13 +64,8 @@ def _readyz_in_subprocess(**env):
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "household_ledger.settings_test",
-            # The test database: the one in DATABASE_URL need not exist on a fresh machine.
-            "DATABASE_URL": child_process_database_url(),
-            **env,
-        },
+        # The test's database unless `env` names another (DATABASE_URL's own need not exist).
+        env=child_process_env("household_ledger.settings_test", **env),
         capture_output=True,
         text=True,
         timeout=60,

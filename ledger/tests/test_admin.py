@@ -1,7 +1,6 @@
 """The ledger's admin, as support staff and superusers use it: through the admin's own URLs."""
 
 import datetime
-import os
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from django.urls import reverse
 from accounts.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
-from household_ledger.testing import child_process_database_url
+from household_ledger.testing import child_process_env
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.tests.factories import (
     CategoryFactory,
@@ -496,23 +495,16 @@ def _free_port() -> int:
 
 
 def _server_env(static_root: Path) -> dict:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "browser-test-secret-key-0123456789-abcdefghijklmnop",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": child_process_database_url(),
-        "DATABASE_CONN_MAX_AGE": "0",
-        "REDIS_URL": settings.REDIS_URL,
-        "DJANGO_STATIC_ROOT": str(static_root),
+    return child_process_env(
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_STATIC_ROOT=static_root,
         # The browser talks plain http to 127.0.0.1: no TLS redirect, no HSTS, and cookies
         # that are not Secure (production keeps all three; test_deployment checks them).
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_SECURE_HSTS_SECONDS": "0",
-        "DJANGO_SESSION_COOKIE_SECURE": "false",
-        "DJANGO_CSRF_COOKIE_SECURE": "false",
-    }
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECURE_HSTS_SECONDS="0",
+        DJANGO_SESSION_COOKIE_SECURE="false",
+        DJANGO_CSRF_COOKIE_SECURE="false",
+    )
 
 
 @pytest.fixture

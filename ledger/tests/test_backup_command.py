@@ -2,7 +2,6 @@
 
 import datetime
 import json
-import os
 import subprocess
 import sys
 from io import StringIO
@@ -14,7 +13,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from accounts.tests.factories import UserFactory
-from household_ledger.testing import child_process_database_url
+from household_ledger.testing import child_process_env
 from ledger.models import Category, RecurringTransaction, Transaction
 from ledger.tests.backup_support import (
     dexie_document,
@@ -196,11 +195,7 @@ def test_progress_bar_on_large_files(user, tmp_path):
 def test_exit_status_is_non_zero_for_an_invalid_file(tmp_path):
     user = UserFactory()
     bad = write(tmp_path, {"version": 1, "transactions": [{"id": 1, "amount": "x"}]})
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "household_ledger.settings_test",
-        "DATABASE_URL": child_process_database_url(),
-    }
+    env = child_process_env("household_ledger.settings_test")
 
     result = subprocess.run(
         [sys.executable, "manage.py", "import_indexeddb", bad, "--user", user.clerk_user_id],

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 
 from household_ledger.celery import app as celery_app
-from household_ledger.testing import child_process_database_url
+from household_ledger.testing import child_process_env
 from ledger.dates import add_months, local_today
 from ledger.models import Transaction
 from ledger.tasks import materialize_recurring
@@ -36,17 +36,10 @@ def start_worker(tmp_path):
     celery_app.control.purge()  # nothing left over from an earlier run in this Redis db
 
     def start(*, catch_up: bool):
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "household_ledger.settings",
-            "DJANGO_SECRET_KEY": "worker-test-secret",
-            "DJANGO_DEBUG": "false",
-            "DATABASE_URL": child_process_database_url(),
-            "DATABASE_CONN_MAX_AGE": "0",
-            "REDIS_URL": settings.REDIS_URL,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "RECURRING_CATCH_UP_ON_WORKER_START": "true" if catch_up else "false",
-        }
+        env = child_process_env(
+            CELERY_TASK_ALWAYS_EAGER="false",
+            RECURRING_CATCH_UP_ON_WORKER_START="true" if catch_up else "false",
+        )
         log = tmp_path / f"worker{len(workers)}.log"
         process = subprocess.Popen(
             [
