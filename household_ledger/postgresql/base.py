@@ -19,8 +19,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
             return False
+        # poll(), not select(): select() refuses descriptors >= 1024 (FD_SETSIZE), which a busy
+        # process reaches; any event (data, hang-up, error) goes on to SELECT 1.
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+            poller.register(connection.fileno(), select.POLLIN)
+            events = poller.poll(0)
         except (OSError, ValueError):  # the socket itself is gone
             return False
-        return not readable or super().is_usable()
+        return not events or super().is_usable()

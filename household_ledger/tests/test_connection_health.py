@@ -72,3 +72,30 @@ def test_something_to_read_on_a_live_connection_goes_on_to_select_1(wrapper, oth
 
     assert _until(lambda: _readable(wrapper))
     assert wrapper.is_usable() is True  # SELECT 1 read the notification and answered
+
+
+def test_a_connection_on_a_descriptor_above_select_s_limit_is_still_checked_without_a_query(
+    monkeypatch,
+):
+    """select() refuses descriptors >= FD_SETSIZE (1024): a busy process (gthread workers,
+    client sockets, Redis) would find every connection unusable and reconnect on each request."""
+    import os
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 1200:
+        pytest.skip("needs more than 1,200 open files")
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    wrapper = connections.create_connection("default")
+    try:
+        wrapper.ensure_connection()
+        assert wrapper.connection.fileno() >= 1024
+        sent = []
+        monkeypatch.setattr(postgresql_base.DatabaseWrapper, "is_usable",
+                            lambda self: sent.append("SELECT 1") or True)
+
+        assert wrapper.is_usable() is True
+        assert sent == []  # no SELECT 1 either
+    finally:
+        wrapper.close()
+        for fd in fillers:
+            os.close(fd)
