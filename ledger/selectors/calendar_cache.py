@@ -64,7 +64,8 @@ def calendar_cache_get(key: str | None):
 
 
 def calendar_cache_set(key: str | None, value) -> None:
-    """Store a rendered calendar: a `(array: bytes, …)` tuple whose first item's size counts."""
+    """Store a rendered calendar: a `(array: bytes, …)` tuple whose size counts
+    (`_size`) against this process's bound."""
     if key is not None:
         _local.put(key, value)
         cache.set(key, value, settings.CALENDAR_CACHE_SECONDS)
@@ -73,6 +74,19 @@ def calendar_cache_set(key: str | None, value) -> None:
 def calendar_cache_clear_local() -> None:
     """Forget this process's own tier (tests; the shared cache is Django's to clear)."""
     _local.clear()
+
+
+# What an entry keeps beyond its JSON (CPython, measured with tracemalloc): the key's string,
+# the tuples, the dict's node (~220 bytes), and per day its (date, start, end) (~170 bytes). An
+# empty day's calendar is a 2-byte array in ~360 bytes: counting only the JSON let a process
+# hold many times its bound.
+_ENTRY_OVERHEAD = 224
+_DAY_OVERHEAD = 176
+
+
+def _size(key: str, value: tuple) -> int:
+    days = value[1] if len(value) > 1 else ()
+    return len(key) + len(value[0]) + _ENTRY_OVERHEAD + _DAY_OVERHEAD * len(days)
 
 
 class _LocalTier:
@@ -93,7 +107,7 @@ class _LocalTier:
             return value
 
     def put(self, key: str, value: tuple) -> None:
-        size, limit = len(value[0]), settings.CALENDAR_CACHE_LOCAL_BYTES
+        size, limit = _size(key, value), settings.CALENDAR_CACHE_LOCAL_BYTES
         with self._lock:
             if key in self._entries:
                 return
@@ -102,8 +116,8 @@ class _LocalTier:
             self._entries[key] = value
             self._bytes += size
             while self._bytes > limit:
-                _, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped[0])
+                dropped_key, dropped = self._entries.popitem(last=False)
+                self._bytes -= _size(dropped_key, dropped)
 
     def clear(self) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from django.test import override_settings
 from household_ledger.tests.live import free_port
 from ledger.models import Category, LedgerVersion, Transaction
 from ledger.selectors.calendar_cache import (
+    _ENTRY_OVERHEAD,
     calendar_cache_clear_local,
     calendar_cache_get,
     calendar_cache_key,
@@ -227,7 +228,8 @@ def test_redis_down_the_calendar_comes_from_postgresql(auth_client, user, ledger
 def test_a_process_keeps_its_last_calendars_within_its_byte_bound(settings):
     from django.core.cache import cache
 
-    settings.CALENDAR_CACHE_LOCAL_BYTES = 250
+    entry = len("ka") + 100 + _ENTRY_OVERHEAD  # a key, its JSON and what holding them costs
+    settings.CALENDAR_CACHE_LOCAL_BYTES = int(2.5 * entry)
     for name in "abc":
         calendar_cache_set(f"k{name}", (name.encode() * 100, ()))
     cache.clear()  # what is left is this process's own tier
@@ -236,7 +238,7 @@ def test_a_process_keeps_its_last_calendars_within_its_byte_bound(settings):
     assert calendar_cache_get("kb") == (b"b" * 100, ())
     calendar_cache_set("kd", (b"d" * 100, ()))  # "kb" was just used: "kc" goes
     assert [calendar_cache_get(k) is not None for k in ("kb", "kc", "kd")] == [True, False, True]
-    calendar_cache_set("huge", (b"x" * 251, ()))  # larger than the bound: shared cache only
+    calendar_cache_set("huge", (b"x" * int(2.5 * entry), ()))  # over the bound: shared only
     assert calendar_cache_get("kd") is not None
 
 
@@ -278,3 +280,31 @@ def test_a_statement_bumps_each_user_once_and_a_user_deletion_forgets_theirs(use
 
     assert not LedgerVersion.objects.filter(scope=user.pk).exists()
     assert LedgerVersion.objects.filter(scope=other_user.pk).exists()
+
+
+def test_the_local_bound_counts_what_an_entry_really_keeps(settings):
+    """A day with nothing in it is a 2-byte array, but its key, tuple and dict node are
+    hundreds of bytes: the bound must count them, or the process grows far past it."""
+    import gc
+    import pickle
+    import tracemalloc
+    import uuid
+
+    settings.CALENDAR_CACHE_LOCAL_BYTES = 400_000
+    day = (JULY, '{"id":"' + "x" * 300 + '"}')
+    pickles = [pickle.dumps(_RenderedCalendar.from_rows(rows)) for rows in ([], [day]) * 2000]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n, data in enumerate(pickles):  # what by-date requests leave behind
+            key = ":".join(("ledger:calendar", uuid.uuid4().hex, uuid.uuid4().hex,
+                            uuid.uuid4().hex, "Asia/Seoul", f"{n:010d}", f"{n:010d}"))
+            calendar_cache_set(key, pickle.loads(data))
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+        calendar_cache_clear_local()
+
+    assert kept <= 1.2 * settings.CALENDAR_CACHE_LOCAL_BYTES
