@@ -308,3 +308,33 @@ def test_the_local_bound_counts_what_an_entry_really_keeps(settings):
         calendar_cache_clear_local()
 
     assert kept <= 1.2 * settings.CALENDAR_CACHE_LOCAL_BYTES
+
+
+@pytest.mark.django_db(transaction=True)  # TRUNCATE: no pending deferred FK checks
+@pytest.mark.parametrize("versioned", [True, False], ids=["written", "never-written"])
+def test_a_truncate_is_shown_at_once(auth_client, user, ledger, versioned):
+    """TRUNCATE fires no DELETE trigger: whoever truncates (raw SQL, an operator, `flush`)
+    must still leave no calendar behind, also for a user with no version row yet."""
+    if not versioned:
+        LedgerVersion.objects.all().delete()  # rows from before migration 0008, never written
+    client = auth_client(user)
+    assert len(client.get(MONTH_URL).json()) == 3
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE ledger_transaction")
+
+    assert client.get(MONTH_URL).json() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_truncating_the_versions_leaves_no_calendar_behind(auth_client, user, ledger):
+    client = auth_client(user)
+    LedgerVersion.objects.all().delete()  # "-": the state a cached calendar was keyed by …
+    assert len(client.get(MONTH_URL).json()) == 3
+    TransactionFactory(user=user, date=JULY)  # … left by a write …
+
+    with connection.cursor() as cursor:  # … must not come back
+        cursor.execute("TRUNCATE ledger_ledgerversion")
+
+    assert len(client.get(MONTH_URL).json()) == 4
+
