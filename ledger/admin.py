@@ -575,6 +575,12 @@ class CategoryAdmin(admin.ModelAdmin):
     def label(self, obj):
         return str(obj)
 
+    def get_readonly_fields(self, request, obj=None):
+        # A category never changes hands: its transactions are its owner's, and a rename
+        # changes only its owner's ledger version (the calendar cache, migration 0008).
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "user") if obj is not None else fields
+
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_default and not is_superuser(request):
             return False

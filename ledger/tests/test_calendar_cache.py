@@ -338,3 +338,23 @@ def test_truncating_the_versions_leaves_no_calendar_behind(auth_client, user, le
 
     assert len(client.get(MONTH_URL).json()) == 4
 
+
+
+@pytest.mark.django_db
+def test_a_category_given_to_another_user_in_the_admin_leaves_no_calendar_behind(
+    auth_client, user, other_user, ledger, superuser_client, settings
+):
+    """A category's transactions are its owner's: were the admin to hand it to someone else,
+    the new owner's rename would change the old owner's calendar without their version."""
+    from accounts.tests.admin_support import change_form_data
+
+    url = f"/admin/ledger/category/{ledger['own'].pk}/change/"
+    superuser_client.post(url, change_form_data(superuser_client.get(url),
+                                                user=str(other_user.pk)))
+    client = auth_client(user)
+    client.get(MONTH_URL)  # cached
+
+    category = Category.objects.get(pk=ledger["own"].pk)
+    category_update(category=category, name="새 이름")
+
+    assert client.get(MONTH_URL).json() == _rendered_by_postgresql(client, MONTH_URL, settings)
