@@ -6,7 +6,9 @@ touched; a category without a user is a shared default, whose scope is the nil U
 upserted in order so that two statements spanning the same users lock their rows in one order.
 A new category is in no transaction yet, so inserting one changes nothing. Deleting a user
 deletes their row last (Django deletes a user after their transactions, whose triggers write
-it again). On other databases nothing is installed, and the calendar is not cached.
+it again). Every existing user and the shared scope start with a version, so that applying
+this migration again after reverting it cannot bring back keys of an earlier "no row" state.
+On other databases nothing is installed, and the calendar is not cached.
 """
 
 from django.db import migrations, models
@@ -72,6 +74,11 @@ def install_triggers(apps, schema_editor):
             f"REFERENCING {TRANSITION_TABLES[event]} FOR EACH STATEMENT "
             f"EXECUTE FUNCTION {function}()"
         )
+    schema_editor.execute(
+        "INSERT INTO ledger_ledgerversion (scope, version) "
+        "SELECT scope, gen_random_uuid() FROM (SELECT id AS scope FROM accounts_user "
+        "UNION ALL SELECT '00000000-0000-0000-0000-000000000000'::uuid) AS everyone"
+    )
 
 
 def remove_triggers(apps, schema_editor):

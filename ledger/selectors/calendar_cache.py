@@ -5,8 +5,9 @@ for the same months again and again. The key holds the user's LedgerVersion and 
 default categories' one — tokens that PostgreSQL triggers replace in the same transaction as
 any write to transactions or categories (ledger/migrations/0008) — so a write makes every
 cached range of that user unreachable at once and an entry is never stale; the TTL only bounds
-memory. Reading the versions before the rows makes a race harmless: rows read after a write
-committed are newer than the key they are stored under, and that key is no longer read.
+memory. A range is stored only if the versions read again after its rows are unchanged: no
+write committed meanwhile, so the entry is exactly the state its key names — which keeps it
+right even when a restored backup brings that key back.
 Redis down: the cache answers misses (household_ledger.cache) and PostgreSQL renders.
 
 Two tiers: each process keeps the calendars it served last (CALENDAR_CACHE_LOCAL_BYTES) in

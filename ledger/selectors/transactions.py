@@ -195,7 +195,11 @@ def transaction_calendar_json(
         rendered = _RenderedCalendar.from_rows(_fetch_in_time_zone(
             _CALENDAR_JSON_SQL, params, timezone.get_current_timezone_name()
         ))
-        calendar_cache_set(key, rendered)
+        # Only if no write committed while the rows were read (ledger.selectors.calendar_cache).
+        if key is not None and key == calendar_cache_key(
+            user=user, date_from=date_from, date_to=date_to
+        ):
+            calendar_cache_set(key, rendered)
     if not include_projected:
         return rendered.array
     projected = recurring_projection(user=user, date_from=date_from, date_to=date_to)
