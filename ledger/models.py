@@ -256,13 +256,14 @@ class LedgerVersion(models.Model):
     """A random token that changes whenever a user's calendar could change (the cache's key).
 
     Written only by PostgreSQL triggers (migration 0008) on every statement that inserts,
-    updates or deletes transactions or categories, so no write path — service, admin, import,
-    raw SQL — can leave a cached calendar behind. `scope` is the user's id, or
-    SHARED_LEDGER_SCOPE for the default categories. A missing row is a state too ("never
-    written since the triggers exist"); it only ever turns into a row. Random tokens rather
-    than a counter: a rolled-back write, a restored backup or a flushed test database can never
-    bring back a token that already keyed other data. No foreign key: the triggers of a user's
-    cascading deletion may recreate the row; an orphan row is harmless.
+    updates, deletes or truncates transactions, or updates or deletes categories, so no write
+    path — service, admin, import, raw SQL — can leave a cached calendar behind. `scope` is the
+    user's id, or SHARED_LEDGER_SCOPE for the default categories. A missing row is a state too
+    (a user created since the migration who never wrote); it only ever turns into a row.
+    Random tokens rather than a counter: a rolled-back write, a restored backup or a flushed
+    test database can never bring back a token that already keyed other data. No foreign key:
+    a user's cascading deletion writes the row again (its transactions' triggers) before the
+    user goes; a trigger on the user's deletion removes it last.
     """
 
     scope = models.UUIDField(primary_key=True)

@@ -6,14 +6,27 @@ touched; a category without a user is a shared default, whose scope is the nil U
 upserted in order so that two statements spanning the same users lock their rows in one order.
 A new category is in no transaction yet, so inserting one changes nothing. Deleting a user
 deletes their row last (Django deletes a user after their transactions, whose triggers write
-it again). Every existing user and the shared scope start with a version, so that applying
-this migration again after reverting it cannot bring back keys of an earlier "no row" state.
+it again). A TRUNCATE fires no DELETE trigger and names no user: truncating the transactions,
+or the versions themselves (back to "no row", a state earlier calendars were keyed by), gives
+every user and the shared scope a new version — as this migration does to start with, so that
+applying it again after a revert cannot bring back keys of an earlier "no row" state.
 On other databases nothing is installed, and the calendar is not cached.
 """
 
 from django.db import migrations, models
 
-CREATE_FUNCTIONS = """
+BUMP_ALL = """
+INSERT INTO ledger_ledgerversion (scope, version)
+SELECT scope, gen_random_uuid() FROM (
+    SELECT id AS scope FROM accounts_user
+    UNION ALL
+    SELECT '00000000-0000-0000-0000-000000000000'::uuid
+) AS everyone
+ORDER BY 1
+ON CONFLICT (scope) DO UPDATE SET version = excluded.version
+"""
+
+CREATE_FUNCTIONS = f"""
 CREATE FUNCTION ledger_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     scopes uuid[];
@@ -44,7 +57,16 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+CREATE FUNCTION ledger_version_bump_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {BUMP_ALL};
+    RETURN NULL;
+END
+$$;
 """
+
+FUNCTIONS = ("ledger_version_bump", "ledger_version_forget", "ledger_version_bump_all")
 
 TRANSITION_TABLES = {
     "INSERT": "NEW TABLE AS ledger_version_new_rows",
@@ -57,11 +79,18 @@ TRIGGERS = [
     ("ledger_category", "UPDATE", "ledger_version_bump"),
     ("ledger_category", "DELETE", "ledger_version_bump"),
     ("accounts_user", "DELETE", "ledger_version_forget"),
+    ("ledger_transaction", "TRUNCATE", "ledger_version_bump_all"),
+    ("ledger_ledgerversion", "TRUNCATE", "ledger_version_bump_all"),
 ]
 
 
 def _trigger_name(table: str, event: str) -> str:
     return f"{table}_ledger_version_{event.lower()}"
+
+
+def _referencing(event: str) -> str:
+    tables = TRANSITION_TABLES.get(event)  # TRUNCATE has none
+    return f"REFERENCING {tables} " if tables else ""
 
 
 def install_triggers(apps, schema_editor):
@@ -71,14 +100,9 @@ def install_triggers(apps, schema_editor):
     for table, event, function in TRIGGERS:
         schema_editor.execute(
             f'CREATE TRIGGER "{_trigger_name(table, event)}" AFTER {event} ON "{table}" '
-            f"REFERENCING {TRANSITION_TABLES[event]} FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION {function}()"
+            f"{_referencing(event)}FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
         )
-    schema_editor.execute(
-        "INSERT INTO ledger_ledgerversion (scope, version) "
-        "SELECT scope, gen_random_uuid() FROM (SELECT id AS scope FROM accounts_user "
-        "UNION ALL SELECT '00000000-0000-0000-0000-000000000000'::uuid) AS everyone"
-    )
+    schema_editor.execute(BUMP_ALL)
 
 
 def remove_triggers(apps, schema_editor):
@@ -86,10 +110,8 @@ def remove_triggers(apps, schema_editor):
         return
     for table, event, _ in TRIGGERS:
         schema_editor.execute(f'DROP TRIGGER IF EXISTS "{_trigger_name(table, event)}" ON "{table}"')
-    schema_editor.execute(
-        "DROP FUNCTION IF EXISTS ledger_version_forget(); "
-        "DROP FUNCTION IF EXISTS ledger_version_bump();"
-    )
+    for function in FUNCTIONS:
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
 
 
 class Migration(migrations.Migration):

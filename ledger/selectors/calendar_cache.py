@@ -35,8 +35,8 @@ def calendar_cache_key(*, user, date_from: datetime.date, date_to: datetime.date
     """The key of this range as the user's ledger is now, or None: do not cache.
 
     Only on PostgreSQL, where the triggers that change the versions exist. A missing version
-    row is a state too ("-"): the first write creates the row, nothing ever deletes it but
-    the user's own deletion.
+    row is a state too ("-", a user created since the migration who never wrote): the first
+    write creates the row, and only the user's own deletion removes it.
     """
     if settings.CALENDAR_CACHE_SECONDS <= 0 or connection.vendor != "postgresql":
         return None
@@ -65,8 +65,7 @@ def calendar_cache_get(key: str | None):
 
 
 def calendar_cache_set(key: str | None, value) -> None:
-    """Store a rendered calendar: a `(array: bytes, …)` tuple whose size counts
-    (`_size`) against this process's bound."""
+    """Store a rendered calendar, an `(array: bytes, days)` tuple."""
     if key is not None:
         _local.put(key, value)
         cache.set(key, value, settings.CALENDAR_CACHE_SECONDS)
@@ -86,13 +85,13 @@ _DAY_OVERHEAD = 176
 
 
 def _size(key: str, value: tuple) -> int:
-    days = value[1] if len(value) > 1 else ()
-    return len(key) + len(value[0]) + _ENTRY_OVERHEAD + _DAY_OVERHEAD * len(days)
+    array, days = value
+    return len(key) + len(array) + _ENTRY_OVERHEAD + _DAY_OVERHEAD * len(days)
 
 
 class _LocalTier:
     """The calendars this process served last, least recently used dropped first, bounded by
-    the size of their JSON. Entries are never stale (versioned keys) and die with the process;
+    what they hold (`_size`). Entries are never stale (versioned keys) and die with the process;
     the TTL does not apply here, the bound does."""
 
     def __init__(self):
