@@ -2,15 +2,17 @@
 
 import calendar
 import datetime
+import re
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 
 def local_today(tz_name: str | None = None) -> datetime.date:
     """Today's date in the ledger's time zone (Asia/Seoul by default), not the server's."""
-    return timezone.now().astimezone(ZoneInfo(tz_name or settings.TIME_ZONE)).date()
+    return local_date(timezone.now(), tz_name)
 
 
 def month_start(day: datetime.date) -> datetime.date:
@@ -41,3 +43,51 @@ def iter_month_starts(first: datetime.date, last: datetime.date):
     while current <= last:
         yield current
         current = add_months(current, 1)
+
+
+# --- the product's one valid date range and the local date of an instant -------------------
+# Every date the product accepts or produces (API, rules, projection, stats, import, export)
+# lies in this range, so no computation near it can overflow `datetime.date` (year 1–9999).
+DATE_MIN = datetime.date(1900, 1, 1)
+DATE_MAX = datetime.date(2100, 12, 31)
+DATE_RANGE_MESSAGE = "Enter a date from 1900-01-01 to 2100-12-31."
+YEAR_MIN, YEAR_MAX = DATE_MIN.year, DATE_MAX.year
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def date_in_range(day: datetime.date) -> bool:
+    return DATE_MIN <= day <= DATE_MAX
+
+
+def local_date(instant: datetime.datetime, tz_name: str | None = None) -> datetime.date:
+    """The date `instant` falls on in the ledger's time zone (2025-07-24T15:00Z → 2025-07-25 in
+    Seoul). A naive (wall-clock) time is its own date. Raises ValueError when the date is not
+    representable (an instant at the edge of year 1 or 9999)."""
+    if instant.tzinfo is None:
+        return instant.date()
+    try:
+        return instant.astimezone(ZoneInfo(tz_name or settings.TIME_ZONE)).date()
+    except OverflowError as error:
+        raise ValueError(DATE_RANGE_MESSAGE) from error
+
+
+def parse_local_date(text: str, tz_name: str | None = None) -> datetime.date:
+    """`YYYY-MM-DD`, or an ISO 8601 instant turned into its local date (`local_date`), within
+    the product's range. Raises ValueError with the message to show."""
+    text = text.strip()
+    try:
+        if _ISO_DATE.match(text):
+            day = datetime.date.fromisoformat(text)
+        else:
+            instant = parse_datetime(text)
+            if instant is None:
+                raise ValueError
+            day = local_date(instant, tz_name)
+    except ValueError as error:
+        if error.args and error.args[0] == DATE_RANGE_MESSAGE:
+            raise
+        raise ValueError("Enter a date as YYYY-MM-DD or an ISO 8601 date-time.") from error
+    if not date_in_range(day):
+        raise ValueError(DATE_RANGE_MESSAGE)
+    return day
