@@ -42,14 +42,10 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty shared cache (throttles, JWKS, last_seen marks) and no
-    calendar in this process's own tier."""
+    """Each test starts with an empty shared cache (throttles, JWKS, last_seen marks)."""
     from django.core.cache import cache
 
-    from ledger.selectors.calendar_cache import calendar_cache_clear_local
-
     cache.clear()
-    calendar_cache_clear_local()
     yield
 
 

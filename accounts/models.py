@@ -32,6 +32,10 @@ class User(AbstractUser):
         blank=True,
         help_text="Clerk's `updated_at` of the last user.created/updated event applied.",
     )
+    # The revision of the user's ledger data: every write to their categories, rules or
+    # transactions adds one in the same database transaction (ledger.services.revisions), so
+    # it names a state of the data — the ETag of their lists, calendars and stats.
+    revision = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

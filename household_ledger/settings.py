@@ -281,12 +281,6 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 # Paginated lists count matching rows exactly up to this many; above, `count` is PostgreSQL's
 # estimate and `count_exact` is false (no COUNT(*) over a huge ledger on every page).
 API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=5000)
-# Seconds a rendered calendar (by-month/by-date) stays in the shared cache; 0 turns it off. The
-# key holds the user's ledger version, which PostgreSQL triggers change on every write, so an
-# entry is never stale — the time only bounds memory.
-CALENDAR_CACHE_SECONDS = env.int("CALENDAR_CACHE_SECONDS", default=600)
-# Bytes of rendered calendars each process also keeps in memory, in front of the shared cache.
-CALENDAR_CACHE_LOCAL_BYTES = env.int("CALENDAR_CACHE_LOCAL_BYTES", default=32 * 1024 * 1024)
 # Recurring rules are materialized through the end of the month this many months after the
 # current one (1 = the rest of this month and all of next month).
 RECURRING_HORIZON_MONTHS = env.int("RECURRING_HORIZON_MONTHS", default=1)

@@ -246,28 +246,3 @@ class RecurringOccurrence(models.Model):
 
     def __str__(self):
         return f"{self.recurring_id} @ {self.date}"
-
-
-# The scope of the shared default categories (user NULL): their names show in every calendar.
-SHARED_LEDGER_SCOPE = uuid.UUID(int=0)
-
-
-class LedgerVersion(models.Model):
-    """A random token that changes whenever a user's calendar could change (the cache's key).
-
-    Written only by PostgreSQL triggers (migration 0008) on every statement that inserts,
-    updates, deletes or truncates transactions, or updates or deletes categories, so no write
-    path — service, admin, import, raw SQL — can leave a cached calendar behind. `scope` is the
-    user's id, or SHARED_LEDGER_SCOPE for the default categories. A missing row is a state too
-    (a user created since the migration who never wrote); it only ever turns into a row.
-    Random tokens rather than a counter: a rolled-back write, a restored backup or a flushed
-    test database can never bring back a token that already keyed other data. No foreign key:
-    a user's cascading deletion writes the row again (its transactions' triggers) before the
-    user goes; a trigger on the user's deletion removes it last.
-    """
-
-    scope = models.UUIDField(primary_key=True)
-    version = models.UUIDField()
-
-    def __str__(self):
-        return f"{self.scope} @ {self.version}"

@@ -1,4 +1,13 @@
-"""Optimistic concurrency for detail views: `ETag` out, `If-Match` in, 412 on a lost update.
+"""Conditional requests: `If-Match` on writes (412 on a lost update) and `If-None-Match` on
+reads (304 when nothing changed).
+
+Reads (`RevisionETagMixin`): list, calendar and stats answers are a function of the user's
+revision (`accounts.User.revision`, bumped by every write in its transaction), the local date
+(projected occurrences and statuses move with it), the time zone and the URL. Their weak ETag is
+built from exactly those, so `If-None-Match` is answered 304 with no body and no query beyond
+the authentication's own user lookup, which already read the revision.
+
+Writes (`ConditionalWriteMixin`): optimistic concurrency for detail views.
 
 Policy (README, "Reliability and security"): a client that sends `If-Match` with the ETag it
 read gets 412 `precondition_failed` when the object changed in between, and nothing is written;
@@ -9,11 +18,15 @@ are atomic: of two clients updating with the same ETag, exactly one succeeds.
 The ETag is derived from the row's `updated_at` (every write changes it).
 """
 
+import hashlib
+
 from django.db import transaction
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, status
 from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
 
 from household_ledger.api.schema import error_response
 
@@ -43,10 +56,14 @@ def etag_for(instance) -> str:
     return f'"{int(instance.updated_at.timestamp() * 1_000_000):x}"'
 
 
+def _opaque(etag: str) -> str:
+    return etag[2:] if etag.startswith("W/") else etag
+
+
 def _matches(header: str, etag: str) -> bool:
-    candidates = [part.strip() for part in header.split(",")]
-    weak_stripped = {c[2:] if c.startswith("W/") else c for c in candidates}
-    return "*" in weak_stripped or etag in weak_stripped
+    """Whether `header` (If-Match / If-None-Match) names `etag`, compared weakly."""
+    candidates = {_opaque(part.strip()) for part in header.split(",")}
+    return "*" in candidates or _opaque(etag) in candidates
 
 
 class ConditionalWriteMixin:
@@ -87,4 +104,63 @@ PRECONDITION_FAILED = error_response(
     "If-Match does not match the object's current ETag: nothing was written.",
     example={"error": {"code": "precondition_failed",
                        "message": PreconditionFailed.default_detail}},
+)
+
+
+IF_NONE_MATCH_PARAMETER = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The `ETag` of an earlier answer to the same URL: 304 with no body if nothing "
+    "it shows has changed since.",
+)
+
+
+class _NotModified(Exception):
+    pass
+
+
+def revision_etag(request) -> str:
+    """The weak ETag of a read answer: the user's revision, today's local date, the zone, the
+    user and the full URL (path and query)."""
+    zone = timezone.get_current_timezone_name()
+    scope = f"{request.user.pk}|{zone}|{request.get_full_path()}"
+    digest = hashlib.blake2b(scope.encode(), digest_size=8).hexdigest()
+    return f'W/"{request.user.revision}.{timezone.localdate().isoformat()}.{digest}"'
+
+
+class RevisionETagMixin:
+    """For a view whose GET answers depend only on the user's ledger data: `ETag` out,
+    `If-None-Match` → 304 before any work. `revision_etag_actions` names the viewset actions
+    (None: every GET of the view)."""
+
+    revision_etag_actions: tuple[str, ...] | None = None
+    _revision_etag = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        actions = self.revision_etag_actions
+        action = getattr(self, "action", None)
+        if request.method == "GET" and (actions is None or action in actions):
+            self._revision_etag = revision_etag(request)
+            header = request.headers.get("If-None-Match")
+            if header and _matches(header, self._revision_etag):
+                raise _NotModified
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _NotModified):
+            return Response(status=status.HTTP_304_NOT_MODIFIED)
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self._revision_etag is not None and response.status_code in (200, 304):
+            response["ETag"] = self._revision_etag
+        return response
+
+
+NOT_MODIFIED = OpenApiResponse(
+    description="Nothing this answer shows changed since the `ETag` sent in `If-None-Match`; "
+    "no body."
 )

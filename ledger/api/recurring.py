@@ -24,7 +24,7 @@ from rest_framework.response import Response
 
 from household_ledger.api.exceptions import error_body
 from ledger.api.fields import DayOfMonthField, MoneyField, MonthOrDateField
-from ledger.api.transactions import TransactionSerializer
+from ledger.api.transactions import TRANSACTION_FIELDS, TransactionSerializer
 from ledger.dates import add_months, local_today, month_end
 from ledger.models import (
     Category,
@@ -32,6 +32,7 @@ from ledger.models import (
     RecurringTransaction,
     TransactionType,
 )
+from ledger.selectors.transactions import transaction_list, transaction_rows
 from ledger.services.recurring import (
     recurring_create,
     recurring_delete,
@@ -398,10 +399,16 @@ class RecurringViewSet(
         query.is_valid(raise_exception=True)
         through: datetime.date = query.validated_data["through"]
         created = recurring_materialize(rule=rule, through=through)
+        rows = transaction_rows(
+            transaction_list(user=request.user)
+            .filter(pk__in=[row.pk for row in created])
+            .order_by("date"),
+            fields=TRANSACTION_FIELDS,
+        )
         return Response(
             {
                 "created": len(created),
                 "through": through.isoformat(),
-                "transactions": TransactionSerializer(created, many=True).data,
+                "transactions": TransactionSerializer(rows, many=True).data,
             }
         )

@@ -1,12 +1,10 @@
 """`/transactions`: list with filters, CRUD, and the calendar views by date and by month."""
 
 import datetime
-import re
 
 import django_filters
 from django import forms
-from django.http import HttpResponse
-from django.utils import timezone
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -18,17 +16,21 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from household_ledger.api.preconditions import (
     IF_MATCH_PARAMETER,
+    IF_NONE_MATCH_PARAMETER,
+    NOT_MODIFIED,
     PRECONDITION_FAILED,
     ConditionalWriteMixin,
+    RevisionETagMixin,
 )
-from household_ledger.api.rendering import iso_datetime
+from household_ledger.api.rows import RowSerializer
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
 from ledger.api.fields import LocalDateField, MoneyField
+from ledger.api.paths import parse_day, parse_year_month
+from ledger.dates import month_end
 from ledger.models import (
     Category,
     RecurringTransaction,
@@ -38,9 +40,10 @@ from ledger.models import (
 )
 from ledger.selectors.categories import category_list
 from ledger.selectors.transactions import (
-    transaction_calendar_json,
-    transaction_calendar_json_for_month,
+    transaction_calendar,
     transaction_list,
+    transaction_row,
+    transaction_rows,
 )
 from ledger.services.transactions import (
     transaction_create,
@@ -49,7 +52,6 @@ from ledger.services.transactions import (
 )
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATE_FORMATS = ["%Y-%m-%d"]
 
 
@@ -171,8 +173,9 @@ class TransactionInputSerializer(serializers.Serializer):
             self.fields["category"].queryset = category_list(user=user)
 
 
-class TransactionSerializer(serializers.Serializer):
-    """A transaction as the SPA sees it; the category's name and emoji are inline."""
+class TransactionSerializer(RowSerializer):
+    """A transaction as every answer shows it (list, detail, calendar, generate); the
+    category's name and emoji are inline. Renders the dict rows of `row_keys()`."""
 
     id = serializers.UUIDField()
     date = serializers.DateField()
@@ -200,35 +203,15 @@ class TransactionSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
     @extend_schema_field(OpenApiTypes.BOOL)
-    def get_projected(self, obj) -> bool:
-        return bool(getattr(obj, "projected", False))
+    def get_projected(self, row) -> bool:
+        return row.get("projected", False)
 
     @extend_schema_field(OpenApiTypes.BOOL)
-    def get_amount_pending(self, obj) -> bool:
-        return obj.amount is None
+    def get_amount_pending(self, row) -> bool:
+        return row["amount"] is None
 
-    def to_representation(self, instance):
-        """The same dict as DRF's field-by-field rendering (a test holds them equal), built
-        directly: a calendar month of a busy ledger has thousands of rows, and DRF's generic
-        path (an attribute walk and a time-zone lookup per field) was most of its time."""
-        category = instance.category
-        tz = timezone.get_current_timezone()
-        return {
-            "id": None if instance.id is None else str(instance.id),
-            "date": instance.date.isoformat(),
-            "description": instance.description,
-            "amount": instance.amount,
-            "type": instance.type,
-            "category": None if category is None else str(category.id),
-            "category_name": None if category is None else category.name,
-            "category_emoji": None if category is None else category.emoji,
-            "status": instance.status,
-            "recurring": None if instance.recurring_id is None else str(instance.recurring_id),
-            "projected": bool(getattr(instance, "projected", False)),
-            "amount_pending": instance.amount is None,
-            "created_at": iso_datetime(instance.created_at, tz),
-            "updated_at": iso_datetime(instance.updated_at, tz),
-        }
+
+TRANSACTION_FIELDS = TransactionSerializer.row_keys()
 
 
 class CalendarEntrySerializer(TransactionSerializer):
@@ -313,35 +296,6 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 404: NOT_FOUND, 412: PRECONDITION_FAIL
 # --- views ----------------------------------------------------------------------------------
 
 
-def _render_calendar_entry(entry) -> str:
-    return JSONRenderer().render(CalendarEntrySerializer(entry).data).decode()
-
-
-def _json_response(content: bytes) -> HttpResponse:
-    """The calendar views' JSON, rendered by the database (ledger.selectors.transactions)."""
-    return HttpResponse(content, content_type="application/json")
-
-
-def _parse_day(text: str) -> datetime.date:
-    try:
-        if _ISO_DATE.match(text):
-            return datetime.date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise serializers.ValidationError({"date": ["Enter a real date as YYYY-MM-DD."]})
-
-
-def _parse_year_month(year: str, month: str) -> tuple[int, int]:
-    errors = {}
-    if not (year.isascii() and year.isdigit() and len(year) == 4 and int(year) >= 1):
-        errors["year"] = ["Enter a year from 0001 to 9999 (four digits)."]
-    if not (month.isascii() and month.isdigit() and len(month) <= 2 and 1 <= int(month) <= 12):
-        errors["month"] = ["Enter a month from 1 to 12."]
-    if errors:
-        raise serializers.ValidationError(errors)
-    return int(year), int(month)
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="List transactions (filtered, paginated)",
@@ -358,8 +312,10 @@ def _parse_year_month(year: str, month: str) -> tuple[int, int]:
                     OpenApiExample("Uncategorized", value="none"),
                 ],
             ),
+            IF_NONE_MATCH_PARAMETER,
         ],
-        responses={200: TransactionSerializer(many=True), 400: VALIDATION_ERROR},
+        responses={200: TransactionSerializer(many=True), 304: NOT_MODIFIED,
+                   400: VALIDATION_ERROR},
         examples=[TRANSACTION_EXAMPLE],
     ),
     retrieve=extend_schema(
@@ -377,6 +333,7 @@ def _parse_year_month(year: str, month: str) -> tuple[int, int]:
     ),
 )
 class TransactionViewSet(
+    RevisionETagMixin,
     ConditionalWriteMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -386,9 +343,25 @@ class TransactionViewSet(
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilter
     lookup_value_regex = UUID_PATTERN
+    revision_etag_actions = ("list", "by_date", "by_month")
 
     def get_queryset(self):
         return transaction_list(user=self.request.user)
+
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(transaction_rows(queryset, fields=TRANSACTION_FIELDS))
+        return self.get_paginated_response(TransactionSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return self._row_response(self.get_object().pk)
+
+    def _row_response(self, pk, *, status_code=status.HTTP_200_OK) -> Response:
+        try:
+            row = transaction_row(user=self.request.user, pk=pk, fields=TRANSACTION_FIELDS)
+        except Transaction.DoesNotExist:
+            raise Http404 from None
+        return Response(TransactionSerializer(row).data, status=status_code)
 
     def filter_queryset(self, queryset):
         # Filters belong to the list; a detail URL answers for its id whatever the query string.
@@ -407,7 +380,7 @@ class TransactionViewSet(
         serializer = self._input(request.data)
         serializer.is_valid(raise_exception=True)
         created = transaction_create(user=request.user, **serializer.validated_data)
-        return Response(TransactionSerializer(created).data, status=status.HTTP_201_CREATED)
+        return self._row_response(created.pk, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Replace a transaction",
@@ -441,7 +414,7 @@ class TransactionViewSet(
             serializer.fields["amount"].required = False
         serializer.is_valid(raise_exception=True)
         updated = transaction_update(transaction=instance, **serializer.validated_data)
-        return Response(TransactionSerializer(updated).data)
+        return self._row_response(updated.pk)
 
     def perform_destroy(self, instance):
         transaction_delete(transaction=instance)
@@ -455,8 +428,10 @@ class TransactionViewSet(
             OpenApiParameter("date", OpenApiTypes.DATE, OpenApiParameter.PATH,
                              description="The day, YYYY-MM-DD."),
             CalendarQuerySerializer,
+            IF_NONE_MATCH_PARAMETER,
         ],
-        responses={200: CalendarEntrySerializer(many=True), 400: VALIDATION_ERROR},
+        responses={200: CalendarEntrySerializer(many=True), 304: NOT_MODIFIED,
+                   400: VALIDATION_ERROR},
         examples=[CALENDAR_EXAMPLE],
     )
     @action(
@@ -464,12 +439,8 @@ class TransactionViewSet(
         pagination_class=None, filter_backends=[],
     )
     def by_date(self, request, date=None):
-        day = _parse_day(date)
-        include_projected = self._include_projected(request)
-        return _json_response(transaction_calendar_json(
-            user=request.user, date_from=day, date_to=day, include_projected=include_projected,
-            render_projected=_render_calendar_entry,
-        ))
+        day = parse_day(date)
+        return self._calendar(request, date_from=day, date_to=day)
 
     @extend_schema(
         summary="One month's transactions (calendar)",
@@ -482,8 +453,10 @@ class TransactionViewSet(
             OpenApiParameter("month", OpenApiTypes.INT, OpenApiParameter.PATH,
                              description="1–12 (07 is accepted too)."),
             CalendarQuerySerializer,
+            IF_NONE_MATCH_PARAMETER,
         ],
-        responses={200: CalendarEntrySerializer(many=True), 400: VALIDATION_ERROR},
+        responses={200: CalendarEntrySerializer(many=True), 304: NOT_MODIFIED,
+                   400: VALIDATION_ERROR},
         examples=[CALENDAR_EXAMPLE],
     )
     @action(
@@ -491,17 +464,15 @@ class TransactionViewSet(
         pagination_class=None, filter_backends=[],
     )
     def by_month(self, request, year=None, month=None):
-        year_number, month_number = _parse_year_month(year, month)
-        include_projected = self._include_projected(request)
-        return _json_response(transaction_calendar_json_for_month(
-            user=request.user, year=year_number, month=month_number,
-            include_projected=include_projected, render_projected=_render_calendar_entry,
-        ))
+        first = datetime.date(*parse_year_month(year, month), 1)
+        return self._calendar(request, date_from=first, date_to=month_end(first))
 
-    @staticmethod
-    def _include_projected(request) -> bool:
-        if "include_projected" not in request.query_params:
-            return False  # the default, without building a serializer (hot path)
+    def _calendar(self, request, *, date_from, date_to) -> Response:
         query = CalendarQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return query.validated_data["include_projected"]
+        rows = transaction_calendar(
+            user=request.user, date_from=date_from, date_to=date_to,
+            include_projected=query.validated_data["include_projected"],
+            fields=TRANSACTION_FIELDS,
+        )
+        return Response(CalendarEntrySerializer(rows, many=True).data)

@@ -55,6 +55,16 @@ class ProjectedOccurrence:
     def amount(self) -> Decimal | None:
         return self.rule.amount
 
+    @property
+    def description(self) -> str:
+        return recurring_occurrence_description(self.rule)
+
+
+def recurring_occurrence_description(rule: RecurringTransaction) -> str:
+    """The description an occurrence of `rule` gets (in the calendar and when materialized):
+    the rule's description, or its name when the description is blank; trimmed."""
+    return (rule.description or "").strip() or rule.template_name.strip()
+
 
 def recurring_projection(
     *, user, date_from: datetime.date, date_to: datetime.date, with_category: bool = True

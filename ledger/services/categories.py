@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ledger.models import Category, RecurringTransaction, Transaction
+from ledger.services.revisions import revision_bump
 
 # A user's own categories are listed unpaginated; this keeps that list bounded.
 MAX_CATEGORIES_PER_USER = 200
@@ -43,20 +44,30 @@ def _save(category: Category, **kwargs) -> None:
     # unique constraint decides, and the answer is the same 400 naming `name`.
     try:
         with db_transaction.atomic():
+            revision_bump(user=category.user)
             category.save(**kwargs)
     except IntegrityError as error:
         raise ValidationError({"name": DUPLICATE_NAME}) from error
 
 
 def category_create(*, user, name: str, emoji: str = "") -> Category:
-    if Category.objects.filter(user=user).count() >= MAX_CATEGORIES_PER_USER:
-        raise ValidationError(
-            {"name": f"You can have at most {MAX_CATEGORIES_PER_USER} categories of your own."}
-        )
-    _check_name_free(user=user, name=name)
-    category = Category(user=user, name=name, emoji=emoji, is_default=False)
-    _save(category)
-    return category
+    """Create one of the user's own categories (at most MAX_CATEGORIES_PER_USER).
+
+    The revision bump comes first: its row lock on the user serializes the user's concurrent
+    writes, so the count below cannot be passed by parallel creates.
+    """
+    try:
+        with db_transaction.atomic():
+            revision_bump(user=user)
+            if Category.objects.filter(user=user).count() >= MAX_CATEGORIES_PER_USER:
+                raise ValidationError(
+                    {"name": f"You can have at most {MAX_CATEGORIES_PER_USER} categories "
+                     "of your own."}
+                )
+            _check_name_free(user=user, name=name)
+            return Category.objects.create(user=user, name=name, emoji=emoji, is_default=False)
+    except IntegrityError as error:
+        raise ValidationError({"name": DUPLICATE_NAME}) from error
 
 
 def category_update(*, category: Category, **changes) -> Category:
@@ -79,6 +90,7 @@ def category_delete(*, category: Category) -> CategoryDeletion:
     and become uncategorized (category NULL); nothing else is deleted."""
     _check_own(category=category)
     with db_transaction.atomic():
+        revision_bump(user=category.user)
         now = timezone.now()
         transactions = Transaction.objects.filter(category=category).update(
             category=None, updated_at=now

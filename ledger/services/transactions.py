@@ -1,19 +1,27 @@
-"""Writes to transactions: create, update, delete — the rules live here, once.
+"""Writes to transactions — the one writer of the table; the rules live here, once.
 
-Callers (the API, the admin, imports) pass validated Python values; these functions enforce
-the rules that need the database or the row's current state and raise Django's
-`ValidationError` naming the field, which the API answers as a 400.
+Callers (the API, the admin, the recurring engine, imports) pass validated Python values;
+these functions enforce the rules that need the database or the row's current state and raise
+Django's `ValidationError` naming the field, which the API answers as a 400. Every write bumps
+the owner's revision in the same database transaction (`ledger.services.revisions`).
 """
 
 import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
+from django.db.models import QuerySet
 
 from ledger.models import Category, Transaction, TransactionStatus
 from ledger.selectors.categories import category_list
+from ledger.services.revisions import revision_bump
+
+# Rows per INSERT of a bulk write: large enough to amortise the round trip, small enough to
+# keep each statement's parameters well under PostgreSQL's limit of 65,535.
+BULK_BATCH_SIZE = 2000
 
 # The fields a user may change; `user`, `recurring` and `legacy_id` are not among them.
 EDITABLE_FIELDS = ("date", "description", "amount", "type", "category", "status")
@@ -66,15 +74,56 @@ def transaction_create(
     """Create one transaction of `user`. `amount` is required (> 0): only the recurring engine
     creates amount-pending occurrences."""
     transaction_validate_create(user=user, amount=amount, category=category)
-    return Transaction.objects.create(
-        user=user,
-        date=date,
-        description=description,
-        amount=amount,
-        type=type,
-        category=category,
-        status=status,
+    with db_transaction.atomic():
+        revision_bump(user=user)
+        return Transaction.objects.create(
+            user=user,
+            date=date,
+            description=description,
+            amount=amount,
+            type=type,
+            category=category,
+            status=status,
+        )
+
+
+def transaction_bulk_create(
+    *, user, transactions: Sequence[Transaction], ignore_conflicts: bool = False
+) -> list[Transaction]:
+    """Insert many prepared transactions of `user` in batches (the engine, the import).
+
+    The caller has validated each row (its parse step, or the rule it comes from). With
+    `ignore_conflicts`, a row that a unique key already holds — one per (rule, date), one per
+    (user, legacy_id) — is skipped (`ON CONFLICT DO NOTHING`), so concurrent runs cannot
+    duplicate; the returned list is then only the rows inserted (their ids set).
+    """
+    if any(row.user_id != user.pk for row in transactions):
+        raise ValueError("transaction_bulk_create: every row must belong to `user`")
+    if not transactions:
+        return []
+    with db_transaction.atomic():
+        revision_bump(user=user)
+        inserted = []
+        for start in range(0, len(transactions), BULK_BATCH_SIZE):
+            batch = transactions[start : start + BULK_BATCH_SIZE]
+            if ignore_conflicts:
+                inserted.extend(_insert_new(batch))
+            else:
+                inserted.extend(Transaction.objects.bulk_create(batch))
+        return inserted
+
+
+def _insert_new(batch: Sequence[Transaction]) -> list[Transaction]:
+    """Insert `batch`, skipping rows a unique key already holds; the rows inserted.
+
+    Django's `ignore_conflicts` cannot say which rows went in, so the ids are asked for
+    afterwards: the batch's ids are fresh UUIDs, so those found are exactly the inserted ones.
+    """
+    Transaction.objects.bulk_create(batch, ignore_conflicts=True)
+    found = set(
+        Transaction.objects.filter(pk__in=[row.pk for row in batch]).values_list("pk", flat=True)
     )
+    return [row for row in batch if row.pk in found]
 
 
 def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
@@ -90,6 +139,7 @@ def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
     if changes:
         try:
             with db_transaction.atomic():
+                revision_bump(user=transaction.user)
                 transaction.save(update_fields=[*changes, "updated_at"])
         except IntegrityError as error:
             # The one constraint an edit can hit: one transaction per (rule, date).
@@ -103,4 +153,14 @@ def transaction_delete(*, transaction: Transaction) -> None:
     """Delete one transaction. A deleted recurring occurrence is not re-created: the engine
     remembers materialized dates in `RecurringOccurrence`, which this leaves in place."""
     with db_transaction.atomic():
+        revision_bump(user=transaction.user)
         transaction.delete()
+
+
+def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
+    """Delete the rows of `queryset` that belong to `user` (a rule's future occurrences, an
+    import's replace); returns how many went."""
+    with db_transaction.atomic():
+        revision_bump(user=user)
+        _, deleted = queryset.filter(user=user).delete()
+    return deleted.get(Transaction._meta.label, 0)

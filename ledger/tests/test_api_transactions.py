@@ -858,30 +858,6 @@ def test_the_spas_backup_rows_post_as_they_are_and_land_on_seoul_dates(auth_clie
 # --- output ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("zone", ["Asia/Seoul", "UTC"])
-def test_the_fast_rendering_equals_drfs_field_by_field_rendering(user, settings, zone):
-    from rest_framework import serializers
-
-    from ledger.api.transactions import CalendarEntrySerializer, TransactionSerializer
-    from ledger.selectors.transactions import transaction_list_for_month
-
-    settings.TIME_ZONE = zone
-    rule = RecurringTransactionFactory(
-        user=user, amount=None, is_variable_amount=True, category=default_category("공과금"),
-        day_of_month=10,
-    )
-    TransactionFactory(user=user, category=default_category(), amount=Decimal("1234.5"))
-    TransactionFactory(user=user, recurring=rule, amount=None, status="scheduled")
-    RecurringTransactionFactory(user=user, day_of_month=3)
-    entries = transaction_list_for_month(user=user, year=2025, month=7, include_projected=True)
-    assert len(entries) == 4
-    for serializer_class in (TransactionSerializer, CalendarEntrySerializer):
-        for entry in entries:
-            fast = serializer_class(entry).data
-            generic = serializers.Serializer.to_representation(serializer_class(), entry)
-            assert dict(fast) == dict(generic)
-
-
 # --- OpenAPI --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,22 @@
+"""The revision of a user's ledger data: one counter that every write bumps.
+
+Every service that writes categories, recurring rules or transactions calls `revision_bump`
+inside its own database transaction, so a rolled-back write leaves the revision as it was and
+a committed one always changes it. Readers use it as the ETag of what they render
+(`household_ledger.api.conditional`).
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import F
+
+
+def revision_bump(*, user) -> None:
+    """Add one to `user`'s revision. Call it inside the write's `atomic()` block: the row lock
+    it takes also orders concurrent writers of one user."""
+    get_user_model().objects.filter(pk=user.pk).update(revision=F("revision") + 1)
+
+
+def revision_bump_everyone() -> None:
+    """Add one to every user's revision: the shared default categories changed, and every
+    user's calendar shows their names."""
+    get_user_model().objects.update(revision=F("revision") + 1)
