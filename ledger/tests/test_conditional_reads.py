@@ -21,6 +21,7 @@ READ_URLS = [
     "/transactions/by-date/2025-07-25",
     "/transactions/by-month/2025/7",
     "/transactions/by-month/2025/7?include_projected=true",
+    "/categories",
 ]
 
 
