@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from ledger.models import Category
 from ledger.services.backup import backup_import
-from ledger.tests.backup_support import shared_fixture_path, spa_fixture
+from ledger.tests.backup_support import real_spa_fixture, real_spa_fixture_path, spa_fixture_bytes
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -527,18 +527,38 @@ def test_the_direct_rendering_equals_the_output_serializers(user, ledger):
         assert render(direct(result)) == render(serializer_class(result).data), serializer_class
 
 
-# --- The SPA's real data, imported through the backup service ------------------------------
+# --- SPA backups, imported through the backup service --------------------------------------
 
 
-def test_july_2025_of_the_imported_spa_backup(auth_client, user):
-    """The seam of import and stats: the SPA's real backup, imported as a user would, gives
-    the July 2025 figures the file itself gives when its instants are read as Seoul dates."""
-    report = backup_import(user=user, raw=shared_fixture_path().read_bytes())
+def test_july_and_september_2025_of_an_imported_spa_backup(auth_client, user):
+    """The seam of import and stats: our own SPA fixture, imported as a user would, gives the
+    figures its rows give when their instants are read as Seoul dates (worked out from the
+    file apart from the code: 53 July rows, of which 2025-06-30T15:00Z and 23:30Z are 1 July
+    and 2025-07-31T03:12Z stays 31 July; September holds the four scheduled rule rows)."""
+    report = backup_import(user=user, raw=spa_fixture_bytes())
+    assert report.failed == 0
+
+    client = auth_client(user)
+    monthly = get(client, "/stats/monthly/2025/7")
+    assert (monthly["income"], monthly["expense"], monthly["count"]) == (3160000, 1472490, 53)
+    assert monthly["net"] == 3160000 - 1472490
+    assert monthly["confirmed"]["count"] == 53  # July's rows have no status, or "confirmed"
+    summary = get(client, "/stats/summary", date_from="2025-07-01", date_to="2025-07-31")
+    assert (summary["income"], summary["expense"], summary["count"]) == (3160000, 1472490, 53)
+    assert summary["net"] == monthly["net"]
+    september = get(client, "/stats/monthly/2025/9")
+    assert (september["expense"], september["count"]) == (550000 + 46100 + 25000 + 7890, 4)
+    assert (september["scheduled"]["count"], september["confirmed"]["count"]) == (4, 0)
+
+
+def test_july_2025_of_the_imported_real_spa_backup(auth_client, user):
+    """The same seam with the SPA's real backup (../shared): its July 2025 figures."""
+    report = backup_import(user=user, raw=real_spa_fixture_path().read_bytes())
     assert report.failed == 0
     # Recompute July from the file: ISO instants → Asia/Seoul calendar dates.
     seoul = ZoneInfo("Asia/Seoul")
     july = [
-        row for row in spa_fixture()["transactions"]
+        row for row in real_spa_fixture()["transactions"]
         if datetime.datetime.fromisoformat(row["date"]).astimezone(seoul).date().timetuple()[:2]
         == (2025, 7)
     ]
