@@ -193,6 +193,7 @@ _DAY_GROUPS_SQL = (
     f"FROM {_TRANSACTIONS} WHERE {_PERIOD} GROUP BY date, type, status ORDER BY date"
 )
 
+
 def _category_groups_sql(type_filter: str = "") -> str:
     """Sums per (category, type), grouped first and then joined with the categories' names:
     joining every transaction before grouping took twice as long on a 5-year period, and a
