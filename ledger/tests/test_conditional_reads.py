@@ -22,6 +22,10 @@ READ_URLS = [
     "/transactions/by-month/2025/7",
     "/transactions/by-month/2025/7?include_projected=true",
     "/categories",
+    "/stats/summary?date_from=2025-07-01&date_to=2025-07-31",
+    "/stats/monthly/2025/7?include_projected=true",
+    "/stats/category?date_from=2025-07-01&date_to=2025-07-31",
+    "/stats/assets",
 ]
 
 
