@@ -278,9 +278,6 @@ DEV_KEYS_DIR = BASE_DIR / ".dev-keys"
 
 # --- Product settings -----------------------------------------------------------------------
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
-# Paginated lists count matching rows exactly up to this many; above, `count` is PostgreSQL's
-# estimate and `count_exact` is false (no COUNT(*) over a huge ledger on every page).
-API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=5000)
 # Seconds a rendered calendar (by-month/by-date) stays in the shared cache; 0 turns it off. The
 # key holds the user's ledger version, which PostgreSQL triggers change on every write, so an
 # entry is never stale — the time only bounds memory.
@@ -337,10 +334,10 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 INSTALLED_APPS = [*INSTALLED_APPS, "django_prometheus"]
-# Query counts and durations per database (django_prometheus_db_* metrics), and a connection
-# health check that needs no round trip (household_ledger/postgresql/base.py).
+# Query counts and durations per database (django_prometheus_db_* metrics): django-prometheus's
+# own wrapper of Django's PostgreSQL backend, nothing else changed.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "household_ledger.postgresql"
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 # Bearer token that /metrics requires; unset, /metrics answers 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
