@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.roles import SUPPORT_GROUP
+from ledger.roles import SUPPORT_GROUP
 from accounts.tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
