@@ -16,11 +16,11 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from ledger.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
 from household_ledger.testing import child_process_env
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
+from ledger.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
