@@ -328,7 +328,14 @@ def _check_time_claims(claims: dict, skew: int) -> None:
 
 def _check_identity_claims(claims: dict) -> None:
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject or len(subject) > 255:
+    # isprintable(): no NUL or other control character, which no Clerk id has (and PostgreSQL
+    # text cannot hold NUL).
+    if (
+        not isinstance(subject, str)
+        or not subject
+        or len(subject) > 255
+        or not subject.isprintable()
+    ):
         raise TokenError("token-invalid", "The token's subject (sub) must be a Clerk user id.")
 
     parties = [party for party in settings.CLERK_AUTHORIZED_PARTIES if party]

@@ -154,6 +154,13 @@ def test_token_without_exp_is_refused(api_client, user):
                     "token-invalid")
 
 
+@pytest.mark.parametrize("sub", ["user_2abc\x00", "user_\x00", "user_2abc\n", "user_\x7f"])
+def test_a_subject_with_a_nul_or_control_character_is_an_invalid_token(api_client, sub):
+    # a signed token whose `sub` PostgreSQL could not even look up: 401, not an outage
+    assert_rejected(get_me(api_client, mint_token(sub=sub)), "token-invalid")
+    assert not User.objects.exists()
+
+
 def test_token_not_yet_valid_beyond_the_skew_is_refused(api_client, user):
     token = mint_token(sub=user.clerk_user_id, claims={"nbf": int(time.time()) + 60})
     assert_rejected(get_me(api_client, token), "token-not-active-yet")
