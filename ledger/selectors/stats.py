@@ -163,7 +163,7 @@ class TrendStats:
 # --- The aggregates, as fixed SQL -------------------------------------------------------------
 # The only way these figures are computed. Fixed texts rather than ORM querysets because
 # compiling the queryset on each request took longer than PostgreSQL took to answer it for a
-# month (README "Performance"). Each one reads only the user's own rows (`user_id = %(user)s`)
+# month (docs/performance.md). Each one reads only the user's own rows (`user_id = %(user)s`)
 # and is answered by index-only scans of `transaction_stats_idx` (user, date) INCLUDE (type,
 # status, amount, category). Values travel as parameters; only table names are interpolated.
 _TRANSACTIONS = f'"{Transaction._meta.db_table}"'
