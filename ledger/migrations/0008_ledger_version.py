@@ -10,7 +10,6 @@ it again). A TRUNCATE fires no DELETE trigger and names no user: truncating the 
 or the versions themselves (back to "no row", a state earlier calendars were keyed by), gives
 every user and the shared scope a new version — as this migration does to start with, so that
 applying it again after a revert cannot bring back keys of an earlier "no row" state.
-On other databases nothing is installed, and the calendar is not cached.
 """
 
 from django.db import migrations, models
@@ -94,8 +93,6 @@ def _referencing(event: str) -> str:
 
 
 def install_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(CREATE_FUNCTIONS)
     for table, event, function in TRIGGERS:
         schema_editor.execute(
@@ -106,8 +103,6 @@ def install_triggers(apps, schema_editor):
 
 
 def remove_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for table, event, _ in TRIGGERS:
         schema_editor.execute(f'DROP TRIGGER IF EXISTS "{_trigger_name(table, event)}" ON "{table}"')
     for function in FUNCTIONS:
