@@ -32,7 +32,7 @@ test-deps: $(VENV)/.test-deps
 run: $(VENV)/.deps
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	@printf '\nIn another shell, get a development token, then call the API:\n  %s\n  %s\n\n' \
-	  'export TOKEN=$$(DJANGO_DEBUG=true .venv/bin/python manage.py dev_token --user user_dev)' \
+	  'export TOKEN=$$(DJANGO_DEBUG=true $(BIN)/python manage.py dev_token --user user_dev)' \
 	  'curl -H "Authorization: Bearer $$TOKEN" http://127.0.0.1:$(PORT)/auth/me'
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
