@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -225,3 +226,11 @@ def test_the_run_command_migrates_and_serves_on_the_embedded_postgres(embedded_d
     # The server is stopped, and the embedded PostgreSQL with it (the last process left).
     holders = (data_dir / ".handle_pids.json").read_text()
     assert not (data_dir / "postmaster.pid").exists(), holders
+
+
+def test_pre_commit_runs_the_ruff_that_the_tests_pin():
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    (ruff,) = [repo for repo in config["repos"] if repo["repo"].endswith("/ruff-pre-commit")]
+    assert [hook["id"] for hook in ruff["hooks"]] == ["ruff-check", "ruff-format"]
+    (pin,) = re.findall(r"^ruff==(\S+)$", (ROOT / "requirements/test.txt").read_text(), re.M)
+    assert ruff["rev"] == f"v{pin}"
