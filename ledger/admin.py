@@ -29,10 +29,10 @@ from ledger.models import (
     RecurringTransaction,
     Transaction,
 )
-from ledger.services.recurring import (
+from ledger.services.recurring.engine import recurring_materialize
+from ledger.services.recurring.rules import (
     RULE_FIELDS,
     recurring_create,
-    recurring_materialize,
     recurring_update,
     recurring_validate,
 )

@@ -11,7 +11,7 @@ import datetime
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from ledger.services.recurring import (
+from ledger.services.recurring.engine import (
     DEFAULT_BATCH_SIZE,
     recurring_materialize_all,
     transaction_confirm_due,

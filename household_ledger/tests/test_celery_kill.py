@@ -24,7 +24,7 @@ from household_ledger.testing import child_process_env
 from household_ledger.tests.live import RedisServer
 from ledger.dates import local_today
 from ledger.models import RecurringOccurrence, Transaction
-from ledger.services.recurring import recurring_horizon
+from ledger.services.recurring.engine import recurring_horizon
 from ledger.tests.factories import RecurringTransactionFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -33,12 +33,8 @@ from ledger.models import (
     TransactionType,
 )
 from ledger.selectors.transactions import transaction_list, transaction_rows
-from ledger.services.recurring import (
-    recurring_create,
-    recurring_delete,
-    recurring_materialize,
-    recurring_update,
-)
+from ledger.services.recurring.engine import recurring_materialize
+from ledger.services.recurring.rules import recurring_create, recurring_delete, recurring_update
 
 # How far ahead `generate?through=` may reach, so one request cannot write unbounded rows.
 GENERATE_MAX_MONTHS_AHEAD = 36

@@ -9,15 +9,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from ledger.models import RecurringOccurrence, Transaction
-from ledger.services.recurring import (
-    recurring_create,
-    recurring_delete,
+from ledger.services.recurring.engine import (
     recurring_horizon,
     recurring_materialize,
     recurring_materialize_all,
-    recurring_update,
     transaction_confirm_due,
 )
+from ledger.services.recurring.rules import recurring_create, recurring_delete, recurring_update
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,

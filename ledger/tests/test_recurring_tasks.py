@@ -14,11 +14,8 @@ from django.db.models import Count
 
 from household_ledger.celery import app as celery_app
 from ledger.models import RecurringOccurrence, Transaction
-from ledger.services.recurring import (
-    recurring_create,
-    recurring_materialize,
-    recurring_materialize_all,
-)
+from ledger.services.recurring.engine import recurring_materialize, recurring_materialize_all
+from ledger.services.recurring.rules import recurring_create
 from ledger.tasks import confirm_due_transactions, materialize_recurring
 from ledger.tests.factories import RecurringTransactionFactory
 
