@@ -1,4 +1,5 @@
-"""The recurring engine (`ledger.services.recurring`) with the clock frozen in Asia/Seoul."""
+"""The recurring rules and engine (`ledger.services.recurring`) and the nightly confirmation,
+with the clock frozen in Asia/Seoul."""
 
 import datetime
 from datetime import date
@@ -13,9 +14,9 @@ from ledger.services.recurring.engine import (
     recurring_horizon,
     recurring_materialize,
     recurring_materialize_all,
-    transaction_confirm_due,
 )
 from ledger.services.recurring.rules import recurring_create, recurring_delete, recurring_update
+from ledger.services.transactions import transaction_confirm_due
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
