@@ -8,7 +8,7 @@
 - Each materialized (rule, date) leaves a `RecurringOccurrence` record; this module is that
   table's one writer (`recurring_occurrence_bulk_record`, `recurring_occurrence_release`). The
   engine writes a transaction only for dates with no record, so an occurrence the user deleted
-  is never re-created. Transactions go through `transaction_bulk_create`, their one writer.
+  is never re-created. Transactions go through `ledger.services.transactions`, their one writer.
 - Concurrency: a writer locks the rule's row (`SELECT … FOR UPDATE`; the all-users run uses
   `SKIP LOCKED` so two workers split the rules instead of waiting), then reads the records and
   writes what is missing. The unique (rule, date) keys of both tables, with `ON CONFLICT DO
@@ -25,11 +25,9 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import groupby
 from operator import attrgetter
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction as db_transaction
 
 from ledger.dates import add_months, local_today, month_end, month_start
@@ -39,7 +37,7 @@ from ledger.selectors.recurring import (
     recurring_occurrence_dates,
     recurring_occurrence_description,
 )
-from ledger.services.transactions import transaction_bulk_create
+from ledger.services.transactions import transaction_bulk_create_for_owners
 
 logger = logging.getLogger(__name__)
 
@@ -126,14 +124,9 @@ def _planned(
 
 
 def _write(planned: list[Transaction]) -> list[Transaction]:
-    """Write `planned` (their rules locked by the caller): the transactions, owner by owner in
-    primary-key order, then the occurrence records. Returns the transactions inserted."""
-    owners = get_user_model().objects.only("pk").in_bulk({row.user_id for row in planned})
-    inserted = []
-    for user_id, rows in groupby(sorted(planned, key=attrgetter("user_id")), attrgetter("user_id")):
-        inserted += transaction_bulk_create(
-            user=owners[user_id], transactions=list(rows), ignore_conflicts=True
-        )
+    """Write `planned` (their rules locked by the caller): the transactions, then the
+    occurrence records. Returns the transactions inserted."""
+    inserted = transaction_bulk_create_for_owners(transactions=planned, ignore_conflicts=True)
     recurring_occurrence_bulk_record(rule_dates=((row.recurring_id, row.date) for row in planned))
     return inserted
 
