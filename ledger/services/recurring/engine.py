@@ -87,12 +87,26 @@ def _planned(
 ) -> list[Transaction]:
     """Unsaved transactions for every occurrence `rules` yield from their start through
     `through` that has no occurrence record yet, oldest first per rule."""
-    estimates = recurring_amount_estimates(rules=rules)
-    planned = []
-    for rule in rules:
-        dates = recurring_occurrence_dates(
+    dates = {
+        rule.pk: recurring_occurrence_dates(
             rule=rule, date_from=month_start(rule.start_date), date_to=through
         )
+        for rule in rules
+    }
+    earliest = min((days[0] for days in dates.values() if days), default=None)
+    if earliest is None:
+        return []
+    done = set(
+        RecurringOccurrence.objects.filter(
+            recurring_id__in=[pk for pk, days in dates.items() if days], date__gte=earliest
+        ).values_list("recurring_id", "date")
+    )
+    # Objects only for what is missing: a run with nothing to do builds none.
+    missing = {pk: [d for d in days if (pk, d) not in done] for pk, days in dates.items()}
+    pending = [rule for rule in rules if missing[rule.pk]]
+    estimates = recurring_amount_estimates(rules=pending)
+    planned = []
+    for rule in pending:
         amount = rule.amount if rule.amount is not None else estimates.get(rule.pk)
         description = recurring_occurrence_description(rule)
         planned.extend(
@@ -110,17 +124,9 @@ def _planned(
                 ),
                 recurring_id=rule.pk,
             )
-            for day in dates
+            for day in missing[rule.pk]
         )
-    if not planned:
-        return []
-    done = set(
-        RecurringOccurrence.objects.filter(
-            recurring_id__in={row.recurring_id for row in planned},
-            date__gte=min(row.date for row in planned),
-        ).values_list("recurring_id", "date")
-    )
-    return [row for row in planned if (row.recurring_id, row.date) not in done]
+    return planned
 
 
 def _write(planned: list[Transaction]) -> list[Transaction]:
