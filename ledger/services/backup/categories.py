@@ -1,13 +1,18 @@
-"""Matching imported category names to the ledger's categories.
+"""Matching imported category names to the categories a user may use.
 
 `🍽️ 식비`, ` 식비 ` and `식비` are one category: a leading emoji and surrounding spaces are
-ignored. A default category (user NULL) wins when the name matches one; otherwise the user's
-own category of that name is used, or created with the file's emoji.
+ignored. A default category wins when the name matches one; otherwise the user's own category
+of that name is used, or created with the file's emoji (through the categories service, so its
+cap and name rules hold).
 """
 
 import unicodedata
 
+from django.core.exceptions import ValidationError
+
 from ledger.models import Category
+from ledger.selectors.categories import category_list
+from ledger.services.categories import category_bulk_create
 
 # Characters an emoji prefix is made of: symbols, variation selectors, joiners, keycaps, spaces.
 _EMOJI_CATEGORIES = {"So", "Sk", "Sm", "Cf", "Mn", "Me", "Zs", "Cc"}
@@ -44,8 +49,11 @@ class CategoryResolver:
 
     def __init__(self, *, user):
         self.user = user
-        self._defaults = {name_key(c.name): c for c in Category.objects.filter(user=None)}
-        self._own = {name_key(c.name): c for c in Category.objects.filter(user=user)}
+        self._defaults: dict[str, Category] = {}
+        self._own: dict[str, Category] = {}
+        for category in category_list(user=user):
+            found = self._own if category.user_id is not None else self._defaults
+            found.setdefault(name_key(category.name), category)
         self._pending: list[Category] = []
         self.created = 0
 
@@ -66,9 +74,18 @@ class CategoryResolver:
         self._pending.append(category)
         return category
 
-    def flush(self) -> None:
-        """Insert the categories created since the last flush."""
-        if self._pending:
-            Category.objects.bulk_create(self._pending)
-            self.created += len(self._pending)
-            self._pending = []
+    def is_new(self, category: Category) -> bool:
+        return category._state.adding
+
+    def flush(self) -> str | None:
+        """Insert the categories created since the last flush; the reason when the service
+        refuses them (the cap), and then nothing is inserted."""
+        if not self._pending:
+            return None
+        try:
+            category_bulk_create(user=self.user, categories=self._pending)
+        except ValidationError as error:
+            return "; ".join(error.messages)
+        self.created += len(self._pending)
+        self._pending = []
+        return None
