@@ -46,7 +46,8 @@ def totals(user) -> dict:
         .annotate(total=Sum("amount"), count=Count("id"))
     )
     return {
-        (r["category__name"], r["date__year"], r["date__month"], r["type"]): (r["total"], r["count"])
+        (r["category__name"], r["date__year"], r["date__month"], r["type"]):
+            (r["total"], r["count"])
         for r in rows
     }
 

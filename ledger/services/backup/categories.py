@@ -39,6 +39,32 @@ def split_emoji(raw: str) -> tuple[str, str]:
     return text[:end].strip(), text[end:].strip()
 
 
+def read_category(value, *, file_categories: dict) -> tuple[tuple[str, str] | None, str, str]:
+    """The category an imported row names, as (name with any emoji prefix, emoji to create it
+    with), and the problem when there is one: (None, "warning", why) for no usable category,
+    (None, "error", why) for a value that cannot be a category. `value` is a name, a
+    `{"name", "emoji"}` object, or the id of a row of the file's own categories table."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, "warning", "no category: imported uncategorized"
+    emoji = ""
+    if isinstance(value, dict):
+        emoji = value.get("emoji") if isinstance(value.get("emoji"), str) else ""
+        value = value.get("name")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        found = file_categories.get(str(int(value))) if float(value).is_integer() else None
+        if found is None:
+            return None, "warning", f"unknown category id {value!r}: imported uncategorized"
+        value, emoji = found
+    if not isinstance(value, str):
+        return None, "error", "must be a category name"
+    _, name = split_emoji(value)
+    if not name:
+        return None, "warning", f"category {value!r} has no name: imported uncategorized"
+    if len(name) > MAX_NAME_LENGTH:
+        return None, "error", f"is too long (at most {MAX_NAME_LENGTH} characters)"
+    return (value, emoji), "", ""
+
+
 def name_key(name: str) -> str:
     """The comparison key of a category name (without its emoji): spaces collapsed, casefolded."""
     return " ".join(name.split()).casefold()

@@ -13,15 +13,14 @@ the API's own rendering of a transaction and a rule).
 import datetime
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from decimal import Decimal
 
 from ledger.models import RecurringTransaction, Transaction, TransactionStatus
 
 from . import fields as f
-from .categories import MAX_NAME_LENGTH, split_emoji
+from .categories import MAX_NAME_LENGTH, read_category, split_emoji
 from .formats import OWN, Source
 from .report import ImportReport
+from .rows import CategoryRow, NamedCategory, RuleRow, TransactionRow
 
 CHUNK_SIZE = 2000
 TYPES = {"income": "income", "expense": "expense", "수입": "income", "지출": "expense"}
@@ -32,50 +31,6 @@ _TX_DESCRIPTION_MAX = Transaction._meta.get_field("description").max_length
 _RULE_NAME_MAX = RecurringTransaction._meta.get_field("template_name").max_length
 _RULE_DESCRIPTION_MAX = RecurringTransaction._meta.get_field("description").max_length
 _INVALID = object()
-
-# A category as a row names it: (name, possibly with an emoji prefix; the emoji to create it with).
-NamedCategory = tuple[str, str]
-
-
-@dataclass(slots=True)
-class CategoryRow:
-    index: int
-    name: str
-    emoji: str
-
-
-@dataclass(slots=True)
-class RuleRow:
-    index: int
-    ref: str | None  # the id other rows of the file use for it
-    key: str  # remembered as legacy_id
-    template_name: str
-    description: str
-    amount: Decimal | None
-    type: str
-    category: NamedCategory | None
-    frequency: str
-    start_date: datetime.date
-    end_date: datetime.date | None
-    day_of_month: int
-    is_active: bool
-    is_variable_amount: bool
-    occurrence_dates: list[datetime.date]
-
-
-@dataclass(slots=True)
-class TransactionRow:
-    index: int
-    key: str  # remembered as legacy_id
-    server_id: str | None  # this API's export: the row's id on the server it came from
-    date: datetime.date
-    description: str
-    amount: Decimal | None  # None: a pending occurrence of a variable-amount rule
-    type: str
-    category: NamedCategory | None
-    status: str
-    rule_ref: str | None
-
 
 class Normalizer:
     """Normalises the rows of `source` table by table: categories, rules, then transactions
@@ -285,41 +240,16 @@ class Normalizer:
         return ref, key
 
     def _category(self, table, index, key, raw) -> NamedCategory | None:
-        """The category a row names, None for none; an error is reported (and then the
-        row fails anyway, so the None it returns is never used)."""
+        """The category a row names, or None (a warning says why, or an error fails the row)."""
         if self.v2:  # the rendering: the id is the exporting server's, the name is portable
             name = raw.get("category_name")
             value = None if name is None else {"name": name, "emoji": raw.get("category_emoji")}
         else:
             value = raw.get("category")
-        if value is None or (isinstance(value, str) and not value.strip()):
-            self.report.warn(table, index, "category", "no category: imported uncategorized", key)
-            return None
-        emoji = ""
-        if isinstance(value, dict):  # {"name": …, "emoji": …}
-            emoji = value.get("emoji") if isinstance(value.get("emoji"), str) else ""
-            value = value.get("name")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            file_id = f.parse_key(value) if float(value).is_integer() else ""
-            found = self.file_categories.get(file_id)
-            if found is None:
-                self.report.warn(table, index, "category",
-                                 f"unknown category id {value!r}: imported uncategorized", key)
-                return None
-            value, emoji = found
-        if not isinstance(value, str):
-            self.report.error(table, index, "category", "must be a category name", key)
-            return None
-        _, name = split_emoji(value)
-        if not name:
-            self.report.warn(table, index, "category",
-                             f"category {value!r} has no name: imported uncategorized", key)
-            return None
-        if len(name) > MAX_NAME_LENGTH:
-            self.report.error(table, index, "category",
-                              f"is too long (at most {MAX_NAME_LENGTH} characters)", key)
-            return None
-        return value, emoji
+        named, level, reason = read_category(value, file_categories=self.file_categories)
+        if reason:
+            self.report.add(level, table, index, "category", reason, key)
+        return named
 
     def _fingerprint_key(self, *parts) -> str:
         text = "|".join(str(p) for p in parts).encode()

@@ -1,10 +1,10 @@
 """The write step of an import: normalised rows → the user's categories, rules, transactions
 and occurrence records, each through the service that owns its table.
 
-The caller runs it inside one database transaction (all or nothing). Once any row is invalid
-nothing more is written, but every row still passes through, so the report lists every
-problem. Re-imports add nothing twice: the unique (user, legacy_id) key decides
-(`ON CONFLICT DO NOTHING`), as does the (rule, date) key of a rule's occurrence.
+The caller runs it inside one database transaction (all or nothing), holding the user's row
+lock. Once any row is invalid nothing more is written, but every row still passes through, so
+the report lists every problem. Re-imports add nothing twice: the unique (user, legacy_id) key
+decides (`ON CONFLICT DO NOTHING`), as does the (rule, date) key of a rule's occurrence.
 
 History stays as the browser had it: the SPA materialized its rules' occurrences itself, so a
 past date of an imported browser rule with no transaction in the file was deleted by the user
@@ -66,13 +66,12 @@ class ImportWriter:
             self.existing_rules[str(rule.pk)] = rule
             if rule.legacy_id:
                 self.existing_rules[rule.legacy_id] = rule
-        # Each existing (rule, date) with the keys of the transaction holding it.
-        self.taken_rule_dates = {
-            (rule_id, day): (legacy_id, str(pk))
-            for rule_id, day, legacy_id, pk in Transaction.objects.filter(
-                user=self.user, recurring__isnull=False
-            ).values_list("recurring_id", "date", "legacy_id", "pk")
-        }
+        self.had_transactions = Transaction.objects.filter(user=self.user).exists()
+        self.taken_rule_dates = set(
+            Transaction.objects.filter(user=self.user, recurring__isnull=False).values_list(
+                "recurring_id", "date"
+            )
+        )
         self.recorded = set(
             RecurringOccurrence.objects.filter(recurring__user=self.user).values_list(
                 "recurring_id", "date"
@@ -155,17 +154,16 @@ class ImportWriter:
     # -- transactions ------------------------------------------------------------------------
     def write_transactions(self, rows: list[TransactionRow]) -> None:
         table, skipped = "transactions", self.report.skipped
-        on_server = self._server_ids(rows)
+        keys, server_ids = self._already_imported(rows)
         new = []
         for row in rows:
-            if row.server_id in on_server:
-                skipped[table] += 1  # this API's export, back into the user it came from
+            if row.key in keys or row.server_id in server_ids:
+                skipped[table] += 1
                 continue
             rule = self._rule_for(row)
             if rule is not None:
                 pair = (rule.pk, row.date)
-                holder = self.taken_rule_dates.get(pair)
-                if holder is not None and row.key not in holder and row.server_id not in holder:
+                if pair in self.taken_rule_dates:
                     skipped[table] += 1
                     self.report.warn(
                         table, row.index, self.link_field,
@@ -189,26 +187,38 @@ class ImportWriter:
                     "skipped", row.key,
                 )
                 continue
+            category = self._category(row.category)
             new.append(Transaction(
-                user=self.user, date=row.date, description=row.description, amount=row.amount,
-                type=row.type, category=self._category(row.category), status=row.status,
-                recurring=rule, legacy_id=row.key,
+                user_id=self.user.pk, date=row.date, description=row.description,
+                amount=row.amount, type=row.type, category_id=category and category.pk,
+                status=row.status, recurring_id=rule and rule.pk, legacy_id=row.key,
             ))
         self._flush_categories()
         if not self.writing:
             return
         inserted = transaction_bulk_create(user=self.user, transactions=new, ignore_conflicts=True)
         self.report.created[table] += len(inserted)
-        skipped[table] += len(new) - len(inserted)  # their (user, legacy_id) was taken
+        skipped[table] += len(new) - len(inserted)  # a concurrent writer took their key
         self._record((row.recurring_id, row.date) for row in inserted if row.recurring_id)
 
-    def _server_ids(self, rows: list[TransactionRow]) -> set[str]:
-        """The ids of this API's export that are the user's own rows already."""
+    def _already_imported(self, rows: list[TransactionRow]) -> tuple[set[str], set[str]]:
+        """The keys (legacy ids) of `rows` the user has already, and the ids of this API's
+        export that are the user's own rows (the export back into the user it came from).
+
+        The unique (user, legacy_id) key decides (`ON CONFLICT DO NOTHING`); asking first only
+        spares a re-import from sending every row to be refused.
+        """
+        if not self.had_transactions:  # a first import, or replace mode: nothing to find
+            return set(), set()
+        mine = Transaction.objects.filter(user=self.user)
+        keys = set(
+            mine.filter(legacy_id__in=[row.key for row in rows])
+            .exclude(legacy_id="")  # the partial unique index's own condition: it serves this
+            .values_list("legacy_id", flat=True)
+        )
         ids = [row.server_id for row in rows if row.server_id and _is_uuid(row.server_id)]
-        if not ids:
-            return set()
-        found = Transaction.objects.filter(user=self.user, pk__in=ids).values_list("pk", flat=True)
-        return {str(pk) for pk in found}
+        found = mine.filter(pk__in=ids).values_list("pk", flat=True) if ids else ()
+        return keys, {str(pk) for pk in found}
 
     def _rule_for(self, row: TransactionRow) -> RecurringTransaction | None:
         if row.rule_ref is None:
