@@ -6,6 +6,8 @@ a committed one always changes it. Readers use it as the ETag of what they rende
 (`household_ledger.api.conditional`).
 """
 
+from collections.abc import Iterable
+
 from django.contrib.auth import get_user_model
 from django.db.models import F
 
@@ -20,3 +22,15 @@ def revision_bump_everyone() -> None:
     """Add one to every user's revision: the shared default categories changed, and every
     user's calendar shows their names."""
     get_user_model().objects.update(revision=F("revision") + 1)
+
+
+def revision_bump_users(*, user_ids: Iterable) -> None:
+    """Add one to the revision of each of `user_ids` (a write that spans users, such as the
+    nightly confirmation). Their rows are locked in primary-key order first, so two such
+    writers cannot deadlock on each other."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return
+    users = get_user_model().objects.filter(pk__in=ids)
+    list(users.select_for_update().order_by("pk").values_list("pk", flat=True))
+    users.update(revision=F("revision") + 1)

@@ -1,6 +1,10 @@
-"""Recurring rules: create, update, delete, validate — and what a change does to the rule's
+"""Recurring rules: validate, create, update, delete — and what a change does to the rule's
 future scheduled occurrences (SPEC §4). The occurrences themselves are written by the engine
-(`ledger.services.recurring.engine`)."""
+(`ledger.services.recurring.engine`).
+
+Every write bumps the owner's revision in its database transaction. A rule's row is locked
+before its owner's (the engine's order), so a rule's writers cannot deadlock on each other.
+"""
 
 import datetime
 from collections.abc import Sequence
@@ -9,33 +13,36 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction as db_transaction
-from django.db.models import Q
-from django.utils import timezone
 
-from ledger.dates import local_today, month_start
+from ledger.dates import DATE_RANGE_MESSAGE, date_in_range, local_today, month_start
 from ledger.models import (
     Category,
     Frequency,
-    RecurringOccurrence,
     RecurringTransaction,
     Transaction,
     TransactionStatus,
     TransactionType,
 )
-from ledger.selectors.recurring import recurring_occurrence_dates
+from ledger.selectors.categories import category_list
+from ledger.selectors.recurring import (
+    recurring_amount_estimates,
+    recurring_occurrence_dates,
+    recurring_occurrence_description,
+)
 from ledger.services.recurring.engine import (
-    _occurrence_description,
-    _variable_estimates,
     recurring_horizon,
     recurring_materialize,
+    recurring_occurrence_bulk_record,
+    recurring_occurrence_release,
 )
 from ledger.services.revisions import revision_bump
+from ledger.services.transactions import transaction_bulk_delete, transaction_bulk_update
 
 # Rules per INSERT of `recurring_bulk_create`.
 BULK_BATCH_SIZE = 1000
-EARLIEST_START = datetime.date(1970, 1, 1)
 
 # The fields of a rule a caller may set; everything else (user, legacy_id, timestamps) is not.
+# Each of them shapes the occurrences, so changing any rewrites the future scheduled ones.
 RULE_FIELDS = (
     "template_name",
     "description",
@@ -49,9 +56,40 @@ RULE_FIELDS = (
     "is_active",
     "is_variable_amount",
 )
-# Every field a caller may set shapes the occurrences, so changing any of them rewrites the
-# rule's future scheduled occurrences.
-_OCCURRENCE_FIELDS = RULE_FIELDS
+
+
+def recurring_validate(*, rule: RecurringTransaction) -> None:
+    """The rules a rule must satisfy, as a `ValidationError` naming the field at fault — the
+    one place they live (`recurring_create`/`recurring_update` call it; so does the admin's
+    form, to show the error on the form)."""
+    errors: dict[str, list[str]] = {}
+    if not (rule.template_name or "").strip():
+        errors["template_name"] = ["This field may not be blank."]
+    if rule.amount is None and not rule.is_variable_amount:
+        errors["amount"] = ["An amount is required unless is_variable_amount is true."]
+    if rule.amount is not None and rule.amount <= 0:
+        errors["amount"] = ["Must be greater than 0."]
+    if rule.type not in TransactionType.values:
+        errors["type"] = [f"Must be one of: {', '.join(TransactionType.values)}."]
+    if rule.frequency not in Frequency.values:
+        errors["frequency"] = [f"Must be one of: {', '.join(Frequency.values)}."]
+    if not 1 <= (rule.day_of_month or 0) <= 31:
+        errors["day_of_month"] = ["Enter a whole number from 1 to 31."]
+    # The product's one date range: nothing computed from a rule can then overflow.
+    for name in ("start_date", "end_date"):
+        value = getattr(rule, name)
+        if value is not None and not date_in_range(value):
+            errors[name] = [DATE_RANGE_MESSAGE]
+    if rule.start_date is None:
+        errors["start_date"] = ["This field is required."]
+    elif rule.end_date and rule.end_date < rule.start_date and "end_date" not in errors:
+        errors["end_date"] = ["The end must not be before the start."]
+    if rule.category_id is not None and not category_list(user=rule.user).filter(
+        pk=rule.category_id
+    ).exists():
+        errors["category"] = ["Unknown category."]
+    if errors:
+        raise ValidationError(errors)
 
 
 def recurring_bulk_create(
@@ -66,36 +104,6 @@ def recurring_bulk_create(
     with db_transaction.atomic():
         revision_bump(user=user)
         return RecurringTransaction.objects.bulk_create(rules, batch_size=BULK_BATCH_SIZE)
-
-
-def recurring_validate(*, rule: RecurringTransaction) -> None:
-    """The rules a rule must satisfy, as a `ValidationError` naming the field at fault.
-    (`recurring_create`/`recurring_update` call it; so does the admin's form, to show the
-    error on the form.)"""
-    errors: dict[str, list[str]] = {}
-    if not (rule.template_name or "").strip():
-        errors["template_name"] = ["This field may not be blank."]
-    if rule.amount is None and not rule.is_variable_amount:
-        errors["amount"] = ["An amount is required unless is_variable_amount is true."]
-    if rule.amount is not None and rule.amount <= 0:
-        errors["amount"] = ["Must be greater than 0."]
-    if rule.type not in TransactionType.values:
-        errors["type"] = [f"Must be one of: {', '.join(TransactionType.values)}."]
-    if rule.frequency not in Frequency.values:
-        errors["frequency"] = [f"Must be one of: {', '.join(Frequency.values)}."]
-    if not 1 <= (rule.day_of_month or 0) <= 31:
-        errors["day_of_month"] = ["Enter a whole number from 1 to 31."]
-    if rule.start_date and rule.start_date < EARLIEST_START:
-        # Every month since the start is materialized; bound what one request can write.
-        errors["start_date"] = [f"Must be {EARLIEST_START:%Y-%m} or later."]
-    if rule.start_date and rule.end_date and rule.end_date < rule.start_date:
-        errors["end_date"] = ["The end must not be before the start."]
-    if rule.category_id is not None and not Category.objects.filter(
-        Q(user__isnull=True) | Q(user_id=rule.user_id), pk=rule.category_id
-    ).exists():
-        errors["category"] = ["Unknown category."]
-    if errors:
-        raise ValidationError(errors)
 
 
 @db_transaction.atomic
@@ -134,9 +142,19 @@ def recurring_create(
         is_variable_amount=is_variable_amount,
     )
     recurring_validate(rule=rule)
+    revision_bump(user=user)
     rule.save()
     recurring_materialize(rule=rule, today=today)
     return rule
+
+
+def _lock(rule: RecurringTransaction) -> RecurringTransaction:
+    """The rule's row, locked until the caller's transaction ends, with its owner loaded."""
+    return (
+        RecurringTransaction.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=rule.pk)
+    )
 
 
 @dataclass
@@ -164,19 +182,18 @@ def recurring_update(
     unknown = set(data) - set(RULE_FIELDS)
     if unknown:
         raise ValueError(f"not rule fields: {sorted(unknown)}")
-    locked = RecurringTransaction.objects.select_for_update().get(pk=rule.pk)
+    locked = _lock(rule)
     # History is the rule as it was: catch up on anything it missed through today first.
     created_before = len(recurring_materialize(rule=locked, through=today, today=today))
     for name, value in data.items():
         setattr(locked, name, value)
     recurring_validate(rule=locked)
+    revision_bump(user=locked.user)
     locked.save()
 
     result = RuleUpdateResult(rule=locked)
-    # An edit never rewrites the past: dates before today that the new terms would have
-    # yielded (a new day, an earlier start, months while inactive) stay empty.
     _skip_past_dates(rule=locked, today=today)
-    if any(name in data for name in _OCCURRENCE_FIELDS):
+    if data:
         result.updated, result.removed = _reconcile_future(rule=locked, today=today)
     result.created = created_before + len(recurring_materialize(rule=locked, today=today))
     return result
@@ -190,19 +207,16 @@ def _skip_past_dates(*, rule: RecurringTransaction, today: datetime.date) -> Non
     dates = recurring_occurrence_dates(
         rule=rule, date_from=month_start(rule.start_date), date_to=yesterday
     )
-    RecurringOccurrence.objects.bulk_create(
-        [RecurringOccurrence(recurring=rule, date=day) for day in dates],
-        ignore_conflicts=True,
-    )
+    recurring_occurrence_bulk_record(rule_dates=((rule.pk, day) for day in dates))
 
 
 def _reconcile_future(*, rule: RecurringTransaction, today: datetime.date) -> tuple[int, int]:
-    """Delete or rewrite the rule's scheduled occurrences dated after `today`."""
-    future = list(
-        Transaction.objects.filter(
-            recurring=rule, status=TransactionStatus.SCHEDULED, date__gt=today
-        ).order_by("date")
+    """Delete or rewrite the rule's scheduled occurrences dated after `today`; returns
+    (rewritten, deleted)."""
+    future_qs = Transaction.objects.filter(
+        recurring=rule, status=TransactionStatus.SCHEDULED, date__gt=today
     )
+    future = list(future_qs.order_by("date"))
     last_date = max([t.date for t in future], default=today)
     wanted = set(
         recurring_occurrence_dates(
@@ -211,32 +225,27 @@ def _reconcile_future(*, rule: RecurringTransaction, today: datetime.date) -> tu
             date_to=max(last_date, recurring_horizon(today=today)),
         )
     )
-    stale = [t for t in future if t.date not in wanted]
+    recurring_occurrence_release(rule=rule, after=today, keep=wanted)
+    stale = [t.pk for t in future if t.date not in wanted]
+    removed = (
+        transaction_bulk_delete(user=rule.user, queryset=future_qs.filter(pk__in=stale))
+        if stale
+        else 0
+    )
     keep = [t for t in future if t.date in wanted]
-    # Future records of dates no longer in effect go too, so the dates can return if the rule
-    # is changed back; records of dates still in effect stay (a user's deletion holds).
-    RecurringOccurrence.objects.filter(recurring=rule, date__gt=today).exclude(
-        date__in=wanted
-    ).delete()
-    removed = 0
-    if stale:
-        removed, _ = Transaction.objects.filter(pk__in=[t.pk for t in stale]).delete()
-    if keep:
-        estimate = _variable_estimates([rule]).get(rule.pk)
-        now = timezone.now()
-        for occurrence in keep:
-            occurrence.description = _occurrence_description(rule)
-            if rule.amount is not None:
-                occurrence.amount = rule.amount
-            elif occurrence.amount is None:
-                # A variable rule without an estimate: keep an amount the user already entered.
-                occurrence.amount = estimate
-            occurrence.type = rule.type
-            occurrence.category_id = rule.category_id
-            occurrence.updated_at = now
-        Transaction.objects.bulk_update(
-            keep, ["description", "amount", "type", "category", "updated_at"]
-        )
+    estimate = recurring_amount_estimates(rules=[rule]).get(rule.pk)
+    for occurrence in keep:
+        occurrence.description = recurring_occurrence_description(rule)
+        if rule.amount is not None:
+            occurrence.amount = rule.amount
+        elif occurrence.amount is None:
+            # A variable rule without an estimate: keep an amount the user already entered.
+            occurrence.amount = estimate
+        occurrence.type = rule.type
+        occurrence.category_id = rule.category_id
+    transaction_bulk_update(
+        user=rule.user, transactions=keep, fields=["description", "amount", "type", "category"]
+    )
     return len(keep), removed
 
 
@@ -247,11 +256,10 @@ def recurring_delete(*, rule: RecurringTransaction) -> int:
 
     Returns how many scheduled transactions were removed.
     """
-    locked = RecurringTransaction.objects.select_for_update().get(pk=rule.pk)
-    removed, _ = Transaction.objects.filter(
-        recurring=locked, status=TransactionStatus.SCHEDULED
-    ).delete()
+    locked = _lock(rule)
+    removed = transaction_bulk_delete(
+        user=locked.user,
+        queryset=Transaction.objects.filter(recurring=locked, status=TransactionStatus.SCHEDULED),
+    )
     locked.delete()  # occurrence records cascade; confirmed transactions are SET NULL
     return removed
-
-
