@@ -20,14 +20,16 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils.encoders import JSONEncoder
 
 from ledger.api.categories import CategorySerializer
-from ledger.api.recurring import RecurringOutputSerializer
+from ledger.api.recurring import RecurringSerializer
 from ledger.api.transactions import TransactionSerializer
 from ledger.dates import local_date
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
+from ledger.selectors.recurring import recurring_list, recurring_rows
 
 from .formats import OWN, OWN_VERSION, SPA_V1
 
@@ -41,15 +43,17 @@ class BackupTransactionSerializer(TransactionSerializer):
     legacy_id = serializers.CharField(help_text="the IndexedDB id it was imported with, or empty")
 
 
-class BackupRuleSerializer(RecurringOutputSerializer):
+class BackupRuleSerializer(RecurringSerializer):
     """A rule as the API renders it, its browser id, and the dates it already materialized."""
 
-    legacy_id = serializers.CharField()
-    occurrence_dates = serializers.ListField(child=serializers.DateField())
+    legacy_id = serializers.CharField(help_text="the IndexedDB id it was imported with, or empty")
+    occurrence_dates = serializers.SerializerMethodField(
+        help_text="every date the rule materialized (a deleted occurrence stays deleted)"
+    )
 
-    class Meta(RecurringOutputSerializer.Meta):
-        fields = [*RecurringOutputSerializer.Meta.fields, "legacy_id", "occurrence_dates"]
-        read_only_fields = fields
+    @extend_schema_field({"type": "array", "items": {"type": "string", "format": "date"}})
+    def get_occurrence_dates(self, row) -> list[str]:
+        return row["occurrence_dates"]
 
 
 # One encoder for every row: numbers, ids and instants exactly as the API's JSON renderer.
@@ -114,21 +118,21 @@ def _export_own(user) -> Iterator[str]:
         .order_by("recurring_id", "date")
         .values_list("recurring_id", "date")
     ):
-        occurrences[rule_id].append(day)
-    rules = list(
-        RecurringTransaction.objects.filter(user=user)
-        .select_related("category")
-        .order_by("created_at", "id")
+        occurrences[rule_id].append(day.isoformat())
+    rules = recurring_rows(
+        recurring_list(user=user).order_by("created_at", "id"),
+        fields=BackupRuleSerializer.row_keys(),
     )
-    for rule in rules:
-        rule.occurrence_dates = occurrences.get(rule.pk, [])
-    yield from _array(BackupRuleSerializer(rules, many=True).data)
+    rendering = BackupRuleSerializer()
+    yield from _array(
+        rendering.to_representation({**row, "occurrence_dates": occurrences.get(row["id"], [])})
+        for row in rules.iterator()
+    )
 
     yield ',\n"transactions":'
     rendering = BackupTransactionSerializer()
-    yield from _array(rendering.to_representation(row) for row in _transaction_rows(
-        user, BackupTransactionSerializer.row_keys()
-    ))
+    rows = _transaction_rows(user, BackupTransactionSerializer.row_keys())
+    yield from _array(rendering.to_representation(row) for row in rows)
     yield "}\n"
 
 
