@@ -398,6 +398,10 @@ class TransactionViewSet(
     def retrieve(self, request, pk=None):
         return self._row_response(self.get_object().pk)
 
+    def render_current(self, obj) -> dict:
+        row = transaction_row(user=self.request.user, pk=obj.pk, fields=TRANSACTION_FIELDS)
+        return TransactionSerializer(row).data
+
     def _row_response(self, pk, *, status_code=status.HTTP_200_OK) -> Response:
         try:
             row = transaction_row(user=self.request.user, pk=pk, fields=TRANSACTION_FIELDS)
