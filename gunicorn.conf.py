@@ -7,9 +7,12 @@ for up to GUNICORN_GRACEFUL_TIMEOUT seconds and exits 0; Kubernetes' termination
 must be longer than that (k8s/api.yaml).
 """
 
+import json
 import os
 import shutil
 import tempfile
+
+from gunicorn import util
 
 
 def _int(name: str, default: int) -> int:
@@ -37,6 +40,81 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # No runtime control socket: nothing uses it and the root filesystem is read-only in Kubernetes.
 control_socket_disable = True
+
+# --- The HTTP edge: limits, gunicorn's own error answers, closing after a large body ------
+# gunicorn refuses some requests before the application sees them: a request line over
+# limit_request_line (414), a header over limit_request_field_size or more than
+# limit_request_fields of them (431), a malformed request line or header, a Content-Length that
+# is not one number (400). The request line gets gunicorn's maximum (its default is 4,094
+# bytes). A header line gets room above the application's own checks, so that those answer
+# first: a session token over 8 KiB is the application's 401 `token-invalid`
+# (accounts.clerk.MAX_TOKEN_BYTES), not a 431.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 16 * 1024
+
+# What gunicorn answers itself is the API's error format, {"error": {"code", "message"}} (as
+# household_ledger.api.exceptions.error_body builds it; written out here because gunicorn's
+# master loads this file before Django), not its HTML page. Every gunicorn worker
+# writes those answers through this one function, gunicorn.util.write_error (called by
+# Worker.handle_error with the status, reason and message it chose), so it is replaced here;
+# status codes and `Connection: close` stay gunicorn's. household_ledger/tests/
+# test_hostile_input.py checks each answer against a running gunicorn, so an upgrade that
+# stops calling it fails there.
+_ERROR_CODES = {
+    400: "bad_request",
+    403: "permission_denied",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "request_header_fields_too_large",
+    500: "server_error",
+    501: "not_implemented",
+}
+_ERROR_MESSAGES = {
+    414: f"The request line (method, path and query) is longer than {limit_request_line} bytes.",
+    431: (
+        f"A request header is longer than {limit_request_field_size} bytes, or there are more "
+        f"than {limit_request_fields} headers."
+    ),
+    500: "An unexpected error occurred.",
+}
+
+
+def write_json_error(sock, status_int, reason, mesg):
+    code = _ERROR_CODES.get(status_int) or reason.lower().replace(" ", "_")
+    message = _ERROR_MESSAGES.get(status_int) or mesg or reason
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = write_json_error
+
+# Before it reuses a kept-alive connection, gunicorn reads and discards what the application
+# left unread of the body, but at most 64 KiB (gunicorn.http.parser._DRAIN_MAX_BYTES, within a
+# few seconds); past that it closes the connection. An answer given without reading the body
+# (the early 413 of household_ledger.limits, a 401 before the body is parsed) would then have
+# said `Connection: keep-alive` and the client's next request on it would fail. A request whose
+# body may not be drained is therefore told `Connection: close` from the start: a body of
+# 64 KiB or more, or a chunked one (Django does not read those under WSGI). Only large uploads
+# (a backup import) pay a new connection for their next request.
+DRAIN_MAX_BYTES = 64 * 1024
+
+
+def pre_request(worker, req):
+    worker.log.debug("%s %s", req.method, req.path)  # gunicorn's own pre_request
+    for name, value in req.headers:
+        # gunicorn has checked the framing: one Content-Length, digits only.
+        if name == "TRANSFER-ENCODING" or (
+            name == "CONTENT-LENGTH" and int(value) >= DRAIN_MAX_BYTES
+        ):
+            req.force_close()
+
 
 # --- Logs: JSON lines on stderr -------------------------------------------------------------
 accesslog = "-"

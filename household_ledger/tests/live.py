@@ -176,13 +176,21 @@ def manage(*args, env: dict, timeout: float = 300) -> subprocess.CompletedProces
 
 
 class Gunicorn:
-    """The WSGI app under gunicorn (sync worker by default), as in production."""
+    """The WSGI app under gunicorn (sync worker by default), as in production.
 
-    def __init__(self, env: dict, workers: int = 1, threads: int = 1, log_path=None):
+    `config` is gunicorn's configuration file: none by default, `gunicorn.conf.py` for the
+    production one (its HTTP limits and error answers); the command line's bind, workers,
+    threads and timeouts win over it.
+    """
+
+    def __init__(
+        self, env: dict, workers: int = 1, threads: int = 1, log_path=None, config="/dev/null"
+    ):
         self.port = free_port()
         self.env = env
         self.workers = workers
         self.threads = threads
+        self.config = config
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="hl-gunicorn-", suffix=".log")[1])
         self.process = None
 
@@ -209,7 +217,7 @@ class Gunicorn:
                 "--graceful-timeout",
                 "5",
                 "--config",
-                "/dev/null",
+                str(self.config),
             ],
             cwd=REPO,
             env=self.env,
