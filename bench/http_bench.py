@@ -1,16 +1,35 @@
-"""HTTP load benchmark of the real service (issue 10).
+"""HTTP load benchmark of the real service (issues 10 and 17).
 
     python -m bench.http_bench [--seed] [--duration 10] [--connections 8] [--runs 1]
-        [--workers 2 --threads 4] [--only REGEX] [--calendar-cache-seconds 0]
+        [--workers 2 --threads 4] [--worker-class gthread] [--only REGEX]
 
 It starts gunicorn with the production config (`gunicorn.conf.py`, DEBUG off) on a free
-localhost port against PostgreSQL (`DATABASE_URL`), mints Clerk-shaped RS256 tokens for the
-seeded users with a key pair made for this run (networkless: `CLERK_JWT_KEY`), and drives a
-closed-loop load with `wrk` (Debian package) from a separate process, one endpoint at a time,
-for the heavy user and for random ordinary users. For each endpoint it prints requests/s,
-p50/p95/p99 latency, errors, and the PostgreSQL execution time of its slowest query
-(`EXPLAIN (ANALYZE, BUFFERS)` of the SQL the endpoint really runs), and writes the same as
-JSON under `bench/results/`.
+loopback port against PostgreSQL (`DATABASE_URL`: a database of its own, since the bench deletes
+and re-imports its users), mints Clerk-shaped RS256 tokens with a key pair made for this run
+(networkless: `CLERK_JWT_KEY`), and drives a closed-loop load with `wrk` (Debian package) from
+a separate process, one endpoint at a time, each for `--duration` seconds after a short
+warm-up.
+
+Who is measured:
+
+- two realistic households in a table of 1.1 M rows (`--seed`: 1,000 ordinary users × 1,062
+  through `manage.py seed_demo`, then VACUUM ANALYZE): "8k", 8,000 transactions over five years
+  (≈ 130 a month), and "30k", 30,000 (≈ 500 a month). Each is deleted and imported anew through
+  the product's import service (`backup_import` of the Dexie dump `bench.households` writes)
+  and measured twice: **after import** — nothing in between, so its rows have neither planner
+  statistics nor visibility-map bits, as after a real user's import (autovacuum waits for 20 %
+  of the table) — and **at rest**, after `VACUUM ANALYZE`;
+- 200 random ordinary users (reads and a POST), and two anonymous references: a DRF "hello"
+  (no auth, no DB) and hello plus the SELECT and Redis hit every authenticated request makes.
+
+Within each user and phase the endpoints are measured round-robin, `--runs` rounds with fresh
+connections, and the round with the lowest p50 counts (gunicorn does not balance accepted
+connections: a round where every connection landed on one worker doubles its latencies). Per
+endpoint it prints requests/s, p50/p95/p99, errors, the PostgreSQL time of its slowest query
+(`EXPLAIN (ANALYZE, BUFFERS)` of the SQL it really runs, with its heap fetches and a flag for a
+sequential scan of a big table) and the p50 as a multiple of the same user's and phase's
+authenticated floor (`GET /auth/me`); then every bar of issue 17 with ✓/✗. The same goes to
+`bench/results/http-*.json`. The exit status is 1 when a bar is missed or a request failed.
 """
 
 import argparse
@@ -35,7 +54,31 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 AZP = "http://localhost:5173"
+WARM_UP_SECONDS = 3
+
+# The 1.1 M-row table: ordinary users from seed_demo plus the two households.
+SEED_USERS, SEED_ROWS_PER_USER = 1_000, 1_062
+HOUSEHOLDS = (("8k", 8_000), ("30k", 30_000))
+HOUSEHOLD_PREFIX = "user_bench_"
+ORDINARY_PREFIX = "user_demo_0"  # seed_demo's ordinary users
 ORDINARY_SAMPLE = 200
+AFTER_IMPORT, AT_REST = "after import", "at rest"
+POST_DESCRIPTION = "벤치마크 커피"
+
+FLOOR = "GET /auth/me"
+LIST = "GET /transactions?page_size=50"
+BY_MONTH = "GET /transactions/by-month"
+BY_DATE = "GET /transactions/by-date"
+MONTHLY = "GET /stats/monthly"
+ASSETS = "GET /stats/assets"
+# Issue 17: p50 ÷ the floor's p50, per household, after import and at rest alike.
+BARS = {
+    BY_DATE: {"8k": 1.5, "30k": 1.5},
+    BY_MONTH: {"8k": 2.0, "30k": 3.0},
+    LIST: {"8k": 2.0, "30k": 2.0},
+    MONTHLY: {"8k": 2.0, "30k": 2.0},
+    ASSETS: {"8k": 2.0, "30k": 2.0},
+}
 
 
 def make_key_pair():
@@ -96,7 +139,8 @@ def run_wrk(base, lines, duration, connections, workdir):
     request_file.write_text("\n".join("\t".join(line) for line in lines) + "\n")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
                "-s", str(ROOT / "bench" / "wrk_report.lua"), base, "--", str(request_file)]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(command, capture_output=True, text=True, check=True,
+                            timeout=duration + 60).stdout
     figures = json.loads(output.strip().splitlines()[-1])
     seconds = figures["duration_us"] / 1e6
     return {
@@ -137,13 +181,16 @@ def explain_slowest_query(path, method, token, body):
             if slowest is None or ms > slowest["pg_ms"]:
                 slowest = {"pg_ms": round(ms, 3), "sql": sql[:300],
                            "seq_scan": _big_seq_scan(plan["Plan"]),
+                           "heap_fetches": _heap_fetches(plan["Plan"]),
                            "top_node": plan["Plan"]["Node Type"]}
-    return slowest or {"pg_ms": 0.0, "sql": None, "seq_scan": False, "top_node": None}
+    return slowest or NO_PLAN
+
+
+NO_PLAN = {"pg_ms": 0.0, "sql": None, "seq_scan": False, "heap_fetches": 0, "top_node": None}
 
 
 def _statements(sql: str) -> list[str]:
-    """The statements of one execute() (the calendar sends three at once), split on the
-    semicolons outside quoted strings."""
+    """The statements of one execute(), split on the semicolons outside quoted strings."""
     statements, start, quoted = [], 0, False
     for index, char in enumerate(sql):
         if char == "'":
@@ -165,48 +212,187 @@ def _big_seq_scan(node) -> bool:
     return any(_big_seq_scan(child) for child in node.get("Plans", []))
 
 
-def endpoints(heavy_token, ordinary_tokens, month, day):
-    y, m = month
-    post_body = json.dumps({"date": day.isoformat(), "description": "벤치마크 커피",
-                            "amount": 4500, "type": "expense"})
-    reads = [
-        ("floor: /auth/me", "GET", "/auth/me"),
-        ("GET /transactions?page_size=50", "GET", "/transactions?page_size=50"),
-        ("GET /transactions/by-month", "GET", f"/transactions/by-month/{y}/{m}"),
-        ("GET /transactions/by-date", "GET", f"/transactions/by-date/{day.isoformat()}"),
-        ("GET /stats/monthly", "GET", f"/stats/monthly/{y}/{m}"),
-        ("GET /stats/assets", "GET", "/stats/assets"),
+def _heap_fetches(node) -> int:
+    """Heap visits of index-only scans: rows whose page the visibility map does not cover."""
+    return node.get("Heap Fetches", 0) + sum(_heap_fetches(child)
+                                              for child in node.get("Plans", []))
+
+
+# --- the database: seeding, the households' import, VACUUM ---------------------------------
+
+
+def vacuum_analyze():
+    """The whole database at rest, as autovacuum eventually leaves it; returns seconds."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+    return time.perf_counter() - started
+
+
+def import_household(label, rows):
+    """Delete the household and import it anew through the product's import service, with
+    nothing after it: its rows are as a real user's just-imported rows."""
+    from accounts.models import User
+    from accounts.services.users import user_get_or_create_for_session
+    from bench.households import household_backup
+    from ledger.dates import local_today
+    from ledger.services.backup import backup_import
+
+    clerk_id = f"{HOUSEHOLD_PREFIX}{label}"
+    User.objects.filter(clerk_user_id=clerk_id).delete()
+    # The rest of the table at rest (and the previous run's rows of this household gone).
+    vacuum_seconds = vacuum_analyze()
+    user = user_get_or_create_for_session(clerk_user_id=clerk_id)
+    raw = household_backup(rows=rows, today=local_today())
+    started = time.perf_counter()
+    report = backup_import(user=user, raw=raw, max_bytes=len(raw) + 1)
+    import_seconds = time.perf_counter() - started
+    created = report.created
+    print(f"{label}: VACUUM ANALYZE {vacuum_seconds:.1f} s, then backup_import of "
+          f"{len(raw) / 1e6:.1f} MB: {created['transactions']:,} transactions, "
+          f"{created['recurring_transactions']} rules, {created['categories']} category in "
+          f"{import_seconds:.1f} s", flush=True)
+    return user, {"clerk_user_id": clerk_id, "transactions": created["transactions"],
+                  "rules": created["recurring_transactions"],
+                  "import_seconds": round(import_seconds, 2)}
+
+
+def household_days(user):
+    """Last month (its row count) and that month's busiest day (its row count)."""
+    from django.db.models import Count
+
+    from ledger.dates import add_months, local_today, month_end
+    from ledger.models import Transaction
+
+    first = add_months(local_today(), -1)
+    month = Transaction.objects.filter(user=user, date__range=(first, month_end(first)))
+    busiest = month.values("date").annotate(n=Count("id")).order_by("-n", "date").first()
+    return first, month.count(), busiest["date"], busiest["n"]
+
+
+# --- what is measured ----------------------------------------------------------------------
+
+
+def reads(month: datetime.date, day: datetime.date):
+    y, m = month.year, month.month
+    return [
+        (FLOOR, "/auth/me"),
+        (LIST, "/transactions?page_size=50"),
+        (BY_MONTH, f"/transactions/by-month/{y}/{m}"),
+        (BY_DATE, f"/transactions/by-date/{day.isoformat()}"),
+        (MONTHLY, f"/stats/monthly/{y}/{m}"),
+        (ASSETS, "/stats/assets"),
     ]
-    for who, tokens in (("heavy", [heavy_token]), ("ordinary", ordinary_tokens)):
-        for name, method, path in reads:
-            yield who, name, [(method, path, token, "") for token in tokens]
-        yield who, "POST /transactions", [
-            ("POST", "/transactions", token, post_body) for token in tokens
-        ]
-    yield "anonymous", "DRF hello (no auth, no DB)", [("GET", "/bench/hello", "", "")]
-    yield "anonymous", "hello + SELECT + Redis INCR", [
-        ("GET", "/bench/hello-round-trips", "", "")
-    ]
+
+
+def cases_for(who, phase, tokens, month, day, *, post=False):
+    cases = [{"user": who, "phase": phase, "endpoint": name,
+              "lines": [("GET", path, token, "") for token in tokens]}
+             for name, path in reads(month, day)]
+    if post:
+        body = json.dumps({"date": day.isoformat(), "description": POST_DESCRIPTION,
+                           "amount": 4500, "type": "expense"})
+        cases.append({"user": who, "phase": phase, "endpoint": "POST /transactions",
+                      "lines": [("POST", "/transactions", token, body) for token in tokens]})
+    return cases
+
+
+ANONYMOUS = [
+    {"user": "anonymous", "phase": AT_REST, "endpoint": "DRF hello (no auth, no DB)",
+     "lines": [("GET", "/bench/hello", "", "")]},
+    {"user": "anonymous", "phase": AT_REST, "endpoint": "hello + SELECT + Redis INCR",
+     "lines": [("GET", "/bench/hello-round-trips", "", "")]},
+]
+
+
+def case_name(case):
+    return f"{case['user']} {case['phase']} {case['endpoint']}"
+
+
+def measure(cases, *, base, args, workdir, selected):
+    """Measure `cases` (one user and phase) round-robin; the floor is always among them."""
+    cases = [case for case in cases if case["endpoint"] == FLOOR or selected is None
+             or selected.search(case_name(case))]
+    if all(case["endpoint"] == FLOOR for case in cases) and selected is not None:
+        return []
+    for case in cases:  # warm-up: every thread connects, the first touches are paid
+        run_wrk(base, case["lines"], WARM_UP_SECONDS, args.connections, workdir)
+    rounds = [[run_wrk(base, case["lines"], args.duration, args.connections, workdir)
+               for case in cases] for _ in range(args.runs)]
+    floor_ms = None
+    results = []
+    for index, case in enumerate(cases):
+        runs = [figures[index] for figures in rounds]
+        best = dict(min(runs, key=lambda run: run["p50_ms"]))
+        best["runs_p50_ms"] = [run["p50_ms"] for run in runs]
+        best["errors"] = sum(run["errors"] for run in runs)
+        method, path, token, body = case["lines"][0]
+        plan = explain_slowest_query(path, method, token, body) if token else NO_PLAN
+        if case["endpoint"] == FLOOR:
+            floor_ms = best["p50_ms"]
+        result = {"user": case["user"], "phase": case["phase"], "endpoint": case["endpoint"],
+                  "path": path, **best, **plan, "load_1m": round(os.getloadavg()[0], 2)}
+        if floor_ms and case["user"] != "anonymous":
+            result["x_floor"] = round(best["p50_ms"] / floor_ms, 2)
+        results.append(result)
+        print_result(result, runs=args.runs)
+    return results
+
+
+def print_result(result, *, runs):
+    ratio = f"{result['x_floor']:5.2f}× floor" if "x_floor" in result else " " * 11
+    runs_note = ("  p50s " + "/".join(f"{ms:.2f}" for ms in result["runs_p50_ms"])
+                 if runs > 1 else "")
+    print(f"{result['user']:9} {result['phase']:12} {result['endpoint']:30} "
+          f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.2f}  p95 {result['p95_ms']:6.2f}"
+          f"  p99 {result['p99_ms']:6.2f} ms  {ratio}  errors {result['errors']:3d}  "
+          f"pg {result['pg_ms']:6.3f} ms  heap fetches {result['heap_fetches']:5d}  "
+          f"load {result['load_1m']:4.2f}{'  SEQ SCAN' if result['seq_scan'] else ''}"
+          f"{runs_note}", flush=True)
+
+
+def check_bars(results):
+    """One line per bar (household × phase × endpoint); returns whether all were met."""
+    print("\nbars (issue 17): p50 ÷ the same user's and phase's GET /auth/me p50")
+    met = True
+    for result in results:
+        bar = BARS.get(result["endpoint"], {}).get(result["user"])
+        if bar is None or "x_floor" not in result:
+            continue
+        ok = result["x_floor"] <= bar and result["errors"] == 0
+        met &= ok
+        errors = f"  {result['errors']} errors" if result["errors"] else ""
+        print(f"  {'✓' if ok else '✗'} {result['user']:4} {result['phase']:12} "
+              f"{result['endpoint']:30} {result['p50_ms']:6.2f} ms = {result['x_floor']:5.2f}×"
+              f"  (bar ≤ {bar:g}×){errors}")
+    failed = [case_name(r) for r in results if r["errors"] and r["endpoint"] not in BARS]
+    for name in failed:
+        print(f"  ✗ {name}: requests failed")
+    return met and not failed
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint and run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--runs", type=int, default=1,
-                        help="measured runs per endpoint (new connections each); the fastest "
-                             "is reported, all runs' req/s are listed")
+                        help="rounds over each user's endpoints (new connections each); the "
+                             "round with the lowest p50 counts, every round's p50 is listed")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default=None, help="gunicorn worker class")
     parser.add_argument("--only", default=None,
-                        help="run only the endpoints whose 'user endpoint' name matches this regex")
-    parser.add_argument("--calendar-cache-seconds", type=int, default=None,
-                        help="CALENDAR_CACHE_SECONDS for the server (0: every calendar request "
-                             "renders in PostgreSQL, the cache-miss path)")
+                        help="measure only the endpoints whose 'user phase endpoint' matches "
+                             "this regex (e.g. '^30k', 'after import', 'stats'); each user's "
+                             "floor is always measured")
     parser.add_argument("--seed", action="store_true",
-                        help="seed 1,000 users × 1,000 + one heavy user × 100,000 first")
+                        help=f"seed {SEED_USERS:,} ordinary users × {SEED_ROWS_PER_USER:,} "
+                             "transactions first (replacing earlier demo users)")
     args = parser.parse_args()
+    if not 1 <= args.duration <= 120 or not 1 <= args.runs <= 10:
+        parser.error("--duration must be 1–120 seconds and --runs 1–10")
 
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -216,17 +402,15 @@ def main():
     key, public_pem = make_key_pair()
     static_root = Path(tempfile.mkdtemp(prefix="hl-bench-static-"))
     env = server_env(public_pem, static_root)
-    if args.calendar_cache_seconds is not None:
-        env["CALENDAR_CACHE_SECONDS"] = str(args.calendar_cache_seconds)
-    # The in-process EXPLAIN pass runs the same settings as the server (DEBUG off, plain http).
+    # The in-process work (import, EXPLAIN pass) runs the same settings as the server.
     os.environ.update(env)
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
-    os.environ["LOG_LEVEL"] = "WARNING"  # the in-process EXPLAIN pass: no request log lines
+    os.environ["LOG_LEVEL"] = "WARNING"  # no request log lines from the EXPLAIN pass
     python = sys.executable
     if args.seed:
-        subprocess.run([python, "manage.py", "seed_demo", "--users", "1000",
-                        "--transactions-per-user", "1000", "--heavy-user-transactions",
-                        "100000", "--reset"], cwd=ROOT, env=env, check=True)
+        subprocess.run([python, "manage.py", "seed_demo", "--users", str(SEED_USERS),
+                        "--transactions-per-user", str(SEED_ROWS_PER_USER), "--reset"],
+                       cwd=ROOT, env=env, check=True)
     subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"],
                    cwd=ROOT, env=env, check=True)
 
@@ -236,17 +420,13 @@ def main():
     from accounts.models import User
     from ledger.dates import add_months, local_today
     from ledger.models import Transaction
+    from ledger.services.transactions import transaction_bulk_delete
 
-    heavy = User.objects.filter(clerk_user_id="user_demo_heavy").first()
-    if heavy is None:
-        raise SystemExit("No seeded data: run with --seed (or manage.py seed_demo) first.")
-    ordinary = list(User.objects.filter(clerk_user_id__startswith="user_demo_0")
+    ordinary = list(User.objects.filter(clerk_user_id__startswith=ORDINARY_PREFIX)
                     .order_by("?").values_list("clerk_user_id", flat=True)[:ORDINARY_SAMPLE])
-    last_month = add_months(local_today(), -1)
-    busy_day = (Transaction.objects.filter(user=heavy, date__lt=local_today())
-                .order_by("-date").values_list("date", flat=True).first())
-    heavy_token = mint(key, heavy.clerk_user_id)
-    ordinary_tokens = [mint(key, clerk_id) for clerk_id in ordinary]
+    if not ordinary:
+        raise SystemExit("No seeded data: run with --seed (or manage.py seed_demo) first.")
+    selected = re.compile(args.only) if args.only else None
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -258,67 +438,69 @@ def main():
         command += ["--threads", str(args.threads)]
     if args.worker_class:
         command += ["--worker-class", args.worker_class]
-    selected = re.compile(args.only) if args.only else None
+    total_rows = Transaction.objects.count()
     load_before = os.getloadavg()
     print(f"gunicorn {' '.join(command[8:]) or '(gunicorn.conf.py defaults)'}; "
+          f"{total_rows:,} transactions before the households' import; "
           f"load average {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
-    results = []
+    results, households = [], {}
     try:
         wait_ready(base)
         with tempfile.TemporaryDirectory() as workdir:
-            for who, name, lines in endpoints(heavy_token, ordinary_tokens,
-                                              (last_month.year, last_month.month), busy_day):
-                if selected and not selected.search(f"{who} {name}"):
+            def run(cases):
+                results.extend(measure(cases, base=base, args=args, workdir=workdir,
+                                       selected=selected))
+
+            for label, rows in HOUSEHOLDS:
+                if selected and not any(selected.search(f"{label} {phase} {name}")
+                                        for phase in (AFTER_IMPORT, AT_REST)
+                                        for name in BARS):
                     continue
-                run_wrk(base, lines, 3, args.connections, workdir)  # warm-up (all threads connect)
-                # gunicorn does not balance accepted connections: with few connections, all of
-                # them often land on one worker (one GIL) and every latency doubles. Each run
-                # connects anew; the fastest run is the one where they were spread.
-                runs = [run_wrk(base, lines, args.duration, args.connections, workdir)
-                        for _ in range(args.runs)]
-                figures = max(runs, key=lambda run: run["rps"])
-                figures["runs_rps"] = [run["rps"] for run in runs]
-                method, path, token, body = lines[0]
-                plan = explain_slowest_query(path, method, token, body) if token else {
-                    "pg_ms": 0.0, "sql": None, "seq_scan": False, "top_node": None}
-                load = os.getloadavg()[0]
-                runs_note = ("  runs " + "/".join(f"{rps:.0f}" for rps in figures["runs_rps"])
-                             if args.runs > 1 else "")
-                results.append({"user": who, "endpoint": name, **figures, **plan,
-                                "load_1m": round(load, 2)})
-                print(f"{who:9} {name:34} {figures['rps']:8.1f} req/s  p50 "
-                      f"{figures['p50_ms']:7.2f}  p95 {figures['p95_ms']:7.2f}  p99 "
-                      f"{figures['p99_ms']:7.2f} ms  errors {figures['errors']:4d}  "
-                      f"pg {plan['pg_ms']:7.3f} ms  load {load:4.2f}"
-                      f"{'  SEQ SCAN' if plan['seq_scan'] else ''}{runs_note}",
-                      flush=True)
+                user, info = import_household(label, rows)
+                month, month_rows, day, day_rows = household_days(user)
+                info.update(month=f"{month:%Y-%m}", month_rows=month_rows,
+                            day=day.isoformat(), day_rows=day_rows,
+                            table_rows=Transaction.objects.count())
+                households[label] = info
+                print(f"{label}: {month:%Y-%m} has {month_rows} rows, its busiest day "
+                      f"{day} {day_rows}; {info['table_rows']:,} rows in the table", flush=True)
+                token = mint(key, info["clerk_user_id"])
+                run(cases_for(label, AFTER_IMPORT, [token], month, day))
+                print(f"{label}: VACUUM ANALYZE {vacuum_analyze():.1f} s", flush=True)
+                run(cases_for(label, AT_REST, [token], month, day))
+
+            month = add_months(local_today(), -1)
+            run(cases_for("ordinary", AT_REST, [mint(key, clerk_id) for clerk_id in ordinary],
+                          month, month.replace(day=15), post=True))
+            results.extend(measure(ANONYMOUS, base=base, args=args, workdir=workdir,
+                                   selected=selected))
     finally:
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-        # Remove what the POST endpoint created, so runs stay comparable.
-        Transaction.objects.filter(description="벤치마크 커피",
-                                   user__clerk_user_id__startswith="user_demo_").delete()
-        # Their dead index entries sit on the by-date day (thousands per run: the scan grew
-        # 68 → 4,222 entries); autovacuum would wait for 20 % of the table to be dead.
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM (ANALYZE) ledger_transaction")
+        # Remove what the POST endpoint created, so runs stay comparable, and vacuum: their
+        # dead index entries would sit on the by-date day.
+        posted = Transaction.objects.filter(description=POST_DESCRIPTION,
+                                            user__clerk_user_id__startswith=ORDINARY_PREFIX)
+        for user in User.objects.filter(pk__in=posted.values("user_id")):
+            transaction_bulk_delete(user=user, queryset=posted)
+        vacuum_analyze()
         shutil.rmtree(static_root, ignore_errors=True)
 
+    met = check_bars(results)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = RESULTS / f"http-{stamp}.json"
     out.write_text(json.dumps({"settings": vars(args), "gunicorn": command[8:],
-                               "load_before": load_before, "load_after": os.getloadavg(),
-                               "results": results}, indent=2,
-                              ensure_ascii=False))
+                               "households": households, "load_before": load_before,
+                               "load_after": os.getloadavg(), "bars_met": met,
+                               "results": results}, indent=2, ensure_ascii=False, default=str))
     print(f"written {out.relative_to(ROOT)}")
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":
