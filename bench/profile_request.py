@@ -3,8 +3,8 @@
     python -m bench.profile_request /transactions/by-month/2026/10 [--user user_bench_30k]
         [--repeat 20] [--method GET] [--body '{...}']
 
-Runs against `DATABASE_URL` (the benchmark database `bench.http_bench` seeds and imports its households into) with the
-production settings (DEBUG off, plain http), a run-specific key pair as `CLERK_JWT_KEY`, and
+Runs against `DATABASE_URL` (the database `bench.http_bench` seeds and imports its households
+into) with the production settings (DEBUG off, plain http), a run-specific key pair as `CLERK_JWT_KEY`, and
 prints pyinstrument's call tree of `--repeat` requests plus the mean wall time per request.
 """
 
