@@ -28,7 +28,10 @@ connections: a round where every connection landed on one worker doubles its lat
 endpoint it prints requests/s, p50/p95/p99, errors, the PostgreSQL time of its slowest query
 (`EXPLAIN (ANALYZE, BUFFERS)` of the SQL it really runs, with its heap fetches and a flag for a
 sequential scan of a big table) and the p50 as a multiple of the same user's and phase's
-authenticated floor (`GET /auth/me`); then every bar of issue 17 with ✓/✗. The same goes to
+authenticated floor (`GET /auth/me`), and the server's CPU per request (gunicorn plus its
+PostgreSQL backends, from /proc) with the same ratio: on a shared machine latency moves with the
+neighbours' load, CPU per request much less. Then every bar of issue 17 with ✓/✗ (the bars are
+on p50). The same goes to
 `bench/results/http-*.json`. The exit status is 1 when a bar is missed or a request failed.
 """
 
@@ -102,6 +105,55 @@ def free_port():
         return sock.getsockname()[1]
 
 
+SERVER_APP_NAME = "hl-bench-server"  # PGAPPNAME of the server's connections
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class ServerCpu:
+    """CPU seconds the server has used so far: gunicorn (master and workers) plus the
+    PostgreSQL backends of its connections (found by `application_name`). Divided by the
+    requests of a run, it is what a request costs whatever else the machine is doing, which
+    latency on a shared machine is not."""
+
+    def __init__(self, master_pid):
+        self.master_pid = master_pid
+
+    @staticmethod
+    def _stat(pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS  # ppid, cpu
+
+    def _backend_pids(self):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                           [SERVER_APP_NAME])
+            return [pid for (pid,) in cursor.fetchall()]
+
+    def snapshot(self) -> dict:
+        """pid → CPU seconds of every process that serves the benchmark now."""
+        seconds = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                stat = self._stat(entry.name)
+                if stat and (stat[0] == self.master_pid or int(entry.name) == self.master_pid):
+                    seconds[int(entry.name)] = stat[1]
+        for pid in self._backend_pids():
+            stat = self._stat(pid)
+            if stat:
+                seconds[pid] = stat[1]
+        return seconds
+
+    @staticmethod
+    def used(before: dict, after: dict) -> float:
+        """CPU seconds between two snapshots (a process new since `before` counts from 0)."""
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def server_env(public_pem, static_root):
     env = dict(os.environ)
     env.update(
@@ -118,6 +170,7 @@ def server_env(public_pem, static_root):
         # stays on: it is part of what every request costs.
         # The user throttle keeps its per-request counter round trip, at a rate no run reaches.
         THROTTLE_RATE_USER="100000/s",
+        PGAPPNAME=SERVER_APP_NAME,
     )
     return env
 
@@ -134,16 +187,19 @@ def wait_ready(base, timeout=60):
     raise SystemExit(f"gunicorn did not become ready at {base}")
 
 
-def run_wrk(base, lines, duration, connections, workdir):
+def run_wrk(base, lines, duration, connections, workdir, cpu=None):
     request_file = Path(workdir) / "requests.tsv"
     request_file.write_text("\n".join("\t".join(line) for line in lines) + "\n")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
                "-s", str(ROOT / "bench" / "wrk_report.lua"), base, "--", str(request_file)]
+    before = cpu.snapshot() if cpu else None
     output = subprocess.run(command, capture_output=True, text=True, check=True,
                             timeout=duration + 60).stdout
+    used = cpu.used(before, cpu.snapshot()) if cpu else 0.0
     figures = json.loads(output.strip().splitlines()[-1])
     seconds = figures["duration_us"] / 1e6
     return {
+        "cpu_ms": round(used * 1000 / max(figures["requests"], 1), 3),
         "rps": round(figures["requests"] / seconds, 1),
         "requests": figures["requests"],
         "p50_ms": figures["p50_us"] / 1000,
@@ -311,7 +367,7 @@ def case_name(case):
     return f"{case['user']} {case['phase']} {case['endpoint']}"
 
 
-def measure(cases, *, base, args, workdir, selected):
+def measure(cases, *, base, args, workdir, selected, cpu):
     """Measure `cases` (one user and phase) round-robin; the floor is always among them."""
     cases = [case for case in cases if case["endpoint"] == FLOOR or selected is None
              or selected.search(case_name(case))]
@@ -319,23 +375,25 @@ def measure(cases, *, base, args, workdir, selected):
         return []
     for case in cases:  # warm-up: every thread connects, the first touches are paid
         run_wrk(base, case["lines"], WARM_UP_SECONDS, args.connections, workdir)
-    rounds = [[run_wrk(base, case["lines"], args.duration, args.connections, workdir)
+    rounds = [[run_wrk(base, case["lines"], args.duration, args.connections, workdir, cpu)
                for case in cases] for _ in range(args.runs)]
-    floor_ms = None
+    floor_ms = floor_cpu = None
     results = []
     for index, case in enumerate(cases):
         runs = [figures[index] for figures in rounds]
         best = dict(min(runs, key=lambda run: run["p50_ms"]))
         best["runs_p50_ms"] = [run["p50_ms"] for run in runs]
         best["errors"] = sum(run["errors"] for run in runs)
+        best["cpu_ms"] = min(run["cpu_ms"] for run in runs)
         method, path, token, body = case["lines"][0]
         plan = explain_slowest_query(path, method, token, body) if token else NO_PLAN
         if case["endpoint"] == FLOOR:
-            floor_ms = best["p50_ms"]
+            floor_ms, floor_cpu = best["p50_ms"], best["cpu_ms"]
         result = {"user": case["user"], "phase": case["phase"], "endpoint": case["endpoint"],
                   "path": path, **best, **plan, "load_1m": round(os.getloadavg()[0], 2)}
         if floor_ms and case["user"] != "anonymous":
             result["x_floor"] = round(best["p50_ms"] / floor_ms, 2)
+            result["cpu_x_floor"] = round(best["cpu_ms"] / floor_cpu, 2) if floor_cpu else None
         results.append(result)
         print_result(result, runs=args.runs)
     return results
@@ -343,11 +401,14 @@ def measure(cases, *, base, args, workdir, selected):
 
 def print_result(result, *, runs):
     ratio = f"{result['x_floor']:5.2f}× floor" if "x_floor" in result else " " * 11
+    cpu_ratio = (f" ({result['cpu_x_floor']:5.2f}×)" if result.get("cpu_x_floor")
+                 else " " * 9)
     runs_note = ("  p50s " + "/".join(f"{ms:.2f}" for ms in result["runs_p50_ms"])
                  if runs > 1 else "")
     print(f"{result['user']:9} {result['phase']:12} {result['endpoint']:30} "
           f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.2f}  p95 {result['p95_ms']:6.2f}"
-          f"  p99 {result['p99_ms']:6.2f} ms  {ratio}  errors {result['errors']:3d}  "
+          f"  p99 {result['p99_ms']:6.2f} ms  {ratio}  cpu {result['cpu_ms']:6.2f} ms"
+          f"{cpu_ratio}  errors {result['errors']:3d}  "
           f"pg {result['pg_ms']:6.3f} ms  heap fetches {result['heap_fetches']:5d}  "
           f"load {result['load_1m']:4.2f}{'  SEQ SCAN' if result['seq_scan'] else ''}"
           f"{runs_note}", flush=True)
@@ -355,7 +416,8 @@ def print_result(result, *, runs):
 
 def check_bars(results):
     """One line per bar (household × phase × endpoint); returns whether all were met."""
-    print("\nbars (issue 17): p50 ÷ the same user's and phase's GET /auth/me p50")
+    print("\nbars (issue 17): p50 ÷ the same user's and phase's GET /auth/me p50 "
+          "(in brackets: the same for server CPU per request)")
     met = True
     for result in results:
         bar = BARS.get(result["endpoint"], {}).get(result["user"])
@@ -366,7 +428,7 @@ def check_bars(results):
         errors = f"  {result['errors']} errors" if result["errors"] else ""
         print(f"  {'✓' if ok else '✗'} {result['user']:4} {result['phase']:12} "
               f"{result['endpoint']:30} {result['p50_ms']:6.2f} ms = {result['x_floor']:5.2f}×"
-              f"  (bar ≤ {bar:g}×){errors}")
+              f"  (bar ≤ {bar:g}×)  [cpu {result['cpu_x_floor']:5.2f}×]{errors}")
     failed = [case_name(r) for r in results if r["errors"] and r["endpoint"] not in BARS]
     for name in failed:
         print(f"  ✗ {name}: requests failed")
@@ -449,9 +511,11 @@ def main():
     try:
         wait_ready(base)
         with tempfile.TemporaryDirectory() as workdir:
+            cpu = ServerCpu(server.pid)
+
             def run(cases):
                 results.extend(measure(cases, base=base, args=args, workdir=workdir,
-                                       selected=selected))
+                                       selected=selected, cpu=cpu))
 
             for label, rows in HOUSEHOLDS:
                 if selected and not any(selected.search(f"{label} {phase} {name}")
@@ -474,8 +538,7 @@ def main():
             month = add_months(local_today(), -1)
             run(cases_for("ordinary", AT_REST, [mint(key, clerk_id) for clerk_id in ordinary],
                           month, month.replace(day=15), post=True))
-            results.extend(measure(ANONYMOUS, base=base, args=args, workdir=workdir,
-                                   selected=selected))
+            run(ANONYMOUS)
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -4,8 +4,9 @@
         [--repeat 20] [--method GET] [--body '{...}']
 
 Runs against `DATABASE_URL` (the database `bench.http_bench` seeds and imports its households
-into) with the production settings (DEBUG off, plain http), a run-specific key pair as `CLERK_JWT_KEY`, and
-prints pyinstrument's call tree of `--repeat` requests plus the mean wall time per request.
+into) with the production settings (DEBUG off, plain http), a run-specific key pair as
+`CLERK_JWT_KEY`, and prints pyinstrument's call tree of `--repeat` requests plus the mean wall
+time per request.
 """
 
 import argparse
