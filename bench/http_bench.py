@@ -31,8 +31,8 @@ sequential scan of a big table) and the p50 as a multiple of the same user's and
 authenticated floor (`GET /auth/me`), and the server's CPU per request (gunicorn plus its
 PostgreSQL backends, from /proc) with the same ratio: on a shared machine latency moves with the
 neighbours' load, CPU per request much less. Then every bar of issue 17 with ✓/✗ (the bars are
-on p50). The same goes to
-`bench/results/http-*.json`. The exit status is 1 when a bar is missed or a request failed.
+on p50). The same goes to `bench/results/http-*.json`. The exit status is 1 when a bar is
+missed or a request failed.
 """
 
 import argparse
