@@ -50,4 +50,4 @@ fuzz: $(VENV)/.test-deps
 
 ## soak: 10 minutes of mixed traffic on localhost, then a consistency check.
 soak: $(VENV)/.test-deps
-	$(BIN)/python -m household_ledger.soak --minutes $${SOAK_MINUTES:-10}
+	$(BIN)/python -m bench.soak --minutes $${SOAK_MINUTES:-10}

@@ -25,7 +25,7 @@ worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 4)
 # Recycle workers now and then so a slow leak never takes a pod down. Not too often: a new
 # worker imports the whole application (about a second of CPU on 2 cores), and at 1,000 the
-# benchmark saw a restart every few seconds and its p99 in seconds (README "Performance").
+# benchmark saw a restart every few seconds and its p99 in seconds (docs/performance.md).
 max_requests = _int("GUNICORN_MAX_REQUESTS", 50000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 5000)
 

@@ -189,7 +189,7 @@ def _key_source() -> _PemKey | _RemoteJwks:
             headers={"Authorization": f"Bearer {settings.CLERK_SECRET_KEY}"},
             origin="Clerk's Backend API (CLERK_SECRET_KEY)",
         )
-    if dev_keys.is_trusted():
+    if _dev_key_trusted():
         return _PemKey(dev_keys.public_key_pem(), origin="the local development key")
     raise KeysUnavailable(
         "jwk-local-missing",
@@ -201,6 +201,11 @@ def _key_source() -> _PemKey | _RemoteJwks:
 def clerk_keys_configured() -> bool:
     """True when a real Clerk key source is configured (not the local development key)."""
     return bool(settings.CLERK_JWT_KEY or settings.CLERK_JWKS_URL or settings.CLERK_SECRET_KEY)
+
+
+def _dev_key_trusted() -> bool:
+    """The key of `manage.py dev_token`: only with DEBUG on, no Clerk key, and the key made."""
+    return bool(settings.DEBUG) and not clerk_keys_configured() and dev_keys.public_key_pem_exists()
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -323,7 +328,14 @@ def _check_time_claims(claims: dict, skew: int) -> None:
 
 def _check_identity_claims(claims: dict) -> None:
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject or len(subject) > 255:
+    # isprintable(): no NUL or other control character, which no Clerk id has (and PostgreSQL
+    # text cannot hold NUL).
+    if (
+        not isinstance(subject, str)
+        or not subject
+        or len(subject) > 255
+        or not subject.isprintable()
+    ):
         raise TokenError("token-invalid", "The token's subject (sub) must be a Clerk user id.")
 
     parties = [party for party in settings.CLERK_AUTHORIZED_PARTIES if party]

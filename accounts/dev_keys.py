@@ -1,8 +1,8 @@
 """The local development key pair of `manage.py dev_token`.
 
 Generated once under `settings.DEV_KEYS_DIR` (`.dev-keys/`, git-ignored). The server trusts its
-public key only when DEBUG is on and no Clerk key is configured; tokens signed with it go
-through exactly the same verification as Clerk's (see `accounts.clerk`).
+public key only when DEBUG is on and no Clerk key is configured (`accounts.clerk` decides);
+tokens signed with it go through exactly the same verification as Clerk's.
 """
 
 from __future__ import annotations
@@ -30,13 +30,6 @@ def _private_path() -> Path:
 
 def _public_path() -> Path:
     return _dir() / "public.pem"
-
-
-def is_trusted() -> bool:
-    """DEBUG on, no Clerk key configured, and a development key exists."""
-    from accounts.clerk import clerk_keys_configured
-
-    return bool(settings.DEBUG) and not clerk_keys_configured() and _public_path().is_file()
 
 
 def public_key_pem_exists() -> bool:

@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.signals import worker_ready
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "household_ledger.settings")
 
@@ -21,8 +22,6 @@ app.autodiscover_tasks()
 def catch_up_recurring(sender, **kwargs):
     """On start-up, queue one run of the recurring engine, so a worker (and beat) that was down
     over midnight fills what it missed without waiting for the next scheduled run."""
-    from django.conf import settings
-
     if not settings.RECURRING_CATCH_UP_ON_WORKER_START:
         return
     sender.app.send_task("ledger.tasks.materialize_recurring")

@@ -17,6 +17,7 @@ import os
 import time
 
 import prometheus_client
+from celery import signals
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -127,8 +128,6 @@ def start_worker_metrics_server(**kwargs):
 
 
 def connect_celery_signals() -> None:
-    from celery import signals
-
     signals.task_prerun.connect(on_task_prerun, weak=False)
     signals.task_postrun.connect(on_task_postrun, weak=False)
     signals.task_success.connect(on_task_success, weak=False)

@@ -278,9 +278,6 @@ DEV_KEYS_DIR = BASE_DIR / ".dev-keys"
 
 # --- Product settings -----------------------------------------------------------------------
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
-# Paginated lists count matching rows exactly up to this many; above, `count` is PostgreSQL's
-# estimate and `count_exact` is false (no COUNT(*) over a huge ledger on every page).
-API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=5000)
 # Recurring rules are materialized through the end of the month this many months after the
 # current one (1 = the rest of this month and all of next month).
 RECURRING_HORIZON_MONTHS = env.int("RECURRING_HORIZON_MONTHS", default=1)
@@ -331,10 +328,10 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 INSTALLED_APPS = [*INSTALLED_APPS, "django_prometheus"]
-# Query counts and durations per database (django_prometheus_db_* metrics), and a connection
-# health check that needs no round trip (household_ledger/postgresql/base.py).
+# Query counts and durations per database (django_prometheus_db_* metrics): django-prometheus's
+# own wrapper of Django's PostgreSQL backend, nothing else changed.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "household_ledger.postgresql"
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 # Bearer token that /metrics requires; unset, /metrics answers 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 

@@ -1,6 +1,9 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from ledger.default_categories import ensure_defaults_after_migrate
+from ledger.roles import ensure_support_group_after_migrate
+
 
 class LedgerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
@@ -8,6 +11,7 @@ class LedgerConfig(AppConfig):
     verbose_name = "Ledger"
 
     def ready(self):
-        from ledger.default_categories import ensure_defaults_after_migrate
-
+        # `flush` (and test teardown) empties tables; the defaults and the support group
+        # come back after every migrate.
         post_migrate.connect(ensure_defaults_after_migrate, sender=self)
+        post_migrate.connect(ensure_support_group_after_migrate, sender=self)

@@ -1,5 +1,7 @@
 """The SPA's default categories (name, emoji), in its order."""
 
+from django.apps import apps as global_apps
+
 DEFAULT_CATEGORIES = [
     ("식비", "🍽️"),
     ("간식류", "🍪"),
@@ -34,8 +36,8 @@ def ensure_default_categories(category_model) -> None:
 
 def ensure_defaults_after_migrate(sender, apps=None, **kwargs) -> None:
     """post_migrate: `flush` (and test teardown) empties tables; the defaults come back."""
-    if apps is None:  # `flush` sends the signal without the migration state's apps
-        from django.apps import apps
+    # `flush` sends the signal without the migration state's apps.
+    apps = apps or global_apps
     try:
         category_model = apps.get_model("ledger", "Category")
     except LookupError:  # migrating backwards past the ledger's first migration

@@ -1,10 +1,10 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from ledger.api import stats
 from ledger.api.backup import BackupExportView, BackupImportView
 from ledger.api.categories import CategoryViewSet
 from ledger.api.recurring import RecurringViewSet
+from ledger.api.stats import views as stats
 from ledger.api.transactions import TransactionViewSet
 
 # At the site root, without trailing slashes (SPEC §5): /transactions, /categories, …

@@ -37,6 +37,11 @@ def webhook_verify(*, secret: str, body: bytes, headers: dict[str, str]) -> dict
         event = json.loads(body)
     except ValueError:
         raise WebhookPayloadError("The body is not JSON.") from None
+    except RecursionError:
+        raise WebhookPayloadError("The body is nested too deeply.") from None
+    if _has_nul(event):
+        # PostgreSQL text cannot hold it; refused here, so Svix does not retry it for days.
+        raise WebhookPayloadError("The event contains a NUL (\\u0000) character.")
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise WebhookPayloadError("The event has no type.")
     data = event.get("data")
@@ -45,6 +50,23 @@ def webhook_verify(*, secret: str, body: bytes, headers: dict[str, str]) -> dict
     ):
         raise WebhookPayloadError("The user event has no data.id.")
     return event
+
+
+def _has_nul(value) -> bool:
+    """Whether any string (key or value) in the parsed JSON holds a NUL. Iterative: json.loads
+    already bounded the depth, and this walk adds no recursion of its own."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 HANDLED_TYPES = ("user.created", "user.updated", "user.deleted")

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.roles import SUPPORT_GROUP
 from accounts.tests.factories import UserFactory
+from ledger.roles import SUPPORT_GROUP
 
 PASSWORD = "correct horse battery staple"
 

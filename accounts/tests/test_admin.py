@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
 from ledger.models import Transaction
-from ledger.tests.backup_support import shared_fixture_path
+from ledger.tests.backup_support import SPA_FIXTURE
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -24,7 +24,7 @@ from ledger.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 USERS = reverse("admin:accounts_user_changelist")
-FIXTURE = shared_fixture_path()  # the SPA's real backup
+FIXTURE = SPA_FIXTURE  # an SPA backup (our own fixture)
 
 
 def change(user) -> str:

@@ -6,7 +6,9 @@ from unittest import mock
 import jwt
 import pytest
 import time_machine
+from django.db import connection
 
+from accounts.models import User
 from accounts.services import users
 from accounts.tests.tokens import mint_token
 
@@ -74,18 +76,21 @@ def test_changed_clerk_settings_forget_remembered_tokens(api_client, user, setti
     assert response.json()["error"]["code"] == "token-invalid-authorized-parties"
 
 
-def test_the_per_request_user_lookup_gives_what_the_orm_gives(user):
-    from accounts.models import User
+def test_the_per_request_user_lookup_is_one_query_on_the_clerk_id_index(
+    user, django_assert_num_queries
+):
+    with django_assert_num_queries(1) as captured:
+        found = users.user_get_or_create_for_session(clerk_user_id=user.clerk_user_id)
+    assert found == user
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # can the index serve it at all?
+        cursor.execute("EXPLAIN " + captured.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "user_clerk_user_id_unique" in plan, plan
 
-    found = users._user_by_clerk_id(user.clerk_user_id)
-    expected = User.objects.get(pk=user.pk)
-    for field in User._meta.concrete_fields:
-        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
-    assert type(found.pk) is type(expected.pk)
-    assert not found._state.adding and found._state.db == expected._state.db
-    assert users._user_by_clerk_id("user_nobody") is None
 
-
-def test_the_per_request_user_lookup_is_one_query(user, django_assert_num_queries):
-    with django_assert_num_queries(1):
-        users._user_by_clerk_id(user.clerk_user_id)
+def test_an_unknown_clerk_id_is_created_once(user):
+    created = users.user_get_or_create_for_session(clerk_user_id="user_first_sight")
+    again = users.user_get_or_create_for_session(clerk_user_id="user_first_sight")
+    assert created.pk == again.pk and created.username == "user_first_sight"
+    assert User.objects.filter(clerk_user_id="user_first_sight").count() == 1

@@ -227,6 +227,27 @@ def test_signed_user_event_without_id_is_a_validation_error(api_client):
     assert not User.objects.exists()
 
 
+def test_signed_update_with_a_nul_in_the_email_is_a_validation_error(api_client):
+    UserFactory(clerk_user_id="user_2hook", email="kept@example.com")
+    payload = user_payload(event_type="user.updated", email="evil\x00@example.com")
+    response = deliver(api_client, payload)
+    assert response.status_code == 400  # not a 503: Svix would retry it for days
+    assert response.json()["error"]["fields"] == {
+        "body": ["The event contains a NUL (\\u0000) character."]
+    }
+    assert User.objects.get(clerk_user_id="user_2hook").email == "kept@example.com"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_signed_body_nested_too_deeply_is_a_validation_error(api_client):
+    depth = 100_000
+    body = '{"type": "user.updated", "data": ' + "[" * depth + "]" * depth + "}"
+    response = deliver(api_client, None, body=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"body": ["The body is nested too deeply."]}
+    assert not WebhookEvent.objects.exists()
+
+
 def test_webhook_without_a_configured_secret_answers_503(api_client, settings):
     secret = settings.CLERK_WEBHOOK_SIGNING_SECRET
     settings.CLERK_WEBHOOK_SIGNING_SECRET = ""

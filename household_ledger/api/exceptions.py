@@ -5,14 +5,22 @@ Every error answers::
     {"error": {"code": "validation_error", "message": "…", "fields": {"amount": ["…"]}}}
 
 `fields` is present only when specific input fields are at fault.
+
+Database errors say what happened: the database cannot be reached (`OperationalError`,
+`InterfaceError`) → 503 with Retry-After; a value it cannot store (`DataError`) → 400; a
+constraint of the models refused the row (`IntegrityError`) → 400 naming the constraint's
+fields; anything else is a bug → 500, logged with its traceback.
 """
 
+import functools
 import logging
 import sys
 
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
+from django.db.models import CheckConstraint, Q, UniqueConstraint
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
@@ -25,12 +33,6 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service is temporarily unavailable. Try again shortly."
     default_code = "service_unavailable"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with existing data."
-    default_code = "conflict"
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -69,6 +71,65 @@ def _code_of(exc):
     return exc.default_code
 
 
+# The owner of a row is never the client's input, so an error does not name it.
+_NOT_INPUT = {"user"}
+UNIQUE_MESSAGE = "Another row already has this value."
+CHECK_MESSAGE = "This value is not allowed."
+DATA_MESSAGE = (
+    "A value cannot be stored: text with a NUL (\\u0000) character, or a number or date out "
+    "of range."
+)
+
+
+def _condition_fields(condition) -> list[str]:
+    fields = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            fields += _condition_fields(child)
+        else:
+            fields.append(child[0].split("__")[0])
+    return fields
+
+
+@functools.cache
+def constraint_fields() -> dict[str, tuple[list[str], str]]:
+    """Constraint name → (the fields it is about, the message), from every model's Meta."""
+    found = {}
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            if isinstance(constraint, UniqueConstraint):
+                names, message = list(constraint.fields), UNIQUE_MESSAGE
+            elif isinstance(constraint, CheckConstraint):
+                names, message = _condition_fields(constraint.condition), CHECK_MESSAGE
+            else:
+                continue
+            fields = [name for name in dict.fromkeys(names) if name not in _NOT_INPUT]
+            found[constraint.name] = (fields or names, message)
+    return found
+
+
+def _known_constraint(exc: IntegrityError) -> tuple[list[str], str] | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    return constraint_fields().get(getattr(diag, "constraint_name", None) or "")
+
+
+def _database_error(exc):
+    """The API error a database error stands for, or None: a bug, answered 500 and logged."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        return ServiceUnavailable("The database is unavailable. Try again shortly.")
+    if isinstance(exc, DataError):
+        logger.info("data error answered as 400: %s", exc.__class__.__name__)
+        return exceptions.ValidationError({"non_field_errors": [DATA_MESSAGE]})
+    if isinstance(exc, IntegrityError):
+        known = _known_constraint(exc)
+        if known is not None:
+            fields, message = known
+            logger.info("constraint answered as 400: %s", fields)
+            return exceptions.ValidationError({field: [message] for field in fields})
+    return None
+
+
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: map every known failure to the one format."""
     if isinstance(exc, DjangoValidationError):
@@ -77,12 +138,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, IntegrityError):
-        logger.info("integrity error answered as 409: %s", exc.__class__.__name__)
-        exc = Conflict()
-    elif isinstance(exc, (OperationalError, DatabaseError, InterfaceError)):
-        logger.warning("database unavailable: %s", exc.__class__.__name__)
-        exc = ServiceUnavailable("The database is unavailable. Try again shortly.")
+    elif isinstance(exc, OperationalError | InterfaceError | DataError | IntegrityError):
+        exc = _database_error(exc) or exc
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
 
@@ -135,13 +192,12 @@ def handler500(request):
     # Called while the exception is being handled: a database that is down or restarting,
     # wherever it surfaced (a middleware, the session, the admin), is a 503, not a crash.
     exc = sys.exc_info()[1]
-    if isinstance(exc, (DatabaseError, InterfaceError)) and not isinstance(exc, IntegrityError):
+    if isinstance(exc, OperationalError | InterfaceError):
         return database_unavailable_response()
     return json_error_response(500, "server_error", "An unexpected error occurred.")
 
 
 __all__ = [
-    "Conflict",
     "RequestTooLarge",
     "ServiceUnavailable",
     "error_body",

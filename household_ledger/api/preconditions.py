@@ -9,7 +9,7 @@ the authentication's own user lookup, which already read the revision.
 
 Writes (`ConditionalWriteMixin`): optimistic concurrency for detail views.
 
-Policy (README, "Reliability and security"): a client that sends `If-Match` with the ETag it
+Policy (docs/api.md, "ETags"): a client that sends `If-Match` with the ETag it
 read gets 412 `precondition_failed` when the object changed in between, and nothing is written;
 a client that sends no `If-Match` gets last-write-wins. Writes to one object are serialized by
 a row lock (`SELECT … FOR UPDATE` inside the request's transaction), so the check and the write

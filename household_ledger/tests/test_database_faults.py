@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from household_ledger.soak import ISSUER, SPA_ORIGIN, make_signing_keys, session_token
+from bench.soak import ISSUER, SPA_ORIGIN, make_signing_keys, session_token
 from household_ledger.tests.live import (
     Gunicorn,
     PostgresCluster,

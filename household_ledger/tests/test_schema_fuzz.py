@@ -1,7 +1,7 @@
 """Schema fuzzing: schemathesis against the app's own `/api/schema/`, every operation.
 
 A short run (FUZZ_EXAMPLES per operation, default 25; positive and negative inputs) is part of
-the suite; the long run is a README command (`make fuzz`). Requests go through the real WSGI
+the suite; the long run is `make fuzz`. Requests go through the real WSGI
 app with a real signed session token, against a user with a full ledger; where an operation
 takes an id, some examples use one of the user's real ids instead of a random one.
 

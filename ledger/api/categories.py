@@ -10,6 +10,11 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
+from household_ledger.api.preconditions import (
+    IF_NONE_MATCH_PARAMETER,
+    NOT_MODIFIED,
+    RevisionETagMixin,
+)
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR, error_response
 from ledger.api.transactions import UUID_PATTERN
 from ledger.selectors.categories import category_list
@@ -75,7 +80,8 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 403: READ_ONLY, 404: NOT_FOUND}
     list=extend_schema(
         summary="List categories: the defaults (in the SPA's order), then your own (by name)",
         description="Unpaginated; you can have at most 200 categories of your own.",
-        responses={200: CategorySerializer(many=True)},
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses={200: CategorySerializer(many=True), 304: NOT_MODIFIED},
         examples=[CATEGORY_EXAMPLE],
     ),
     retrieve=extend_schema(
@@ -85,8 +91,11 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 403: READ_ONLY, 404: NOT_FOUND}
         examples=[CATEGORY_EXAMPLE],
     ),
 )
-class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CategoryViewSet(
+    RevisionETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = CategorySerializer
+    revision_etag_actions = ("list",)
     pagination_class = None
     filter_backends = []
     permission_classes = [permissions.IsAuthenticated, DefaultCategoryReadOnly]

@@ -3,15 +3,12 @@
 import datetime
 import re
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ledger.dates import month_end
+from ledger.dates import month_end, parse_local_date
 
 MAX_INTEGER_DIGITS = 13
 MAX_DECIMAL_PLACES = 2
@@ -72,6 +69,7 @@ class LocalDateField(serializers.Field):
     """`YYYY-MM-DD`, or an ISO instant such as the SPA's `2025-07-24T15:00:00.000Z`.
 
     An instant becomes the date it is in the ledger's time zone: that one is 2025-07-25 in Seoul.
+    The rule and the range (1900-01-01 … 2100-12-31) are `ledger.dates.parse_local_date`'s.
     """
 
     default_error_messages = {
@@ -85,18 +83,10 @@ class LocalDateField(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, str) or len(data) > 40:
             self.fail("invalid")
-        text = data.strip()
         try:
-            if _DATE.match(text):
-                return datetime.date.fromisoformat(text)
-            instant = parse_datetime(text)
-        except ValueError:
-            self.fail("invalid")
-        if instant is None:
-            self.fail("invalid")
-        if instant.tzinfo is None:  # a local wall-clock time: its date is the date
-            return instant.date()
-        return instant.astimezone(ZoneInfo(self.time_zone or settings.TIME_ZONE)).date()
+            return parse_local_date(data, self.time_zone)
+        except ValueError as error:  # its message: the format, or the product's date range
+            raise serializers.ValidationError(str(error), code="invalid") from error
 
     def to_representation(self, value):
         return value.isoformat() if value else None

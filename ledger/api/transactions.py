@@ -29,7 +29,13 @@ from household_ledger.api.preconditions import (
 from household_ledger.api.rows import RowSerializer
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
 from ledger.api.fields import LocalDateField, MoneyField
-from ledger.api.paths import parse_day, parse_year_month
+from ledger.api.paths import (
+    DAY_PARAMETER,
+    MONTH_PARAMETER,
+    YEAR_PARAMETER,
+    parse_day,
+    parse_year_month,
+)
 from ledger.dates import month_end
 from ledger.models import (
     Category,
@@ -425,8 +431,7 @@ class TransactionViewSet(
         "day's recurring occurrences that have no transaction yet, as entries with "
         '`"id": null, "projected": true` and `recurring` set (after the real ones).',
         parameters=[
-            OpenApiParameter("date", OpenApiTypes.DATE, OpenApiParameter.PATH,
-                             description="The day, YYYY-MM-DD."),
+            DAY_PARAMETER,
             CalendarQuerySerializer,
             IF_NONE_MATCH_PARAMETER,
         ],
@@ -448,10 +453,8 @@ class TransactionViewSet(
         "also the month's recurring occurrences that have no transaction yet, as entries with "
         '`"id": null, "projected": true` and `recurring` set.',
         parameters=[
-            OpenApiParameter("year", OpenApiTypes.INT, OpenApiParameter.PATH,
-                             description="Four digits, e.g. 2025."),
-            OpenApiParameter("month", OpenApiTypes.INT, OpenApiParameter.PATH,
-                             description="1–12 (07 is accepted too)."),
+            YEAR_PARAMETER,
+            MONTH_PARAMETER,
             CalendarQuerySerializer,
             IF_NONE_MATCH_PARAMETER,
         ],

@@ -1,8 +1,8 @@
-"""Create the `support` staff group with its permissions (see accounts/roles.py). Idempotent."""
+"""Create the `support` staff group with its permissions (see ledger/roles.py). Idempotent."""
 
 from django.db import migrations
 
-from accounts.roles import SUPPORT_GROUP, ensure_support_group
+from ledger.roles import SUPPORT_GROUP, ensure_support_group
 
 
 def create_group(apps, schema_editor):

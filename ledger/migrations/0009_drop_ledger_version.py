@@ -1,13 +1,12 @@
-"""Drop LedgerVersion and its triggers: the calendar is no longer cached.
+"""Drop the version table and the triggers an earlier 0008 created, where they exist.
 
-The services bump the owner's `accounts.User.revision` in the same transaction as every
-write (ledger.services.revisions), which is what ETags are built from. Going back to 0008
-recreates the empty table without its triggers (no code reads it any more).
+Nothing reads them: every service bumps the owner's `accounts.User.revision` in the same
+transaction as its write (ledger.services.revisions), which is what ETags are built from.
 """
 
 from django.db import migrations
 
-# (table, trigger) pairs and functions 0008 created.
+# (table, trigger) pairs and functions the earlier 0008 created.
 TRIGGERS = [
     ("ledger_transaction", "ledger_transaction_ledger_version_insert"),
     ("ledger_transaction", "ledger_transaction_ledger_version_update"),
@@ -16,16 +15,14 @@ TRIGGERS = [
     ("ledger_category", "ledger_category_ledger_version_update"),
     ("ledger_category", "ledger_category_ledger_version_delete"),
     ("accounts_user", "accounts_user_ledger_version_delete"),
-    ("ledger_ledgerversion", "ledger_ledgerversion_ledger_version_truncate"),
 ]
 FUNCTIONS = ("ledger_version_bump", "ledger_version_forget", "ledger_version_bump_all")
 
-
-def drop_triggers(apps, schema_editor):
-    for table, trigger in TRIGGERS:
-        schema_editor.execute(f'DROP TRIGGER IF EXISTS "{trigger}" ON "{table}"')
-    for function in FUNCTIONS:
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
+DROP = ";\n".join(
+    [f'DROP TRIGGER IF EXISTS "{trigger}" ON "{table}"' for table, trigger in TRIGGERS]
+    + ['DROP TABLE IF EXISTS "ledger_ledgerversion"']
+    + [f"DROP FUNCTION IF EXISTS {function}()" for function in FUNCTIONS]
+)
 
 
 class Migration(migrations.Migration):
@@ -34,7 +31,4 @@ class Migration(migrations.Migration):
         ("accounts", "0003_user_revision"),
     ]
 
-    operations = [
-        migrations.RunPython(drop_triggers, migrations.RunPython.noop, elidable=False),
-        migrations.DeleteModel(name="LedgerVersion"),
-    ]
+    operations = [migrations.RunSQL(DROP, migrations.RunSQL.noop, elidable=False)]

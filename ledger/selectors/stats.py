@@ -1,10 +1,11 @@
-"""Statistics over a user's ledger: the figures behind `/stats/*`, the admin and exports.
+"""Statistics over a user's ledger: the figures behind `/stats/*` and the admin's stats panel.
 
-Every figure is a PostgreSQL aggregate (`SUM`/`COUNT` with `FILTER`, `DATE_TRUNC`, `GROUP BY`)
-in a fixed number of queries, whatever the number of rows: nothing here loads transactions into
+Every figure is one PostgreSQL aggregate (`SUM … FILTER`, `GROUP BY`) written once below, in a
+fixed number of queries whatever the number of rows: nothing here loads transactions into
 Python (at most a few dozen aggregated groups are added up here, e.g. a month's days into the
-month). Amounts stay `Decimal`; an empty period gives zeros. A transaction whose amount is NULL
-(a pending occurrence of a variable-amount rule) counts in `count` but adds 0 to every sum.
+month). The selectors return plain dataclasses of `Decimal`, dates and ints; the API's output
+serializers render them. An empty period gives zeros. A transaction whose amount is NULL (a
+pending occurrence of a variable-amount rule) counts in `count` but adds 0 to every sum.
 
 Semantics (SPEC §4): the month's income and expense (the SPA's 수입/지출 cards) count every
 transaction, scheduled ones included; total assets (전체 자산) count confirmed ones only.
@@ -15,8 +16,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncMonth
 
 from ledger.dates import add_months, local_today, month_end
 from ledger.models import Category, Transaction, TransactionStatus, TransactionType
@@ -25,20 +24,13 @@ from ledger.selectors.recurring import recurring_projection
 ZERO = Decimal("0.00")
 SHARE_PLACES = Decimal("0.0001")
 UNCATEGORIZED_NAME = "미분류"
-
-_INCOME = Q(type=TransactionType.INCOME)
-_EXPENSE = Q(type=TransactionType.EXPENSE)
-_CONFIRMED = Q(status=TransactionStatus.CONFIRMED)
-_SCHEDULED = Q(status=TransactionStatus.SCHEDULED)
+INCOME, EXPENSE = TransactionType.INCOME.value, TransactionType.EXPENSE.value
+CONFIRMED, SCHEDULED = TransactionStatus.CONFIRMED.value, TransactionStatus.SCHEDULED.value
 
 
-def _money(condition: Q | None = None):
-    """SUM(amount) FILTER (WHERE condition), 0 instead of NULL; NULL amounts add nothing."""
-    return Coalesce(
-        Sum("amount", filter=condition),
-        Value(ZERO),
-        output_field=DecimalField(max_digits=20, decimal_places=2),
-    )
+def user_time_zone(user) -> str | None:
+    """The user's time zone (Asia/Seoul by default), for "today" and "this month"."""
+    return getattr(user, "time_zone", None) or None
 
 
 def _share(part: Decimal, whole: Decimal) -> Decimal:
@@ -48,18 +40,7 @@ def _share(part: Decimal, whole: Decimal) -> Decimal:
     return (part / whole).quantize(SHARE_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _user_transactions(user, **conditions) -> QuerySet[Transaction]:
-    """The user's transactions: every ORM stats query starts here, so none reads another's
-    rows (the fixed SQL aggregates below filter on `user_id` the same way)."""
-    return Transaction.objects.filter(user=user, **conditions)
-
-
-def user_time_zone(user) -> str | None:
-    """The user's time zone (Asia/Seoul by default), for "today" and "this month"."""
-    return getattr(user, "time_zone", None) or None
-
-
-# --- Result types: plain dataclasses, so views, the admin and exports can all use them --------
+# --- Results: plain data for the API's output serializers and the admin ----------------------
 
 
 @dataclass(frozen=True)
@@ -179,112 +160,109 @@ class TrendStats:
     items: list[MonthTotal]
 
 
-# --- Querysets the selectors aggregate over (also usable by the admin and exports) ------------
-
-
-def stats_period_queryset(
-    *, user, date_from: datetime.date, date_to: datetime.date, status: str | None = None
-) -> QuerySet[Transaction]:
-    conditions = {"date__range": (date_from, date_to)}
-    if status:
-        conditions["status"] = status
-    return _user_transactions(user, **conditions)
-
-
-# The aggregates over one period (`stats_summary`, `stats_monthly`, `stats_by_category`) as
-# fixed SQL: compiling them through the ORM on each request took longer than PostgreSQL took to
-# answer them for a month (README "Performance"). They filter as `stats_period_queryset` does —
-# the user's own rows in the date range — and only constant table names are interpolated.
+# --- The aggregates, as fixed SQL -------------------------------------------------------------
+# The only way these figures are computed. Fixed texts rather than ORM querysets because
+# compiling the queryset on each request took longer than PostgreSQL took to answer it for a
+# month (docs/performance.md). Each one reads only the user's own rows (`user_id = %(user)s`)
+# and is answered by index-only scans of `transaction_stats_idx` (user, date) INCLUDE (type,
+# status, amount, category). Values travel as parameters; only table names are interpolated.
 _TRANSACTIONS = f'"{Transaction._meta.db_table}"'
+_CATEGORIES = f'"{Category._meta.db_table}"'
 _PERIOD = "user_id = %(user)s AND date BETWEEN %(date_from)s AND %(date_to)s"
 
 
-def _summary_sql(*, one_status: bool) -> str:
-    """Income, expense and count, `SUM … FILTER` in one pass."""
-    status_filter = " AND status = %(status)s" if one_status else ""
-    return (
-        "SELECT COALESCE(SUM(amount) FILTER (WHERE type = %(income)s), 0.00), "  # noqa: S608
-        "COALESCE(SUM(amount) FILTER (WHERE type = %(expense)s), 0.00), COUNT(*) "
-        f"FROM {_TRANSACTIONS} WHERE {_PERIOD}{status_filter}"
-    )
+def _sum(condition: str) -> str:
+    """SUM(amount) over the rows meeting `condition`, 0 instead of NULL (NULL amounts add 0)."""
+    return f"COALESCE(SUM(amount) FILTER (WHERE {condition}), 0.00)"
 
 
-_SUMMARY_SQL = _summary_sql(one_status=False)
-_SUMMARY_OF_STATUS_SQL = _summary_sql(one_status=True)
+# Income, expense and count of a set of rows, in one pass.
+_TOTALS = f"{_sum('type = %(income)s')}, {_sum('type = %(expense)s')}, COUNT(*)"
 
-# Sums per (day, type, status), by day.
+_SUMMARY_SQL = f"SELECT {_TOTALS} FROM {_TRANSACTIONS} WHERE {_PERIOD}"  # noqa: S608
+_SUMMARY_OF_STATUS_SQL = f"{_SUMMARY_SQL} AND status = %(status)s"
+
+_TREND_SQL = (
+    "SELECT date_trunc('month', date::timestamp)::date AS month, "  # noqa: S608
+    f"{_TOTALS} FROM {_TRANSACTIONS} WHERE {_PERIOD} GROUP BY month"
+)
+
+# Sums per (day, type, status), by day: a month's days, totals and status split, in one pass.
 _DAY_GROUPS_SQL = (
     "SELECT date, type, status, COALESCE(SUM(amount), 0.00), COUNT(*) "  # noqa: S608
     f"FROM {_TRANSACTIONS} WHERE {_PERIOD} GROUP BY date, type, status ORDER BY date"
 )
 
 
-def _category_groups_sql(*, one_type: bool) -> str:
+def _category_groups_sql(type_filter: str = "") -> str:
     """Sums per (category, type), grouped first and then joined with the categories' names:
     joining every transaction before grouping took twice as long on a 5-year period, and a
     separate look-up of the names cost a query."""
-    type_filter = " AND type = %(type)s" if one_type else ""
     return (
         "SELECT g.category_id, g.type, g.total, g.count, c.name, c.emoji FROM ("  # noqa: S608
         "SELECT category_id, type, COALESCE(SUM(amount), 0.00) AS total, COUNT(*) AS count "
         f"FROM {_TRANSACTIONS} WHERE {_PERIOD}{type_filter} GROUP BY category_id, type"
-        f') AS g LEFT JOIN "{Category._meta.db_table}" AS c ON c.id = g.category_id'
+        f") AS g LEFT JOIN {_CATEGORIES} AS c ON c.id = g.category_id"
     )
 
 
-_CATEGORY_GROUPS_SQL = _category_groups_sql(one_type=False)
-_CATEGORY_GROUPS_OF_TYPE_SQL = _category_groups_sql(one_type=True)
+_CATEGORY_GROUPS_SQL = _category_groups_sql()
+_CATEGORY_GROUPS_OF_TYPE_SQL = _category_groups_sql(" AND type = %(type)s")
+
+# Confirmed and scheduled income and expense over all time (or up to a date), in one pass.
+_ASSETS_SQL = (
+    f"SELECT {_sum('status = %(confirmed)s AND type = %(income)s')}, "  # noqa: S608
+    f"{_sum('status = %(confirmed)s AND type = %(expense)s')}, "
+    f"{_sum('status = %(scheduled)s AND type = %(income)s')}, "
+    f"{_sum('status = %(scheduled)s AND type = %(expense)s')} "
+    f"FROM {_TRANSACTIONS} WHERE user_id = %(user)s"
+)
+_ASSETS_AS_OF_SQL = f"{_ASSETS_SQL} AND date <= %(as_of)s"
 
 
-def _fetch_all(sql: str, params: dict) -> list[tuple]:
+def _fetch_all(sql: str, *, user, **params) -> list[tuple]:
+    params = {
+        "user": user.pk,
+        "income": INCOME,
+        "expense": EXPENSE,
+        "confirmed": CONFIRMED,
+        "scheduled": SCHEDULED,
+        **params,
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _category_rows(
+def _category_totals(
     *, user, date_from: datetime.date, date_to: datetime.date, type: str | None = None
-) -> list[dict]:
-    """Totals per (category, type) with each category's name and emoji, largest first. One
-    query."""
-    params = {"user": user.pk, "date_from": date_from, "date_to": date_to, "type": type}
-    rows = [
-        {
-            "category_id": category_id,
-            "type": type_,
-            "total": total,
-            "count": count,
-            "name": name or UNCATEGORIZED_NAME,
-            "emoji": emoji or "",
-        }
-        for category_id, type_, total, count, name, emoji in _fetch_all(
-            _CATEGORY_GROUPS_OF_TYPE_SQL if type else _CATEGORY_GROUPS_SQL, params
+) -> list[CategoryTotal]:
+    """Totals per (category, type) with each category's name, emoji and share of its type's
+    total, largest first. One query."""
+    rows = _fetch_all(
+        _CATEGORY_GROUPS_OF_TYPE_SQL if type else _CATEGORY_GROUPS_SQL,
+        user=user, date_from=date_from, date_to=date_to, type=type,
+    )
+    whole = {INCOME: ZERO, EXPENSE: ZERO}
+    for _, type_, total, *_ in rows:
+        whole[type_] += total
+    totals = [
+        CategoryTotal(
+            category_id=category_id,
+            name=name or UNCATEGORIZED_NAME,
+            emoji=emoji or "",
+            type=type_,
+            total=total,
+            count=count,
+            share=_share(total, whole[type_]),
         )
+        for category_id, type_, total, count, name, emoji in rows
     ]
     # Largest first; ties by type and name, uncategorized after named ones, for a stable order.
-    rows.sort(
-        key=lambda r: (-r["total"], r["type"], r["category_id"] is None, r["name"],
-                       str(r["category_id"]))
+    totals.sort(
+        key=lambda t: (-t.total, t.type, t.category_id is None, t.name, str(t.category_id))
     )
-    return rows
-
-
-def _category_totals(rows, *, income: Decimal, expense: Decimal) -> list[CategoryTotal]:
-    """Aggregated rows (one per category and type) → results with each one's share."""
-    return [
-        CategoryTotal(
-            category_id=row["category_id"],
-            name=row["name"],
-            emoji=row["emoji"],
-            type=row["type"],
-            total=row["total"],
-            count=row["count"],
-            share=_share(
-                row["total"], income if row["type"] == TransactionType.INCOME else expense
-            ),
-        )
-        for row in rows
-    ]
+    return totals
 
 
 # --- Selectors ---------------------------------------------------------------------------------
@@ -297,24 +275,13 @@ def stats_summary(
 
     One query.
     """
-    params = {
-        "user": user.pk,
-        "date_from": date_from,
-        "date_to": date_to,
-        "status": status,
-        "income": TransactionType.INCOME.value,
-        "expense": TransactionType.EXPENSE.value,
-    }
     [(income, expense, count)] = _fetch_all(
-        _SUMMARY_OF_STATUS_SQL if status else _SUMMARY_SQL, params
+        _SUMMARY_OF_STATUS_SQL if status else _SUMMARY_SQL,
+        user=user, date_from=date_from, date_to=date_to, status=status,
     )
     return PeriodSummary(
-        date_from=date_from,
-        date_to=date_to,
-        status=status,
-        income=income,
-        expense=expense,
-        count=count,
+        date_from=date_from, date_to=date_to, status=status,
+        income=income, expense=expense, count=count,
     )
 
 
@@ -332,45 +299,36 @@ def stats_monthly(
     """
     date_from = datetime.date(year, month, 1)
     date_to = month_end(date_from)
-    period = {"user": user.pk, "date_from": date_from, "date_to": date_to}
 
-    # One GROUP BY instead of a nine-expression aggregate plus a per-day query: the same
-    # figures, in one pass over the month's index entries.
-    zero = {"income": ZERO, "expense": ZERO, "count": 0}
+    zero = {INCOME: ZERO, EXPENSE: ZERO, "count": 0}
     by_day: dict[datetime.date, dict] = {}
-    by_status = {TransactionStatus.CONFIRMED: dict(zero), TransactionStatus.SCHEDULED: dict(zero)}
-    for day, type_, status, total, count in _fetch_all(_DAY_GROUPS_SQL, period):
+    by_status = {CONFIRMED: dict(zero), SCHEDULED: dict(zero)}
+    for day, type_, status, total, count in _fetch_all(
+        _DAY_GROUPS_SQL, user=user, date_from=date_from, date_to=date_to
+    ):
         for bucket in (by_day.setdefault(day, dict(zero)), by_status[status]):
             bucket[type_] += total
             bucket["count"] += count
-    confirmed = Totals(**by_status[TransactionStatus.CONFIRMED])
-    scheduled = Totals(**by_status[TransactionStatus.SCHEDULED])
-    income = confirmed.income + scheduled.income
-    expense = confirmed.expense + scheduled.expense
+    confirmed = Totals(**by_status[CONFIRMED])
+    scheduled = Totals(**by_status[SCHEDULED])
 
-    categories = _category_totals(
-        _category_rows(user=user, date_from=date_from, date_to=date_to),
-        income=income,
-        expense=expense,
-    )
-    projected = (
-        stats_projected(user=user, date_from=date_from, date_to=date_to)
-        if include_projected
-        else None
-    )
     return MonthlyStats(
         year=year,
         month=month,
         date_from=date_from,
         date_to=date_to,
-        income=income,
-        expense=expense,
+        income=confirmed.income + scheduled.income,
+        expense=confirmed.expense + scheduled.expense,
         count=confirmed.count + scheduled.count,
         confirmed=confirmed,
         scheduled=scheduled,
-        categories=categories,
+        categories=_category_totals(user=user, date_from=date_from, date_to=date_to),
         days=[DayTotal(date=day, **figures) for day, figures in by_day.items()],
-        projected=projected,
+        projected=(
+            stats_projected(user=user, date_from=date_from, date_to=date_to)
+            if include_projected
+            else None
+        ),
     )
 
 
@@ -401,51 +359,35 @@ def stats_projected(
     for item in occurrences:
         by_day.setdefault(item.date, []).append(item)
 
-    def total(items, kind):
-        return sum((item.amount for item in items if item.type == kind), ZERO)
+    def totals(items) -> dict:
+        return {
+            "income": sum((i.amount for i in items if i.type == INCOME), ZERO),
+            "expense": sum((i.amount for i in items if i.type == EXPENSE), ZERO),
+            "count": len(items),
+        }
 
     return ProjectedTotals(
-        income=total(occurrences, TransactionType.INCOME),
-        expense=total(occurrences, TransactionType.EXPENSE),
-        count=len(occurrences),
-        days=[
-            DayTotal(
-                date=day,
-                income=total(items, TransactionType.INCOME),
-                expense=total(items, TransactionType.EXPENSE),
-                count=len(items),
-            )
-            for day, items in sorted(by_day.items())
-        ],
+        **totals(occurrences),
+        days=[DayTotal(date=day, **totals(items)) for day, items in sorted(by_day.items())],
         occurrences=occurrences,
     )
 
 
 def stats_by_category(
-    *,
-    user,
-    date_from: datetime.date,
-    date_to: datetime.date,
-    type: str | None = None,
+    *, user, date_from: datetime.date, date_to: datetime.date, type: str | None = None
 ) -> CategoryStats:
     """Totals per (category, type) over the period, largest first; uncategorized rows have
     `category_id` None. Every transaction counts, scheduled ones included. One query.
     """
-    rows = _category_rows(user=user, date_from=date_from, date_to=date_to, type=type)
-    income = sum((r["total"] for r in rows if r["type"] == TransactionType.INCOME), ZERO)
-    expense = sum((r["total"] for r in rows if r["type"] == TransactionType.EXPENSE), ZERO)
+    categories = _category_totals(user=user, date_from=date_from, date_to=date_to, type=type)
     return CategoryStats(
         date_from=date_from,
         date_to=date_to,
         type=type,
-        income=income,
-        expense=expense,
-        categories=_category_totals(rows, income=income, expense=expense),
+        income=sum((c.total for c in categories if c.type == INCOME), ZERO),
+        expense=sum((c.total for c in categories if c.type == EXPENSE), ZERO),
+        categories=categories,
     )
-
-
-def stats_assets_queryset(*, user, as_of: datetime.date | None = None) -> QuerySet[Transaction]:
-    return _user_transactions(user, **({} if as_of is None else {"date__lte": as_of}))
 
 
 def stats_assets(*, user, as_of: datetime.date | None = None) -> AssetsStats:
@@ -455,13 +397,15 @@ def stats_assets(*, user, as_of: datetime.date | None = None) -> AssetsStats:
     `as_of` filters by date; statuses are today's (a transaction confirmed since counts as
     confirmed).
     """
-    figures = stats_assets_queryset(user=user, as_of=as_of).aggregate(
-        confirmed_income=_money(_CONFIRMED & _INCOME),
-        confirmed_expense=_money(_CONFIRMED & _EXPENSE),
-        scheduled_income=_money(_SCHEDULED & _INCOME),
-        scheduled_expense=_money(_SCHEDULED & _EXPENSE),
+    [sums] = _fetch_all(_ASSETS_SQL if as_of is None else _ASSETS_AS_OF_SQL, user=user, as_of=as_of)
+    confirmed_income, confirmed_expense, scheduled_income, scheduled_expense = sums
+    return AssetsStats(
+        as_of=as_of,
+        confirmed_income=confirmed_income,
+        confirmed_expense=confirmed_expense,
+        scheduled_income=scheduled_income,
+        scheduled_expense=scheduled_expense,
     )
-    return AssetsStats(as_of=as_of, **figures)
 
 
 def stats_trend(*, user, months: int = 12, until: datetime.date | None = None) -> TrendStats:
@@ -472,25 +416,19 @@ def stats_trend(*, user, months: int = 12, until: datetime.date | None = None) -
     until = until or local_today(user_time_zone(user))
     date_from = add_months(until, -(months - 1))
     date_to = month_end(until)
-    rows = (
-        stats_period_queryset(user=user, date_from=date_from, date_to=date_to)
-        .annotate(month=TruncMonth("date"))
-        .values("month")
-        .annotate(income=_money(_INCOME), expense=_money(_EXPENSE), count=Count("*"))
-        .order_by("month")
-    )
-    found = {row["month"]: row for row in rows}
+    found = {
+        month: (income, expense, count)
+        for month, income, expense, count in _fetch_all(
+            _TREND_SQL, user=user, date_from=date_from, date_to=date_to
+        )
+    }
     items = []
     for index in range(months):
         start = add_months(date_from, index)
-        row = found.get(start, {"income": ZERO, "expense": ZERO, "count": 0})
+        income, expense, count = found.get(start, (ZERO, ZERO, 0))
         items.append(
             MonthTotal(
-                year=start.year,
-                month=start.month,
-                income=row["income"],
-                expense=row["expense"],
-                count=row["count"],
+                year=start.year, month=start.month, income=income, expense=expense, count=count
             )
         )
     return TrendStats(months=months, date_from=date_from, date_to=date_to, items=items)

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ledger.models import Category, RecurringTransaction, Transaction
+from ledger.selectors.categories import category_list
 from ledger.services.revisions import revision_bump
 
 # A user's own categories are listed unpaginated; this keeps that list bounded.
@@ -27,7 +27,7 @@ class CategoryDeletion:
 def _check_name_free(*, user, name: str, exclude_id=None) -> None:
     """Names are unique among a user's own categories and may not repeat a default's name,
     so a name always means one category in the SPA's picker and in imports."""
-    clash = Category.objects.filter(Q(user__isnull=True) | Q(user=user), name=name)
+    clash = category_list(user=user).filter(name=name)
     if exclude_id is not None:
         clash = clash.exclude(pk=exclude_id)
     if clash.exists():

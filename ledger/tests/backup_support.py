@@ -1,32 +1,63 @@
-"""Helpers shared by the backup tests: the real SPA fixture, Dexie documents, DB snapshots."""
+"""Helpers shared by the backup tests: the SPA fixtures, Dexie documents, DB snapshots."""
 
 import datetime
 import json
+import os
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.conf import settings
 from django.db.models import Count, Sum
 
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 
 SEOUL = ZoneInfo("Asia/Seoul")
-FIXTURE = "spa-backup-v1-2025-08-02.json"
-
-
-def shared_fixture_path(name: str = FIXTURE) -> Path:
-    """`../shared/fixtures/<name>` beside the checkout (CI puts `shared/` there too)."""
-    return Path(settings.BASE_DIR).parent / "shared" / "fixtures" / name
+# An invented household's SPA backup, in the repository (see fixtures/make_spa_backup_own.py).
+SPA_FIXTURE = Path(__file__).parent / "fixtures" / "spa-backup-own.json"
+# The real user's SPA backup: an extra test set, beside the checkout in ../shared/fixtures.
+REAL_SPA_FIXTURE = "spa-backup-v1-2025-08-02.json"
 
 
 def spa_fixture_bytes() -> bytes:
-    return shared_fixture_path().read_bytes()
+    return SPA_FIXTURE.read_bytes()
 
 
 def spa_fixture() -> dict:
     return json.loads(spa_fixture_bytes())
+
+
+# The own fixture's category names as the ledger stores them: the older SPA's emoji dropped.
+PLAIN_NAMES = {
+    "🍽️ 식비": "식비", "☕ 카페": "카페", "🚌 교통비": "교통비", "👕 생활용품": "생활용품",
+    "🍪 간식류": "간식류", "⚡ 공과금": "공과금", "🏠 주거비": "주거비", "🏥 의료비": "의료비",
+}
+# The own categories its import creates (not defaults), with their emoji: the file's prefix,
+# else the one the older SPA showed for that name, else none (쇼핑 is simply unknown).
+OWN_CATEGORIES = {
+    ("쇼핑", ""), ("생활용품", "👕"), ("주거비", "🏠"), ("음악", "🎵"), ("선물", "🎁"),
+    ("취미", "🎯"), ("금융", "💰"),
+}
+# Rows the tests name (ids in the fixture).
+COFFEE = "8c3f6a1e-2b4d-4c5e-9f70-1a2b3c4d5e6f"  # 2025-07-24T15:00:00.000Z → 25 July
+
+
+def real_spa_fixture_path(name: str = REAL_SPA_FIXTURE) -> Path:
+    """`../shared/fixtures/<name>`, or the test skips saying it is absent (a plain clone has
+    no `../shared`). Under `CI=true` its absence fails the test: CI must run the real data."""
+    path = Path(settings.BASE_DIR).parent / "shared" / "fixtures" / name
+    if not path.is_file():
+        reason = f"the real SPA backup {path} is absent (no ../shared beside the checkout)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI=true requires it", pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
+def real_spa_fixture() -> dict:
+    return json.loads(real_spa_fixture_path().read_bytes())
 
 
 def local_date(instant: str, zone: ZoneInfo = SEOUL) -> datetime.date:

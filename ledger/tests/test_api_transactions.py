@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from ledger.models import Category, RecurringOccurrence, Transaction
+from ledger.tests.backup_support import PLAIN_NAMES, real_spa_fixture, spa_fixture
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -815,29 +816,55 @@ def test_the_list_filter_by_category_costs_one_validation_query(
     _count_queries(django_assert_max_num_queries, client, url, 3)
 
 
-# --- the SPA's real data --------------------------------------------------------------------
+# --- SPA backups' rows, posted as they are --------------------------------------------------
 
 
-def _spa_backup():
-    from ledger.tests.backup_support import spa_fixture
-
-    return spa_fixture()
+def _post_spa_rows(client, rows):
+    """POST every row with its instant as `date`, its category named resolved to an id as the
+    SPA would (an unknown name becomes the user's own category first)."""
+    categories = {row["name"]: row["id"] for row in client.get("/categories").json()}
+    names = {PLAIN_NAMES.get(row["category"], row["category"]) for row in rows}
+    for name in names - set(categories):
+        categories[name] = client.post("/categories", {"name": name}, format="json").json()["id"]
+    for row in rows:
+        payload = {k: row[k] for k in ("description", "amount", "type", "date")}
+        category = categories[PLAIN_NAMES.get(row["category"], row["category"])]
+        response = client.post("/transactions", {**payload, "category": category}, format="json")
+        assert response.status_code == 201, (row, response.content)
 
 
 def test_the_spas_backup_rows_post_as_they_are_and_land_on_seoul_dates(auth_client, user):
-    # given: the SPA's rows, with the category named resolved to an id as the SPA would
+    # given: our own SPA fixture's rows (instants at 15:00Z and at other times of day)
     client = auth_client(user)
-    rows = _spa_backup()["transactions"]
-    categories = {row["name"]: row["id"] for row in client.get("/categories").json()}
-    for name in {row["category"] for row in rows} - set(categories):
-        categories[name] = client.post("/categories", {"name": name}, format="json").json()["id"]
+    rows = spa_fixture()["transactions"]
     # when
-    for row in rows:
-        payload = {k: row[k] for k in ("description", "amount", "type", "date")}
-        response = client.post(
-            "/transactions", {**payload, "category": categories[row["category"]]}, format="json"
-        )
-        assert response.status_code == 201, (row, response.content)
+    _post_spa_rows(client, rows)
+    # then: each instant is its Seoul date (worked out from the file apart from the code)
+    expected_by_month = {(2025, 3): 49, (2025, 4): 50, (2025, 5): 51, (2025, 6): 49,
+                         (2025, 7): 53, (2025, 8): 50, (2025, 9): 4}
+    for (year, month), count in expected_by_month.items():
+        month_rows = client.get(f"/transactions/by-month/{year}/{month}").json()
+        assert len(month_rows) == count, (year, month)
+    listed = client.get("/transactions?page_size=500").json()
+    assert listed["count"] == len(rows) == 306
+    assert sum(r["amount"] for r in listed["results"]) == sum(r["amount"] for r in rows)
+    assert sum(r["amount"] for r in rows) == 29066764
+    by_description = {r["description"]: r for r in listed["results"]}
+    coffee = by_description["카페 CHIPS 아아 2잔"]  # 2025-07-24T15:00:00.000Z
+    assert (coffee["date"], coffee["amount"]) == ("2025-07-25", 9000)
+    assert coffee["category_name"] == "카페"
+    sale = by_description["당근마켓 판매 - 의자"]  # 2025-06-30T23:30:00.000Z
+    assert (sale["date"], sale["type"]) == ("2025-07-01", "income")
+    taxi = by_description["새벽 택시"]  # 2025-05-31T14:59:59.999Z
+    assert taxi["date"] == "2025-05-31"
+
+
+def test_the_real_spa_backups_rows_post_as_they_are_and_land_on_seoul_dates(auth_client, user):
+    # given: the real user's rows (../shared), every one at 15:00Z
+    client = auth_client(user)
+    rows = real_spa_fixture()["transactions"]
+    # when
+    _post_spa_rows(client, rows)
     # then: every 15:00Z instant is the next day in Seoul, amounts are exact numbers
     expected_by_month: dict[tuple[int, int], int] = {}
     for row in rows:

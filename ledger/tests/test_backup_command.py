@@ -16,8 +16,9 @@ from accounts.tests.factories import UserFactory
 from household_ledger.testing import child_process_env
 from ledger.models import Category, RecurringTransaction, Transaction
 from ledger.tests.backup_support import (
+    COFFEE,
+    SPA_FIXTURE,
     dexie_document,
-    shared_fixture_path,
     snapshot,
     spa_fixture,
 )
@@ -41,38 +42,38 @@ def write(tmp_path, document, name="backup.json") -> str:
 
 
 def test_imports_the_spa_fixture_and_prints_a_summary_table(user):
-    out, _ = run(str(shared_fixture_path()), user=user.clerk_user_id)
+    out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id)
 
-    assert Transaction.objects.filter(user=user).count() == 81
-    coffee = Transaction.objects.get(user=user, legacy_id="00aae348-e9d2-4f6a-bf5d-66ede9564a65")
+    assert Transaction.objects.filter(user=user).count() == 306
+    coffee = Transaction.objects.get(user=user, legacy_id=COFFEE)
     assert coffee.date == datetime.date(2025, 7, 25)
     assert "format spa-v1, mode merge, time zone Asia/Seoul" in out
     transactions_line = next(line for line in out.splitlines() if line.startswith("transactions"))
-    assert transactions_line.split() == ["transactions", "81", "81", "0", "0"]
+    assert transactions_line.split() == ["transactions", "306", "306", "0", "0"]
     categories_line = next(line for line in out.splitlines() if line.startswith("categories"))
-    assert categories_line.split() == ["categories", "0", "1", "0", "0"]
+    assert categories_line.split() == ["categories", "0", "7", "0", "0"]
     assert "Imported." in out
 
 
 def test_finds_the_user_by_email_case_insensitively(user):
-    run(str(shared_fixture_path()), user=user.email.upper())
+    run(str(SPA_FIXTURE), user=user.email.upper())
 
-    assert Transaction.objects.filter(user=user).count() == 81
+    assert Transaction.objects.filter(user=user).count() == 306
 
 
 def test_second_run_skips_everything(user):
-    run(str(shared_fixture_path()), user=user.clerk_user_id)
+    run(str(SPA_FIXTURE), user=user.clerk_user_id)
     before = snapshot(user)
 
-    out, _ = run(str(shared_fixture_path()), user=user.clerk_user_id)
+    out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id)
 
     transactions_line = next(line for line in out.splitlines() if line.startswith("transactions"))
-    assert transactions_line.split() == ["transactions", "81", "0", "81", "0"]
+    assert transactions_line.split() == ["transactions", "306", "0", "306", "0"]
     assert snapshot(user) == before
 
 
 def test_dry_run_writes_nothing(user):
-    out, _ = run(str(shared_fixture_path()), user=user.clerk_user_id, dry_run=True)
+    out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id, dry_run=True)
 
     assert "Dry run of the import" in out and "nothing was written" in out
     assert not Transaction.objects.filter(user=user).exists()
@@ -80,19 +81,19 @@ def test_dry_run_writes_nothing(user):
 
 
 def test_timezone_option_decides_the_local_dates(user):
-    run(str(shared_fixture_path()), user=user.clerk_user_id, timezone="UTC")
+    run(str(SPA_FIXTURE), user=user.clerk_user_id, timezone="UTC")
 
-    coffee = Transaction.objects.get(user=user, legacy_id="00aae348-e9d2-4f6a-bf5d-66ede9564a65")
+    coffee = Transaction.objects.get(user=user, legacy_id=COFFEE)
     assert coffee.date == datetime.date(2025, 7, 24)
 
 
 def test_replace_mode_deletes_first(user):
     TransactionFactory(user=user, description="사라질 거래")
 
-    out, _ = run(str(shared_fixture_path()), user=user.clerk_user_id, mode="replace")
+    out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id, mode="replace")
 
     assert not Transaction.objects.filter(user=user, description="사라질 거래").exists()
-    assert Transaction.objects.filter(user=user).count() == 81
+    assert Transaction.objects.filter(user=user).count() == 306
     transactions_line = next(line for line in out.splitlines() if line.startswith("transactions"))
     assert transactions_line.split()[-1] == "1"
 
@@ -158,11 +159,11 @@ def test_unreadable_file_is_a_command_error(user, tmp_path):
 
 def test_unknown_or_ambiguous_user_is_a_command_error(user):
     with pytest.raises(CommandError, match="No user"):
-        run(str(shared_fixture_path()), user="user_nobody")
+        run(str(SPA_FIXTURE), user="user_nobody")
     UserFactory(email="twin@example.com")
     UserFactory(email="TWIN@example.com")
     with pytest.raises(CommandError, match="2 users have the email"):
-        run(str(shared_fixture_path()), user="twin@example.com")
+        run(str(SPA_FIXTURE), user="twin@example.com")
 
 
 def test_deleted_user_is_refused(user):
@@ -170,12 +171,12 @@ def test_deleted_user_is_refused(user):
     user.save()
 
     with pytest.raises(CommandError, match="deleted"):
-        run(str(shared_fixture_path()), user=user.clerk_user_id)
+        run(str(SPA_FIXTURE), user=user.clerk_user_id)
 
 
 def test_max_bytes_refuses_large_files(user):
     with pytest.raises(CommandError, match="larger than the import limit of 100 bytes"):
-        run(str(shared_fixture_path()), user=user.clerk_user_id, max_bytes=100)
+        run(str(SPA_FIXTURE), user=user.clerk_user_id, max_bytes=100)
 
 
 def test_progress_bar_on_large_files(user, tmp_path):

@@ -10,8 +10,14 @@ import time_machine
 
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.tests.backup_support import (
+    COFFEE,
+    OWN_CATEGORIES,
+    PLAIN_NAMES,
+    SEOUL,
     dexie_document,
+    local_date,
     monthly_totals,
+    real_spa_fixture_path,
     snapshot,
     spa_fixture,
     spa_fixture_bytes,
@@ -136,7 +142,7 @@ def test_round_trip_keeps_the_browser_ids_so_old_backups_still_deduplicate(
     report = import_(auth_client(other_user), spa_fixture_bytes())
 
     assert report["created"]["transactions"] == 0
-    assert report["skipped"]["transactions"] == 81
+    assert report["skipped"]["transactions"] == 306
 
 
 def test_replace_import_of_own_export_restores_the_same_ledger(auth_client, user):
@@ -161,14 +167,20 @@ def test_export_document_shape_and_numbers(auth_client, user):
     assert response["Content-Type"].startswith("application/json")
     assert document["format"] == "household_ledger" and document["version"] == 1
     assert document["timeZone"] == "Asia/Seoul"
-    assert {c["name"] for c in document["categories"]} == {"쇼핑", "헬스"}  # own only
+    own = {name for name, _ in OWN_CATEGORIES} | {"헬스"}
+    assert {c["name"] for c in document["categories"]} == own  # own only
     amounts = {t["description"]: t["amount"] for t in document["transactions"]}
     assert amounts["센트 단위"] == 1234.56 and isinstance(amounts["센트 단위"], float)
-    assert amounts["브루인 커피 3명"] == 5400 and isinstance(amounts["브루인 커피 3명"], int)
+    coffee_amount = amounts["카페 CHIPS 아아 2잔"]
+    assert coffee_amount == 9000 and isinstance(coffee_amount, int)
     assert amounts["전기요금"] is None
-    coffee = next(t for t in document["transactions"] if t["description"] == "브루인 커피 3명")
+    coffee = next(t for t in document["transactions"] if t["description"] == "카페 CHIPS 아아 2잔")
     assert coffee["date"] == "2025-07-25"
-    assert coffee["legacy_id"] == "00aae348-e9d2-4f6a-bf5d-66ede9564a65"
+    assert coffee["legacy_id"] == COFFEE
+    # The older SPA's row 100 (`"amount": 4500.0`): its integer id is kept as a string, and
+    # a whole amount is a JSON integer.
+    medicine = next(t for t in document["transactions"] if t["legacy_id"] == "100")
+    assert medicine["amount"] == 4500 and isinstance(medicine["amount"], int)
     rent = next(r for r in document["recurring_transactions"] if r["template_name"] == "월세")
     assert rent["amount"] == 550000 and rent["start_date"] == "2025-01-01"
     assert rent["occurrence_dates"] == ["2025-05-25", "2025-06-25", "2025-07-25"]
@@ -187,6 +199,13 @@ def test_export_file_name_is_the_spas_rfc5987_encoded(auth_client, user):
     )
 
 
+def _seoul_midnight(instant: str) -> str:
+    """The UTC instant of the Seoul midnight starting the day `instant` falls on."""
+    day = local_date(instant, SEOUL)
+    midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=SEOUL)
+    return midnight.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def test_spa_v1_export_reproduces_the_spas_own_backup_rows(auth_client, user):
     import_(auth_client(user), spa_fixture_bytes())
 
@@ -196,14 +215,42 @@ def test_spa_v1_export_reproduces_the_spas_own_backup_rows(auth_client, user):
     assert document["version"] == 1
     assert document["exportDate"].endswith("Z")
     exported = {row["id"]: row for row in document["transactions"]}
-    for row in spa_fixture()["transactions"]:
-        assert exported[row["id"]] == {
-            **row, "status": "confirmed", "recurring_id": None,
+    rows = spa_fixture()["transactions"]
+    assert len(exported) == len(rows) == 306
+    # Ids become strings, names lose the older SPA's emoji, dates become the local midnight's
+    # instant (a 15:00Z date is kept as it is), and links to rules not in the file are gone.
+    for row in rows:
+        assert exported[str(row["id"])] == {
+            **row,
+            "id": str(row["id"]),
+            "date": _seoul_midnight(row["date"]),
+            "category": PLAIN_NAMES.get(row["category"], row["category"]),
+            "status": row.get("status", "confirmed"),
+            "recurring_id": None,
         }
-    assert exported["00aae348-e9d2-4f6a-bf5d-66ede9564a65"]["date"] == "2025-07-24T15:00:00.000Z"
+        if row["date"].endswith("T15:00:00.000Z"):
+            assert exported[str(row["id"])]["date"] == row["date"]
+    assert exported[COFFEE]["date"] == "2025-07-24T15:00:00.000Z"
+    lunch = exported["9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"]  # 2025-07-31T03:12:45.120Z
+    assert lunch["date"] == "2025-07-30T15:00:00.000Z"
+    sale = exported["5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"]  # 2025-06-30T23:30:00.000Z
+    assert sale["date"] == "2025-06-30T15:00:00.000Z"
     assert "가계부_백업_" in response["Content-Disposition"] or "%EB%B0%B1%EC%97%85" in (
         response["Content-Disposition"]
     )
+
+
+def test_spa_v1_export_reproduces_the_real_spa_backup_rows(auth_client, user):
+    raw = real_spa_fixture_path().read_bytes()
+    import_(auth_client(user), raw)
+
+    _, document = export(auth_client(user), format="spa-v1")
+
+    exported = {row["id"]: row for row in document["transactions"]}
+    rows = json.loads(raw)["transactions"]
+    assert len(exported) == len(rows)
+    for row in rows:
+        assert exported[row["id"]] == {**row, "status": "confirmed", "recurring_id": None}
 
 
 def test_spa_v1_export_round_trips_into_another_user(auth_client, user, other_user):

@@ -13,11 +13,16 @@ from django.db.models import Sum
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.services.recurring import recurring_materialize_all
 from ledger.tests.backup_support import (
+    COFFEE,
+    OWN_CATEGORIES,
+    PLAIN_NAMES,
     SEOUL,
     dexie_document,
     file_totals_by_local_month,
     js_time,
     local_date,
+    real_spa_fixture,
+    real_spa_fixture_path,
     snapshot,
     spa_fixture,
     spa_fixture_bytes,
@@ -44,7 +49,7 @@ def post_file(client, content: bytes, **fields):
     return client.post(URL, {"file": upload, **fields}, format="multipart")
 
 
-# --- the real SPA backup -------------------------------------------------------------------
+# --- an SPA backup (our own fixture, every quirk of the SPA's files) ------------------------
 
 
 def test_spa_fixture_imports_every_row_on_its_seoul_date(auth_client, user):
@@ -52,6 +57,201 @@ def test_spa_fixture_imports_every_row_on_its_seoul_date(auth_client, user):
     rows = spa_fixture()["transactions"]
     # when
     response = post_json(auth_client(user), spa_fixture_bytes())
+    # then
+    assert response.status_code == 200, response.json()
+    report = response.json()
+    assert report["ok"] is True
+    assert report["format"] == "spa-v1"
+    assert report["rows"]["transactions"] == 306
+    assert report["created"]["transactions"] == 306
+    assert report["created"]["categories"] == 7  # 쇼핑 and the older SPA's six old names
+    assert report["failed"] == 0
+    # The SPA file has no rules: its 12 rows with a recurring_id come without the link.
+    assert report["warnings"] == 12
+    assert {p["field"] for p in report["problems"]} == {"recurring_id"}
+    imported = {t.legacy_id: t for t in Transaction.objects.filter(user=user)}
+    assert len(imported) == 306
+    for row in rows:
+        transaction = imported[str(row["id"])]
+        assert transaction.date == local_date(row["date"], SEOUL)
+        assert transaction.amount == Decimal(str(row["amount"]))
+        assert transaction.type == row["type"]
+        assert transaction.description == row["description"]
+        assert transaction.status == row.get("status", "confirmed")
+        assert transaction.recurring is None
+        assert transaction.category.name == PLAIN_NAMES.get(row["category"], row["category"])
+
+
+def test_spa_fixture_known_rows_land_on_the_korean_date(auth_client, user):
+    post_json(auth_client(user), spa_fixture_bytes())
+    mine = Transaction.objects.filter(user=user)
+
+    coffee = mine.get(legacy_id=COFFEE)
+    assert coffee.date == datetime.date(2025, 7, 25)  # 2025-07-24T15:00:00.000Z in Seoul
+    assert coffee.amount == Decimal("9000")
+    assert coffee.type == "expense"
+    assert coffee.description == "카페 CHIPS 아아 2잔"
+    assert coffee.category.is_default and coffee.category.name == "카페"
+
+    # 2025-06-30T15:00Z and 23:30Z are already July in Korea: the month moves with the zone.
+    dinner = mine.get(legacy_id="0d9e8f7a-6b5c-4d3e-8f21-0a9b8c7d6e5f")
+    assert dinner.date == datetime.date(2025, 7, 1)
+    assert dinner.category.is_default and dinner.category.name == "식비"
+    sale = mine.get(legacy_id="5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9")
+    assert (sale.date, sale.type, sale.amount) == (datetime.date(2025, 7, 1), "income", 40000)
+    assert sale.category.is_default and sale.category.name == "기타"
+    # 14:59:59.999Z is still the same day in Seoul (23:59:59), and 03:12Z is noon.
+    taxi = mine.get(legacy_id="3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d")
+    assert taxi.date == datetime.date(2025, 5, 31)
+    lunch = mine.get(legacy_id="9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a")
+    assert (lunch.date, lunch.description) == (datetime.date(2025, 7, 31), "아이밀")
+
+    gift = mine.get(legacy_id="b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e")
+    assert gift.date == datetime.date(2025, 8, 15) and gift.amount == Decimal("249000")
+    assert gift.category.name == "쇼핑"
+    assert gift.category.user == user and not gift.category.is_default
+
+    # The older SPA's rows: integer ids, emoji in front, old names, a float amount.
+    medicine = mine.get(legacy_id="100")
+    assert (medicine.date, medicine.amount) == (datetime.date(2025, 5, 1), Decimal("4500"))
+    assert medicine.category.is_default and medicine.category.name == "의료비"
+    interest = mine.get(legacy_id="53")
+    assert (interest.date, interest.type) == (datetime.date(2025, 4, 1), "income")
+    assert (interest.category.name, interest.category.emoji) == ("금융", "💰")
+    assert interest.category.user == user
+
+    # September's rent is still scheduled in the file; without its rule it has no link.
+    rent = mine.get(description="원룸 월세", date=datetime.date(2025, 9, 25))
+    assert (rent.status, rent.recurring, rent.amount) == ("scheduled", None, Decimal("550000"))
+
+
+def test_spa_fixture_july_totals_equal_the_files_rows_by_local_date(auth_client, user):
+    post_json(auth_client(user), spa_fixture_bytes())
+
+    expected = file_totals_by_local_month(spa_fixture()["transactions"])
+    assert (expected[(2025, 7, "income")], expected[(2025, 7, "expense")]) == (
+        Decimal(3160000), Decimal(1472490)
+    )
+    for kind in ("income", "expense"):
+        total = Transaction.objects.filter(
+            user=user, type=kind, date__year=2025, date__month=7
+        ).aggregate(total=Sum("amount"))["total"]
+        assert total == expected[(2025, 7, kind)]
+    assert sorted(expected) == sorted(
+        {(t.date.year, t.date.month, t.type) for t in Transaction.objects.filter(user=user)}
+    )
+
+
+def test_spa_fixture_categories_use_defaults_and_its_own_categories(auth_client, user):
+    post_json(auth_client(user), spa_fixture_bytes())
+
+    names = {PLAIN_NAMES.get(row["category"], row["category"])
+             for row in spa_fixture()["transactions"]}
+    used = Category.objects.filter(transactions__user=user).distinct()
+    assert {c.name for c in used} == names
+    assert {c.name for c in used if not c.is_default} == {name for name, _ in OWN_CATEGORIES}
+    assert set(Category.objects.filter(user=user).values_list("name", "emoji")) == OWN_CATEGORIES
+
+
+def test_importing_the_same_file_again_creates_nothing(auth_client, user):
+    client = auth_client(user)
+    post_json(client, spa_fixture_bytes())
+    before = snapshot(user)
+
+    response = post_json(client, spa_fixture_bytes())
+
+    assert response.status_code == 200
+    report = response.json()
+    assert report["created"] == {
+        "categories": 0, "recurring_transactions": 0, "transactions": 0, "occurrences": 0,
+        "past_dates_closed": 0,
+    }
+    assert report["skipped"]["transactions"] == 306
+    assert snapshot(user) == before
+
+
+def test_a_newer_backup_containing_the_older_adds_only_the_new_rows(auth_client, user):
+    client = auth_client(user)
+    document = spa_fixture()
+    older = {**document, "transactions": document["transactions"][:50]}
+    post_json(client, older)
+
+    response = post_json(client, document)
+
+    assert response.json()["created"]["transactions"] == 256
+    assert response.json()["skipped"]["transactions"] == 50
+    assert Transaction.objects.filter(user=user).count() == 306
+
+
+def test_multipart_upload_with_mode_and_dry_run_fields(auth_client, user):
+    response = post_file(auth_client(user), spa_fixture_bytes(), dry_run="true")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["dry_run"] is True
+    assert response.json()["created"]["transactions"] == 306
+    assert not Transaction.objects.filter(user=user).exists()
+
+    response = post_file(auth_client(user), spa_fixture_bytes(), mode="merge")
+    assert response.json()["created"]["transactions"] == 306
+    assert Transaction.objects.filter(user=user).count() == 306
+
+
+def test_dry_run_reports_counts_and_writes_nothing(auth_client, user):
+    TransactionFactory(user=user, legacy_id=COFFEE)
+    before = snapshot(user)
+
+    response = post_json(auth_client(user), spa_fixture_bytes(), dry_run="true")
+
+    report = response.json()
+    assert response.status_code == 200
+    assert report["dry_run"] is True
+    assert report["created"]["transactions"] == 305
+    assert report["skipped"]["transactions"] == 1
+    assert report["created"]["categories"] == 7
+    assert snapshot(user) == before
+    assert not Category.objects.filter(user=user).exists()
+
+
+def test_replace_mode_deletes_the_users_transactions_but_keeps_rules_and_others(
+    auth_client, user, other_user
+):
+    mine = TransactionFactory(user=user, description="old")
+    rule = RecurringTransactionFactory(user=user)
+    theirs = TransactionFactory(user=other_user)
+
+    response = post_json(auth_client(user), spa_fixture_bytes(), mode="replace")
+
+    assert response.status_code == 200
+    assert response.json()["deleted"]["transactions"] == 1
+    assert not Transaction.objects.filter(pk=mine.pk).exists()
+    assert Transaction.objects.filter(user=user).count() == 306
+    assert RecurringTransaction.objects.filter(pk=rule.pk).exists()  # SPA file has no rules
+    assert Transaction.objects.filter(pk=theirs.pk).exists()
+
+
+def test_dates_follow_the_importing_users_time_zone(auth_client, user):
+    user.time_zone = "UTC"
+    user.save()
+
+    post_json(auth_client(user), spa_fixture_bytes())
+
+    mine = Transaction.objects.filter(user=user)
+    assert mine.get(legacy_id=COFFEE).date == datetime.date(2025, 7, 24)
+    sale = mine.get(legacy_id="5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9")  # 2025-06-30T23:30Z
+    assert sale.date == datetime.date(2025, 6, 30)
+    lunch = mine.get(legacy_id="9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a")  # 2025-07-31T03:12Z
+    assert lunch.date == datetime.date(2025, 7, 31)
+
+
+# --- the real user's SPA backup (../shared/fixtures: skipped where absent, required in CI) --
+
+
+def test_real_spa_backup_imports_every_row_on_its_seoul_date(auth_client, user):
+    # given
+    raw = real_spa_fixture_path().read_bytes()
+    rows = json.loads(raw)["transactions"]
+    # when
+    response = post_json(auth_client(user), raw)
     # then
     assert response.status_code == 200, response.json()
     report = response.json()
@@ -73,8 +273,8 @@ def test_spa_fixture_imports_every_row_on_its_seoul_date(auth_client, user):
         assert transaction.category.name == row["category"]
 
 
-def test_spa_fixture_known_rows_land_on_the_korean_date(auth_client, user):
-    post_json(auth_client(user), spa_fixture_bytes())
+def test_real_spa_backup_known_rows_land_on_the_korean_date(auth_client, user):
+    post_json(auth_client(user), real_spa_fixture_path().read_bytes())
 
     coffee = Transaction.objects.get(user=user, legacy_id="00aae348-e9d2-4f6a-bf5d-66ede9564a65")
     assert coffee.date == datetime.date(2025, 7, 25)  # 2025-07-24T15:00:00.000Z in Seoul
@@ -96,10 +296,10 @@ def test_spa_fixture_known_rows_land_on_the_korean_date(auth_client, user):
     assert dinner.category.is_default and dinner.category.name == "식비"
 
 
-def test_spa_fixture_july_totals_equal_the_files_rows_by_local_date(auth_client, user):
-    post_json(auth_client(user), spa_fixture_bytes())
+def test_real_spa_backup_july_totals_equal_the_files_rows_by_local_date(auth_client, user):
+    post_json(auth_client(user), real_spa_fixture_path().read_bytes())
 
-    expected = file_totals_by_local_month(spa_fixture()["transactions"])
+    expected = file_totals_by_local_month(real_spa_fixture()["transactions"])
     for kind in ("income", "expense"):
         total = Transaction.objects.filter(
             user=user, type=kind, date__year=2025, date__month=7
@@ -110,100 +310,14 @@ def test_spa_fixture_july_totals_equal_the_files_rows_by_local_date(auth_client,
     )
 
 
-def test_spa_fixture_categories_use_defaults_and_one_own_category(auth_client, user):
-    post_json(auth_client(user), spa_fixture_bytes())
+def test_real_spa_backup_categories_use_defaults_and_one_own_category(auth_client, user):
+    post_json(auth_client(user), real_spa_fixture_path().read_bytes())
 
-    names = {row["category"] for row in spa_fixture()["transactions"]}
+    names = {row["category"] for row in real_spa_fixture()["transactions"]}
     used = Category.objects.filter(transactions__user=user).distinct()
     assert {c.name for c in used} == names
     assert {c.name for c in used if not c.is_default} == {"쇼핑"}
     assert list(Category.objects.filter(user=user).values_list("name", flat=True)) == ["쇼핑"]
-
-
-def test_importing_the_same_file_again_creates_nothing(auth_client, user):
-    client = auth_client(user)
-    post_json(client, spa_fixture_bytes())
-    before = snapshot(user)
-
-    response = post_json(client, spa_fixture_bytes())
-
-    assert response.status_code == 200
-    report = response.json()
-    assert report["created"] == {
-        "categories": 0, "recurring_transactions": 0, "transactions": 0, "occurrences": 0,
-        "past_dates_closed": 0,
-    }
-    assert report["skipped"]["transactions"] == 81
-    assert snapshot(user) == before
-
-
-def test_a_newer_backup_containing_the_older_adds_only_the_new_rows(auth_client, user):
-    client = auth_client(user)
-    document = spa_fixture()
-    older = {**document, "transactions": document["transactions"][:50]}
-    post_json(client, older)
-
-    response = post_json(client, document)
-
-    assert response.json()["created"]["transactions"] == 31
-    assert response.json()["skipped"]["transactions"] == 50
-    assert Transaction.objects.filter(user=user).count() == 81
-
-
-def test_multipart_upload_with_mode_and_dry_run_fields(auth_client, user):
-    response = post_file(auth_client(user), spa_fixture_bytes(), dry_run="true")
-
-    assert response.status_code == 200, response.json()
-    assert response.json()["dry_run"] is True
-    assert response.json()["created"]["transactions"] == 81
-    assert not Transaction.objects.filter(user=user).exists()
-
-    response = post_file(auth_client(user), spa_fixture_bytes(), mode="merge")
-    assert response.json()["created"]["transactions"] == 81
-    assert Transaction.objects.filter(user=user).count() == 81
-
-
-def test_dry_run_reports_counts_and_writes_nothing(auth_client, user):
-    TransactionFactory(user=user, legacy_id="0227b3a9-88e3-4023-a288-ea193622e935")
-    before = snapshot(user)
-
-    response = post_json(auth_client(user), spa_fixture_bytes(), dry_run="true")
-
-    report = response.json()
-    assert response.status_code == 200
-    assert report["dry_run"] is True
-    assert report["created"]["transactions"] == 80
-    assert report["skipped"]["transactions"] == 1
-    assert report["created"]["categories"] == 1
-    assert snapshot(user) == before
-    assert not Category.objects.filter(user=user).exists()
-
-
-def test_replace_mode_deletes_the_users_transactions_but_keeps_rules_and_others(
-    auth_client, user, other_user
-):
-    mine = TransactionFactory(user=user, description="old")
-    rule = RecurringTransactionFactory(user=user)
-    theirs = TransactionFactory(user=other_user)
-
-    response = post_json(auth_client(user), spa_fixture_bytes(), mode="replace")
-
-    assert response.status_code == 200
-    assert response.json()["deleted"]["transactions"] == 1
-    assert not Transaction.objects.filter(pk=mine.pk).exists()
-    assert Transaction.objects.filter(user=user).count() == 81
-    assert RecurringTransaction.objects.filter(pk=rule.pk).exists()  # SPA file has no rules
-    assert Transaction.objects.filter(pk=theirs.pk).exists()
-
-
-def test_dates_follow_the_importing_users_time_zone(auth_client, user):
-    user.time_zone = "UTC"
-    user.save()
-
-    post_json(auth_client(user), spa_fixture_bytes())
-
-    coffee = Transaction.objects.get(user=user, legacy_id="00aae348-e9d2-4f6a-bf5d-66ede9564a65")
-    assert coffee.date == datetime.date(2025, 7, 24)
 
 
 # --- older and looser SPA files ------------------------------------------------------------
@@ -539,7 +653,7 @@ def test_import_writes_only_to_the_requesting_user(auth_client, user, other_user
     assert not Category.objects.filter(user=other_user).exists()
     # The other user importing the same ids gets their own rows: ids are per user.
     response = post_json(auth_client(other_user), spa_fixture_bytes())
-    assert response.json()["created"]["transactions"] == 81
+    assert response.json()["created"]["transactions"] == 306
 
 
 def test_time_zone_of_the_report_is_the_users(auth_client, user):
@@ -558,5 +672,5 @@ def test_dry_run_in_replace_mode_deletes_nothing(auth_client, user):
     response = post_json(auth_client(user), spa_fixture_bytes(), mode="replace", dry_run="true")
 
     assert response.json()["deleted"]["transactions"] == 1
-    assert response.json()["created"]["transactions"] == 81
+    assert response.json()["created"]["transactions"] == 306
     assert snapshot(user) == before

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
-from ledger.tests.backup_support import dexie_document, snapshot, spa_fixture_bytes
+from ledger.tests.backup_support import dexie_document, snapshot, spa_fixture, spa_fixture_bytes
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -299,7 +299,14 @@ def test_other_content_types_are_415(auth_client, user):
 
 @override_settings(IMPORT_MAX_BYTES=1000)
 def test_json_body_over_the_limit_is_413(auth_client, user, existing):
-    response = post(auth_client(user), spa_fixture_bytes())
+    # Twenty of the fixture's rows: over the limit, under the early Content-Length check's
+    # slack (64 KiB), so the body is read and refused by the limit itself.
+    document = spa_fixture()
+    document["transactions"] = document["transactions"][:20]
+    raw = json.dumps(document, ensure_ascii=False).encode()
+    assert 1000 < len(raw) < 64 * 1024
+
+    response = post(auth_client(user), raw)
 
     assert response.status_code == 413
     error = response.json()["error"]

@@ -21,6 +21,11 @@ READ_URLS = [
     "/transactions/by-date/2025-07-25",
     "/transactions/by-month/2025/7",
     "/transactions/by-month/2025/7?include_projected=true",
+    "/categories",
+    "/stats/summary?date_from=2025-07-01&date_to=2025-07-31",
+    "/stats/monthly/2025/7?include_projected=true",
+    "/stats/category?date_from=2025-07-01&date_to=2025-07-31",
+    "/stats/assets",
 ]
 
 

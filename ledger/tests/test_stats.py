@@ -6,12 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from ledger.models import Category
 from ledger.services.backup import backup_import
-from ledger.tests.backup_support import shared_fixture_path, spa_fixture
+from ledger.tests.backup_support import real_spa_fixture, real_spa_fixture_path, spa_fixture_bytes
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -21,6 +19,9 @@ from ledger.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 D = datetime.date
+# Queries the authentication may add per request (user lookup, last-seen mark); the stats'
+# own queries are counted exactly by `ledger_queries`.
+AUTH_QUERIES = 3
 
 
 def default_category(name):
@@ -191,12 +192,15 @@ def test_monthly_projected_block_has_fixed_amount_rules_not_yet_generated(
     assert [d["date"] for d in august["projected"]["days"]] == ["2025-08-15", "2025-08-31"]
 
 
-def test_monthly_runs_a_fixed_number_of_aggregate_queries(auth_client, user, ledger):
+def test_monthly_runs_a_fixed_number_of_aggregate_queries(
+    auth_client, user, ledger, django_assert_max_num_queries
+):
     client = auth_client(user)
-    with CaptureQueriesContext(connection) as before:
+    get(client, "/stats/monthly/2025/7")  # warm up
+    with django_assert_max_num_queries(2 + AUTH_QUERIES) as before:
         get(client, "/stats/monthly/2025/7")
     TransactionFactory.create_batch(30, user=user, date=D(2025, 7, 9))
-    with CaptureQueriesContext(connection) as after:
+    with django_assert_max_num_queries(2 + AUTH_QUERIES) as after:
         body = get(client, "/stats/monthly/2025/7")
 
     assert body["count"] == 37
@@ -208,9 +212,12 @@ def test_monthly_runs_a_fixed_number_of_aggregate_queries(auth_client, user, led
     assert all("SUM(" in sql and "COUNT(" in sql for sql in aggregates)
 
 
-def test_monthly_with_projection_adds_a_fixed_number_of_queries(auth_client, user, ledger):
+def test_monthly_with_projection_adds_a_fixed_number_of_queries(
+    auth_client, user, ledger, django_assert_max_num_queries
+):
     client = auth_client(user)
-    with CaptureQueriesContext(connection) as captured:
+    get(client, "/stats/monthly/2025/8", include_projected="true")  # warm up
+    with django_assert_max_num_queries(3 + AUTH_QUERIES) as captured:
         get(client, "/stats/monthly/2025/8", include_projected="true")
     assert len(ledger_queries(captured)) == 2 + 1
 
@@ -218,14 +225,13 @@ def test_monthly_with_projection_adds_a_fixed_number_of_queries(auth_client, use
 @pytest.mark.parametrize(
     ("path", "include_projected", "projected"),
     [
-        ("/stats/monthly/2025/07", "YES", True),  # read directly by the view
-        ("/stats/monthly/02025/7", "0", False),
-        ("/stats/monthly/2025/7", "", False),  # these through StatsMonthInput
-        ("/stats/monthly/+2025/7.0", "on", True),
-        ("/stats/monthly/2025/%EF%BC%97", None, False),  # a full-width 7
+        ("/stats/monthly/2025/07", "YES", True),
+        ("/stats/monthly/2025/7", "on", True),
+        ("/stats/monthly/2025/7", "0", False),
+        ("/stats/monthly/2025/07", None, False),
     ],
 )
-def test_monthly_reads_every_spelling_drf_accepts(
+def test_monthly_reads_a_four_digit_year_and_a_one_or_two_digit_month(
     auth_client, user, ledger, path, include_projected, projected
 ):
     client = auth_client(user)
@@ -233,7 +239,60 @@ def test_monthly_reads_every_spelling_drf_accepts(
 
     body = get(client, path, **params)
 
+    assert (body["year"], body["month"]) == (2025, 7)
+    assert ("projected" in body) is projected
     assert body == get(client, "/stats/monthly/2025/7", include_projected=str(projected).lower())
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/stats/monthly/25/7", ["year"]),  # not year 25
+        ("/stats/monthly/02025/7", ["year"]),
+        ("/stats/monthly/+2025/7", ["year"]),
+        ("/stats/monthly/%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%95/7", ["year"]),  # full-width 2025
+        ("/stats/monthly/1899/12", ["year"]),
+        ("/stats/monthly/2101/1", ["year"]),
+        ("/stats/monthly/9999/12", ["year"]),
+        ("/stats/monthly/2025/7.0", ["month"]),
+        ("/stats/monthly/2025/007", ["month"]),
+        ("/stats/monthly/2025/%EF%BC%97", ["month"]),  # a full-width 7
+        ("/stats/monthly/2025/00", ["month"]),
+        ("/stats/monthly/0/13", ["year", "month"]),
+    ],
+)
+def test_monthly_path_outside_the_product_range_is_a_400_naming_the_part(
+    auth_client, user, ledger, path, fields
+):
+    response = auth_client(user).get(path, {"include_projected": "true"})
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    messages = {
+        "year": ["Enter a year from 1900 to 2100."],
+        "month": ["Enter a month from 1 to 12."],
+    }
+    assert error["fields"] == {field: messages[field] for field in fields}
+
+
+def test_monthly_at_the_edges_of_the_product_range_with_an_active_rule(auth_client, user):
+    # given a rule in effect for ever (the projection would reach year 10000 past 9999/12)
+    RecurringTransactionFactory(
+        user=user, template_name="월세", amount=Decimal("550000"), type="expense",
+        day_of_month=31, start_date=D(1900, 1, 1),
+    )
+    client = auth_client(user)
+
+    # when / then: the last and the first month of the range are answered, with the projection
+    last = get(client, "/stats/monthly/2100/12", include_projected="true")
+    first = get(client, "/stats/monthly/1900/1", include_projected="true")
+    beyond = client.get("/stats/monthly/9999/12", {"include_projected": "true"})
+
+    assert [d["date"] for d in last["projected"]["days"]] == ["2100-12-31"]
+    assert [d["date"] for d in first["projected"]["days"]] == ["1900-01-31"]
+    assert beyond.status_code == 400
+    assert beyond.json()["error"]["fields"] == {"year": ["Enter a year from 1900 to 2100."]}
 
 
 # --- /stats/summary ----------------------------------------------------------------------------
@@ -279,8 +338,8 @@ def test_summary_defaults_to_the_current_month_in_seoul(auth_client, user, ledge
     )
 
 
-def test_summary_is_one_query(auth_client, user, ledger):
-    with CaptureQueriesContext(connection) as captured:
+def test_summary_is_one_query(auth_client, user, ledger, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1 + AUTH_QUERIES) as captured:
         get(auth_client(user), "/stats/summary", date_from="2025-01-01", date_to="2025-12-31")
     assert len(ledger_queries(captured)) == 1
 
@@ -313,8 +372,10 @@ def test_category_without_type_has_income_and_expense_rows(auth_client, user, le
     ]
 
 
-def test_category_is_one_aggregate_joined_with_the_category_names(auth_client, user, ledger):
-    with CaptureQueriesContext(connection) as captured:
+def test_category_is_one_aggregate_joined_with_the_category_names(
+    auth_client, user, ledger, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(1 + AUTH_QUERIES) as captured:
         get(auth_client(user), "/stats/category", date_from="2025-01-01", date_to="2025-12-31")
     assert len(ledger_queries(captured)) == 1
 
@@ -348,8 +409,8 @@ def test_assets_as_of_a_date(auth_client, user, ledger):
     assert first_of_august["scheduled_expense"] == 0
 
 
-def test_assets_is_one_query(auth_client, user, ledger):
-    with CaptureQueriesContext(connection) as captured:
+def test_assets_is_one_query(auth_client, user, ledger, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1 + AUTH_QUERIES) as captured:
         get(auth_client(user), "/stats/assets")
     assert len(ledger_queries(captured)) == 1
 
@@ -358,8 +419,10 @@ def test_assets_is_one_query(auth_client, user, ledger):
 
 
 @time_machine.travel("2025-08-10T03:00:00Z", tick=False)
-def test_trend_per_month_ending_with_this_month(auth_client, user, ledger):
-    with CaptureQueriesContext(connection) as captured:
+def test_trend_per_month_ending_with_this_month(
+    auth_client, user, ledger, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(1 + AUTH_QUERIES) as captured:
         body = get(auth_client(user), "/stats/trend", months=4)
 
     assert (body["months"], body["date_from"], body["date_to"]) == (4, "2025-05-01", "2025-08-31")
@@ -441,6 +504,9 @@ def test_stats_need_authentication(api_client, ledger):
         ("/stats/monthly/20x5/7", {}, "year"),
         ("/stats/monthly/2025/7", {"include_projected": "perhaps"}, "include_projected"),
         ("/stats/assets", {"as_of": "2025-07-32"}, "as_of"),
+        ("/stats/assets", {"as_of": "1899-12-31"}, "as_of"),
+        ("/stats/category", {"date_from": "1899-12-31", "date_to": "1900-01-31"}, "date_from"),
+        ("/stats/category", {"date_from": "2100-12-01", "date_to": "2101-01-01"}, "date_to"),
         ("/stats/trend", {"months": "0"}, "months"),
         ("/stats/trend", {"months": "121"}, "months"),
         ("/stats/trend", {"months": "twelve"}, "months"),
@@ -454,6 +520,51 @@ def test_bad_input_is_a_400_naming_the_field(auth_client, user, url, params, fie
     assert error["code"] == "validation_error"
     assert list(error["fields"]) == [field]
     assert error["message"].startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "fields"),
+    [
+        # the instant's Seoul date would be in year 10000: not representable
+        ("/stats/assets", {"as_of": "9999-12-31T23:59:59Z"}, ["as_of"]),
+        ("/stats/assets", {"as_of": "0001-01-01T00:00:00+14:00"}, ["as_of"]),
+        ("/stats/assets", {"as_of": "2100-12-31T15:00:00Z"}, ["as_of"]),  # 2101-01-01 in Seoul
+        (
+            "/stats/summary",
+            {"date_from": "9999-01-01", "date_to": "9999-12-31T20:00:00Z"},
+            ["date_from", "date_to"],
+        ),
+        (
+            "/stats/category",
+            {"date_from": "0001-01-01", "date_to": "0001-01-02"},
+            ["date_from", "date_to"],
+        ),
+    ],
+)
+def test_dates_outside_the_product_range_are_a_400_naming_each_field(
+    auth_client, user, ledger, url, params, fields
+):
+    response = auth_client(user).get(url, params)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"] == {
+        field: ["Enter a date from 1900-01-01 to 2100-12-31."] for field in fields
+    }
+
+
+def test_the_edges_of_the_product_range_are_answered(auth_client, user, ledger):
+    client = auth_client(user)
+
+    # 2100-12-31T14:59:59Z is 23:59:59 on 31 December 2100 in Seoul, the last day in range.
+    assets = get(client, "/stats/assets", as_of="2100-12-31T14:59:59Z")
+    century = get(client, "/stats/summary", date_from="1900-01-01", date_to="1909-12-31")
+    last = get(client, "/stats/category", date_from="2100-12-31", date_to="2100-12-31")
+
+    assert (assets["as_of"], assets["assets"]) == ("2100-12-31", 4389500)
+    assert (century["date_from"], century["date_to"], century["count"]) == (
+        "1900-01-01", "1909-12-31", 0,
+    )
+    assert last["categories"] == []
 
 
 def test_too_long_a_period_says_the_cap(auth_client, user):
@@ -473,16 +584,23 @@ def test_ten_years_exactly_is_allowed(auth_client, user):
     assert response.status_code == 200
 
 
-def test_openapi_documents_every_stats_endpoint_with_its_response(client):
-    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+STATS_OPERATIONS = [
+    ("/stats/summary", "StatsSummaryOutput"),
+    ("/stats/monthly/{year}/{month}", "StatsMonthlyOutput"),
+    ("/stats/category", "StatsCategoryOutput"),
+    ("/stats/assets", "StatsAssetsOutput"),
+    ("/stats/trend", "StatsTrendOutput"),
+]
 
-    for path, component in [
-        ("/stats/summary", "StatsSummaryOutput"),
-        ("/stats/monthly/{year}/{month}", "StatsMonthlyOutput"),
-        ("/stats/category", "StatsCategoryOutput"),
-        ("/stats/assets", "StatsAssetsOutput"),
-        ("/stats/trend", "StatsTrendOutput"),
-    ]:
+
+def _schema(client):
+    return client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def test_openapi_documents_every_stats_endpoint_with_its_response(client):
+    schema = _schema(client)
+
+    for path, component in STATS_OPERATIONS:
         operation = schema["paths"][path]["get"]
         ok = operation["responses"]["200"]["content"]["application/json"]
         assert ok["schema"]["$ref"] == f"#/components/schemas/{component}"
@@ -493,52 +611,60 @@ def test_openapi_documents_every_stats_endpoint_with_its_response(client):
     ] == "number"
 
 
-@time_machine.travel("2025-08-10T03:00:00Z", tick=False)
-def test_the_direct_rendering_equals_the_output_serializers(user, ledger):
-    """The views build their JSON directly; the Output serializers (the OpenAPI schema) must
-    still describe it byte for byte."""
-    from rest_framework.renderers import JSONRenderer
+def test_openapi_400_examples_name_a_parameter_of_their_own_endpoint(client):
+    schema = _schema(client)
 
-    from ledger.api import stats as api
-    from ledger.selectors import stats as selectors
-
-    july = {"user": user, "date_from": D(2025, 7, 1), "date_to": D(2025, 7, 31)}
-    august = {"user": user, "date_from": D(2025, 8, 1), "date_to": D(2025, 8, 31)}
-    cases = [
-        (api.monthly_data, api.StatsMonthlyOutput,
-         selectors.stats_monthly(user=user, year=2025, month=7)),
-        (api.monthly_data, api.StatsMonthlyOutput,
-         selectors.stats_monthly(user=user, year=2025, month=8, include_projected=True)),
-        (api.monthly_data, api.StatsMonthlyOutput,
-         selectors.stats_monthly(user=user, year=2024, month=2, include_projected=True)),
-        (api.category_data, api.StatsCategoryOutput, selectors.stats_by_category(**july)),
-        (api.category_data, api.StatsCategoryOutput,
-         selectors.stats_by_category(**august, type="expense")),
-        (api.summary_data, api.StatsSummaryOutput, selectors.stats_summary(**july)),
-        (api.summary_data, api.StatsSummaryOutput,
-         selectors.stats_summary(**july, status="scheduled")),
-        (api.assets_data, api.StatsAssetsOutput, selectors.stats_assets(user=user)),
-        (api.assets_data, api.StatsAssetsOutput,
-         selectors.stats_assets(user=user, as_of=D(2025, 7, 31))),
-        (api.trend_data, api.StatsTrendOutput, selectors.stats_trend(user=user, months=4)),
-    ]
-    render = JSONRenderer().render
-    for direct, serializer_class, result in cases:
-        assert render(direct(result)) == render(serializer_class(result).data), serializer_class
+    for path, _ in STATS_OPERATIONS:
+        operation = schema["paths"][path]["get"]
+        parameters = {parameter["name"] for parameter in operation.get("parameters", [])}
+        examples = operation["responses"]["400"]["content"]["application/json"]["examples"]
+        for example in examples.values():
+            assert set(example["value"]["error"]["fields"]) <= parameters, path
 
 
-# --- The SPA's real data, imported through the backup service ------------------------------
+def test_openapi_states_the_bounds_of_the_monthly_path(client):
+    operation = _schema(client)["paths"]["/stats/monthly/{year}/{month}"]["get"]
+
+    bounds = {
+        p["name"]: (p["schema"]["type"], p["schema"]["minimum"], p["schema"]["maximum"])
+        for p in operation["parameters"]
+        if p["in"] == "path"
+    }
+    assert bounds == {"year": ("integer", 1900, 2100), "month": ("integer", 1, 12)}
 
 
-def test_july_2025_of_the_imported_spa_backup(auth_client, user):
-    """The seam of import and stats: the SPA's real backup, imported as a user would, gives
-    the July 2025 figures the file itself gives when its instants are read as Seoul dates."""
-    report = backup_import(user=user, raw=shared_fixture_path().read_bytes())
+# --- SPA backups, imported through the backup service --------------------------------------
+
+
+def test_july_and_september_2025_of_an_imported_spa_backup(auth_client, user):
+    """The seam of import and stats: our own SPA fixture, imported as a user would, gives the
+    figures its rows give when their instants are read as Seoul dates (worked out from the
+    file apart from the code: 53 July rows, of which 2025-06-30T15:00Z and 23:30Z are 1 July
+    and 2025-07-31T03:12Z stays 31 July; September holds the four scheduled rule rows)."""
+    report = backup_import(user=user, raw=spa_fixture_bytes())
+    assert report.failed == 0
+
+    client = auth_client(user)
+    monthly = get(client, "/stats/monthly/2025/7")
+    assert (monthly["income"], monthly["expense"], monthly["count"]) == (3160000, 1472490, 53)
+    assert monthly["net"] == 3160000 - 1472490
+    assert monthly["confirmed"]["count"] == 53  # July's rows have no status, or "confirmed"
+    summary = get(client, "/stats/summary", date_from="2025-07-01", date_to="2025-07-31")
+    assert (summary["income"], summary["expense"], summary["count"]) == (3160000, 1472490, 53)
+    assert summary["net"] == monthly["net"]
+    september = get(client, "/stats/monthly/2025/9")
+    assert (september["expense"], september["count"]) == (550000 + 46100 + 25000 + 7890, 4)
+    assert (september["scheduled"]["count"], september["confirmed"]["count"]) == (4, 0)
+
+
+def test_july_2025_of_the_imported_real_spa_backup(auth_client, user):
+    """The same seam with the SPA's real backup (../shared): its July 2025 figures."""
+    report = backup_import(user=user, raw=real_spa_fixture_path().read_bytes())
     assert report.failed == 0
     # Recompute July from the file: ISO instants → Asia/Seoul calendar dates.
     seoul = ZoneInfo("Asia/Seoul")
     july = [
-        row for row in spa_fixture()["transactions"]
+        row for row in real_spa_fixture()["transactions"]
         if datetime.datetime.fromisoformat(row["date"]).astimezone(seoul).date().timetuple()[:2]
         == (2025, 7)
     ]

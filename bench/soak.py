@@ -1,7 +1,7 @@
 """Load soak: mixed traffic against gunicorn + PostgreSQL + Redis + a Celery worker on localhost,
 then a consistency check.
 
-    python -m household_ledger.soak --minutes 10
+    python -m bench.soak --minutes 10
 
 What it does, all on this machine:
 1. creates a fresh database (`--database-url`, default `hl_reliability_soak` on the local
@@ -43,6 +43,13 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlparse
 
+import jwt
+import psycopg
+import redis
+from celery import Celery
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 ISSUER = "https://clerk.soak.localhost"
@@ -65,9 +72,6 @@ def _require_local(url: str, what: str) -> None:
 
 
 def make_signing_keys():
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public_pem = private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -76,8 +80,6 @@ def make_signing_keys():
 
 
 def session_token(private_key, sub: str) -> str:
-    import jwt
-
     now = int(time.time())
     claims = {"sub": sub, "iat": now, "nbf": now - 5, "exp": now + 300, "azp": SPA_ORIGIN,
               "iss": ISSUER, "sid": f"sess_{sub}", "v": 2, "sts": "active", "fva": [0, -1]}
@@ -85,8 +87,6 @@ def session_token(private_key, sub: str) -> str:
 
 
 def _prepare_database(database_url: str) -> None:
-    import psycopg
-
     parsed = urlparse(database_url)
     name = parsed.path.lstrip("/")
     admin = database_url.rsplit("/", 1)[0] + "/postgres"
@@ -96,8 +96,6 @@ def _prepare_database(database_url: str) -> None:
 
 
 def _drop_database(database_url: str) -> None:
-    import psycopg
-
     name = urlparse(database_url).path.lstrip("/")
     admin = database_url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -367,8 +365,6 @@ def _beat(producer, stop_at, every, counter):
 
 
 def _drain(redis_url, timeout=300):
-    import redis
-
     client = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -384,8 +380,6 @@ def _drain(redis_url, timeout=300):
 
 
 def _check(args, stack, users, tokens, ledger):
-    import psycopg
-
     problems = Counter()
     samples = defaultdict(list)
 
@@ -510,9 +504,6 @@ def main(argv=None):
 
 
 def _soak(args):
-    import redis
-    from celery import Celery
-
     print(f"soak: {args.minutes} min, {args.users} users, {args.clients} clients, "
           f"database {args.database_url}, redis {args.redis_url}", flush=True)
     _prepare_database(args.database_url)

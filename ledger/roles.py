@@ -1,10 +1,15 @@
 """Staff roles of the admin. Superusers can do everything; `support` is the helpdesk role.
 
-The `support` group is created by a data migration (`ledger/0003_support_group`) and repaired
-after every `migrate`/`flush` by a post_migrate handler, so it always exists with at least
-these permissions. Field-level limits (support may change a transaction's status/category and a
-rule's active flag, nothing else) are enforced by the ModelAdmins' `get_readonly_fields`.
+The `support` group is created by a data migration (`ledger/0004_support_group`) and repaired
+after every `migrate`/`flush` by a post_migrate handler (`ledger.apps`), so it always exists
+with at least these permissions. Field-level limits (support may change a transaction's
+status/category and a rule's active flag, nothing else) are enforced by the ledger's
+ModelAdmins' `get_readonly_fields`. It lives in `ledger`, beside the migration that needs it:
+`accounts` (the user admin) imports `ledger`, never the other way round.
 """
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
 
 SUPPORT_GROUP = "support"
 
@@ -36,9 +41,6 @@ def ensure_support_group(*, apps) -> None:
     Takes the app registry (a migration's historical apps, or the global one) so migrations
     and the post_migrate handler share it. Permissions an operator added by hand are kept.
     """
-    from django.apps import apps as global_apps
-    from django.contrib.auth.management import create_permissions
-
     for label in ("accounts", "ledger"):
         create_permissions(global_apps.get_app_config(label), apps=apps, verbosity=0)
 
@@ -64,8 +66,7 @@ def ensure_support_group(*, apps) -> None:
 
 def ensure_support_group_after_migrate(sender, apps=None, **kwargs) -> None:
     """post_migrate: `flush` (and test teardown) empties auth tables; the group comes back."""
-    if apps is None:
-        from django.apps import apps
+    apps = apps or global_apps
     try:
         apps.get_model("ledger", "Transaction")
         apps.get_model("auth", "Group")

@@ -14,6 +14,7 @@ from django.contrib.admin.utils import unquote
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from ledger.services.backup import (
@@ -97,9 +98,17 @@ def report_summary(report) -> str:
     return text
 
 
-def import_view(model_admin):
-    from accounts.admin import render_admin_page
+def render_admin_page(request, model_admin, template: str, context: dict):
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        **context,
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, template, context)
 
+
+def import_view(model_admin):
     def view(request, object_id):
         target = model_admin.get_target_or_404(request, unquote(object_id))
         if not model_admin.has_import_permission(request):

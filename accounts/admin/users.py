@@ -12,11 +12,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from accounts.models import User, WebhookEvent
-from ledger.admin import changelist_url
+from accounts.admin.backup import export_response, export_view, import_view
+from accounts.models import User
+from ledger.admin.shared import changelist_url
 from ledger.dates import local_today
 from ledger.models import Category, RecurringTransaction, Transaction
 from ledger.selectors.stats import stats_assets, stats_monthly
@@ -129,8 +129,6 @@ class UserAdmin(DjangoUserAdmin):
     # --- export / import --------------------------------------------------------------------
 
     def get_urls(self):
-        from accounts.admin_backup import export_view, import_view
-
         info = self.opts.app_label, self.opts.model_name
         custom = [
             path(
@@ -159,8 +157,6 @@ class UserAdmin(DjangoUserAdmin):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one user to export.", messages.WARNING)
             return None
-        from accounts.admin_backup import export_response
-
         return export_response(self, request, queryset.get())
 
     @admin.action(description="Import a file for this user…", permissions=["import"])
@@ -190,30 +186,3 @@ def user_stats(target: User) -> dict:
         "net": month.income - month.expense,
         "count": month.count,
     }
-
-
-def render_admin_page(request, model_admin, template: str, context: dict):
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        **context,
-    }
-    request.current_app = model_admin.admin_site.name
-    return TemplateResponse(request, template, context)
-
-
-
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
-    """Clerk webhook deliveries already applied (read-only: the idempotency record)."""
-
-    list_display = ("received_at", "event_type", "clerk_user_id", "outcome", "svix_id")
-    list_filter = ("event_type", "outcome")
-    search_fields = ("svix_id", "clerk_user_id")
-    ordering = ("-received_at",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
