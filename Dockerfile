@@ -30,9 +30,11 @@ WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 # The code stays owned by root: the app user can read it, never change it.
 COPY . /app
-# collectstatic needs settings, not services: a throwaway key, no broker, no database access.
+# collectstatic needs settings, not services: a throwaway key, no broker, and a database URL
+# that is never connected to.
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-real-key \
     DJANGO_DEBUG=false \
+    DATABASE_URL=postgres://collectstatic@127.0.0.1:1/unused \
     CELERY_TASK_ALWAYS_EAGER=true \
     python manage.py collectstatic --noinput --verbosity 0
 USER 10001:10001

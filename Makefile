@@ -25,12 +25,15 @@ $(VENV)/.test-deps: $(VENV)/.deps requirements/test.txt
 deps: $(VENV)/.deps
 test-deps: $(VENV)/.test-deps
 
-## run: create the virtualenv, install, migrate and serve the API on :$(PORT).
-## Without DATABASE_URL it uses a local SQLite file, so no services are needed.
+## run: create the virtualenv, install, migrate and serve the API on 127.0.0.1:$(PORT).
+## Without DATABASE_URL it uses the embedded PostgreSQL (data in .pgdata/), and without
+## REDIS_URL it runs Celery tasks inline with a local-memory cache: no services are needed.
+## Ctrl-C (or SIGTERM) stops the server, and the embedded PostgreSQL with it.
 run: $(VENV)/.deps
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
-	@DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py dev_token --help >/dev/null 2>&1 && \
-	  printf '\nGet a development token (DEBUG on, no Clerk key configured), in another shell:\n  export TOKEN=$$(DJANGO_DEBUG=true %s manage.py dev_token --user user_dev)\nThen:\n  curl -H "Authorization: Bearer $$TOKEN" http://127.0.0.1:%s/transactions\n\n' "$(BIN)/python" "$(PORT)" || true
+	@printf '\nIn another shell, get a development token, then call the API:\n  %s\n  %s\n\n' \
+	  'export TOKEN=$$(DJANGO_DEBUG=true $(BIN)/python manage.py dev_token --user user_dev)' \
+	  'curl -H "Authorization: Bearer $$TOKEN" http://127.0.0.1:$(PORT)/auth/me'
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: install what the tests need and run the whole suite against PostgreSQL and Redis.
@@ -40,6 +43,7 @@ test: $(VENV)/.test-deps
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 ## fuzz: the long schemathesis run (500 examples per operation).

@@ -21,21 +21,26 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
+# docker-compose.yml publishes no port on the host; its override example does.
+START_SERVICES = (
+    "`cp docker-compose.override.example.yml docker-compose.override.yml && "
+    "docker compose up -d db redis`"
+)
+
+
 def pytest_sessionstart(session):
     database = settings.DATABASES["default"]
-    if "postgresql" not in database["ENGINE"]:
-        pytest.exit("The tests need PostgreSQL: set DATABASE_URL=postgres://…", returncode=2)
     host, port = database.get("HOST") or "127.0.0.1", database.get("PORT") or 5432
     if not _reachable(f"postgres://{host}:{port}", 5432):
         pytest.exit(
             f"PostgreSQL is not reachable at {host}:{port}. Start it "
-            "(e.g. `docker compose up -d db redis`) or set DATABASE_URL.",
+            f"(e.g. {START_SERVICES}) or set DATABASE_URL.",
             returncode=2,
         )
     if not _reachable(settings.REDIS_URL, 6379):
         pytest.exit(
             f"Redis is not reachable at {settings.REDIS_URL}. Start it "
-            "(e.g. `docker compose up -d db redis`) or set REDIS_URL.",
+            f"(e.g. {START_SERVICES}) or set REDIS_URL.",
             returncode=2,
         )
 

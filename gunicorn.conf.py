@@ -2,7 +2,7 @@
 `gunicorn -c gunicorn.conf.py household_ledger.wsgi:application`.
 
 Every knob comes from the environment (documented in `.env.example`). Logs are JSON lines on
-stdout, like the application's. On SIGTERM gunicorn stops accepting, lets running requests finish
+stderr, like the application's. On SIGTERM gunicorn stops accepting, lets running requests finish
 for up to GUNICORN_GRACEFUL_TIMEOUT seconds and exits 0; Kubernetes' terminationGracePeriodSeconds
 must be longer than that (k8s/api.yaml).
 """
@@ -38,7 +38,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # No runtime control socket: nothing uses it and the root filesystem is read-only in Kubernetes.
 control_socket_disable = True
 
-# --- Logs: JSON lines on stdout -------------------------------------------------------------
+# --- Logs: JSON lines on stderr -------------------------------------------------------------
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
@@ -52,7 +52,7 @@ logconfig_dict = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
+            "stream": "ext://sys.stderr",
             "formatter": "json",
         }
     },

@@ -141,7 +141,7 @@ def main(argv=None) -> None:
     from django.db import connection
 
     from ledger.models import RecurringOccurrence, Transaction
-    from ledger.services.recurring import DEFAULT_BATCH_SIZE
+    from ledger.services.recurring.engine import DEFAULT_BATCH_SIZE
     from ledger.tasks import confirm_due_transactions, materialize_recurring
 
     batch_size = args.batch_size or DEFAULT_BATCH_SIZE

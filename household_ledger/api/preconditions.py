@@ -20,6 +20,7 @@ The ETag is derived from the row's `updated_at` (every write changes it).
 
 import hashlib
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -80,7 +81,14 @@ class ConditionalWriteMixin:
         if self.request.method not in UNSAFE_METHODS:
             obj = super().get_object()
         else:
-            # GenericAPIView.get_object(), with the row locked for the rest of the request.
+            # GenericAPIView.get_object(), with the row locked for the rest of the request —
+            # after its owner, the order every writer locks in (no deadlock with the engine).
+            user_model = get_user_model()
+            list(
+                user_model.objects.filter(pk=self.request.user.pk)
+                .select_for_update()
+                .values_list("pk", flat=True)
+            )
             queryset = self.filter_queryset(self.get_queryset()).select_for_update(of=("self",))
             lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
             obj = get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})

@@ -24,7 +24,7 @@ from household_ledger.testing import child_process_env
 from household_ledger.tests.live import RedisServer
 from ledger.dates import local_today
 from ledger.models import RecurringOccurrence, Transaction
-from ledger.services.recurring import recurring_horizon
+from ledger.services.recurring.engine import recurring_horizon
 from ledger.tests.factories import RecurringTransactionFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -88,7 +88,8 @@ def test_worker_killed_mid_batch_leaves_no_duplicates_after_redelivery(broker, w
     expected = sum(_expected_dates(start, r.day_of_month, through) for r in rules)
 
     # when the engine runs in small batches on a worker, which is killed mid-run
-    producer = Celery(broker=broker.url)
+    # Not the current app: shared tasks of later tests must keep sending to the real broker.
+    producer = Celery(broker=broker.url, set_as_current=False)
     task = producer.send_task("ledger.tasks.materialize_recurring", kwargs={"batch_size": 2})
     first, first_log = worker("first")
     deadline = time.monotonic() + 60

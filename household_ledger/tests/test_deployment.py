@@ -91,6 +91,25 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_collectstatic_and_healthch
     assert {".git", ".env", ".venv"} <= set(ignored)
 
 
+def test_the_images_collectstatic_runs_with_the_environment_the_dockerfile_gives_it(tmp_path):
+    """The build's collectstatic: DEBUG off, so its settings must load with no services."""
+    (run,) = [rest for keyword, rest in _dockerfile_instructions()
+              if keyword == "RUN" and "collectstatic" in rest]
+    words = run.split()
+    assignments = dict(word.split("=", 1) for word in words[: words.index("python")])
+    assert assignments["DJANGO_DEBUG"] == "false"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "CLERK_"))
+    }
+    env.update(assignments, DJANGO_SETTINGS_MODULE="household_ledger.settings",
+               DJANGO_STATIC_ROOT=str(tmp_path / "static"))
+    result = _manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "static" / "staticfiles.json").is_file()
+
+
 # --- docker-compose.yml -------------------------------------------------------------------------
 
 
@@ -112,6 +131,33 @@ def test_compose_defines_the_development_stack():
     assert "deploy" not in services["beat"] and "scale" not in services["beat"]
     # The stack needs no .env to start.
     assert all(entry["required"] is False for entry in services["web"]["env_file"])
+
+
+def _published_host_ports(service: dict) -> set[int]:
+    """Host ports a service publishes, from the short ("[ip:]host:container") or long syntax."""
+    ports = set()
+    for entry in service.get("ports", []):
+        if isinstance(entry, dict):
+            published = entry.get("published")
+        else:
+            parts = str(entry).split("/")[0].split(":")
+            published = parts[-2] if len(parts) > 1 else None
+        if published:
+            ports.add(int(published))
+    return ports
+
+
+def test_compose_publishes_no_database_or_redis_port_on_the_host_by_default():
+    services = _compose()["services"]
+    for name, service in services.items():
+        assert not _published_host_ports(service) & {5432, 6379}, name
+    assert "ports" not in services["db"] and "ports" not in services["redis"]
+    assert _published_host_ports(services["web"]) == {8000}
+    # The override example publishes both, on the loopback only, and is never committed.
+    override = yaml.safe_load((ROOT / "docker-compose.override.example.yml").read_text())
+    assert override["services"]["db"]["ports"] == ["127.0.0.1:5432:5432"]
+    assert override["services"]["redis"]["ports"] == ["127.0.0.1:6379:6379"]
+    assert "docker-compose.override.yml" in (ROOT / ".gitignore").read_text().split()
 
 
 def test_compose_commands_point_at_code_that_exists():

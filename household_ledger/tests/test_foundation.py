@@ -8,11 +8,18 @@ import sys
 from io import StringIO
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 from django.core.management import call_command
 from django.urls import reverse
 
-from household_ledger.testing import child_process_env
+from household_ledger.testing import (
+    child_process_env,
+    embedded_dev_env,
+    embedded_postgres_stop,
+    running_dev_server,
+)
 from ledger.models import Category
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,24 +159,78 @@ def test_missing_secret_key_in_production_is_a_clear_error():
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
-def test_the_run_command_migrates_an_sqlite_file_with_no_services(tmp_path):
-    """`make run` without DATABASE_URL: every migration applies on SQLite and the docs serve."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="household_ledger.settings",
-        DJANGO_DEBUG="true",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+def test_production_without_database_url_is_a_clear_error(tmp_path):
+    """DEBUG off and no DATABASE_URL: start-up fails naming it; no embedded server starts."""
+    env = embedded_dev_env(
+        tmp_path / "pgdata", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 50
     )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DATABASE_URL is not set" in result.stderr
+    assert not (tmp_path / "pgdata").exists()
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path):
+    env = embedded_dev_env(tmp_path / "pgdata", DATABASE_URL=f"sqlite:///{tmp_path / 'db'}")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL must name a PostgreSQL database" in result.stderr
+
+
+@pytest.fixture
+def embedded_data_dir(tmp_path):
+    """A data folder for the embedded PostgreSQL; its server is stopped if a test left it up."""
+    data_dir = tmp_path / "pgdata"
+    yield data_dir
+    embedded_postgres_stop(data_dir)
+
+
+@pytest.mark.slow
+def test_the_run_command_migrates_and_serves_on_the_embedded_postgres(embedded_data_dir):
+    """`make run` on a plain clone: no DATABASE_URL, DEBUG on. Every migration applies on the
+    embedded PostgreSQL, the server answers what needs PostgreSQL (the calendar's projection),
+    and `dev_token` prints only a token, which that server accepts."""
+    data_dir = embedded_data_dir
+    env = embedded_dev_env(data_dir)
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert migrate.returncode == 0, migrate.stderr
     assert "WARNINGS" not in migrate.stderr
-    docs = subprocess.run(
-        [sys.executable, "-c",
-         "import django; django.setup(); from django.test import Client; "
-         "print(Client().get('/api/docs/').status_code)"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )
-    assert docs.stdout.strip().splitlines()[-1] == "200", docs.stderr
+    with running_dev_server(env) as url:
+        token = subprocess.run(
+            [sys.executable, "manage.py", "dev_token", "--user", "user_dev"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert token.returncode == 0, token.stderr
+        assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+\n", token.stdout), token.stdout
+        bearer = {"Authorization": f"Bearer {token.stdout.strip()}"}
+        me = httpx.get(f"{url}/auth/me", headers=bearer, timeout=30)
+        assert me.status_code == 200, me.text
+        assert me.json()["clerk_user_id"] == "user_dev"
+        month = httpx.get(
+            f"{url}/transactions/by-month/2025/7?include_projected=true", headers=bearer,
+            timeout=30,
+        )
+        assert month.status_code == 200, month.text
+        ready = httpx.get(f"{url}/readyz", timeout=30)
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "redis": "not configured"}
+    # The server is stopped, and the embedded PostgreSQL with it (the last process left).
+    holders = (data_dir / ".handle_pids.json").read_text()
+    assert not (data_dir / "postmaster.pid").exists(), holders
+
+
+def test_pre_commit_runs_the_ruff_that_the_tests_pin():
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    (ruff,) = [repo for repo in config["repos"] if repo["repo"].endswith("/ruff-pre-commit")]
+    assert [hook["id"] for hook in ruff["hooks"]] == ["ruff-check", "ruff-format"]
+    (pin,) = re.findall(r"^ruff==(\S+)$", (ROOT / "requirements/test.txt").read_text(), re.M)
+    assert ruff["rev"] == f"v{pin}"

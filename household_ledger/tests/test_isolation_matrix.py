@@ -24,7 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.tests.factories import UserFactory
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
-from ledger.services.recurring import recurring_materialize_all
+from ledger.services.recurring.engine import recurring_materialize_all
 from ledger.tests.factories import CategoryFactory, RecurringTransactionFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.tests.tokens import mint_token
 from ledger.models import Category, RecurringTransaction, Transaction
-from ledger.services.recurring import recurring_materialize_all
+from ledger.services.recurring.engine import recurring_materialize_all
 from ledger.tests.factories import CategoryFactory, RecurringTransactionFactory, TransactionFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

@@ -15,11 +15,11 @@ from ledger.admin.shared import (
     limit_category_choices,
 )
 from ledger.models import RecurringTransaction, Transaction
-from ledger.services.recurring import (
+from ledger.services.recurring.engine import recurring_materialize
+from ledger.services.recurring.rules import (
     RULE_FIELDS,
     recurring_create,
     recurring_delete,
-    recurring_materialize,
     recurring_update,
     recurring_validate,
 )

@@ -1,20 +1,17 @@
 """`/recurring`: the user's recurring rules, and `POST /recurring/{id}/generate`.
 
-Views are thin: input serializers validate and convert the SPA's shapes, the recurring engine
-(`ledger.services.recurring`) does every write, output serializers decide what the client sees.
+Views are thin: the input serializer converts the SPA's shapes, the services
+(`ledger.services.recurring.rules`, `.engine`) validate and write, and one output serializer
+(`RecurringSerializer`) renders a rule in every answer.
 """
 
 import datetime
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -23,22 +20,22 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from household_ledger.api.exceptions import error_body
+from household_ledger.api.preconditions import (
+    IF_NONE_MATCH_PARAMETER,
+    NOT_MODIFIED,
+    RevisionETagMixin,
+)
+from household_ledger.api.rows import RowSerializer
+from household_ledger.api.schema import NOT_FOUND, error_response
 from ledger.api.fields import DayOfMonthField, MoneyField, MonthOrDateField
 from ledger.api.transactions import TRANSACTION_FIELDS, TransactionSerializer
 from ledger.dates import add_months, local_today, month_end
-from ledger.models import (
-    Category,
-    Frequency,
-    RecurringTransaction,
-    TransactionType,
-)
+from ledger.models import Category, Frequency, TransactionType
+from ledger.selectors.categories import category_list
+from ledger.selectors.recurring import recurring_list, recurring_rows
 from ledger.selectors.transactions import transaction_list, transaction_rows
-from ledger.services.recurring import (
-    recurring_create,
-    recurring_delete,
-    recurring_materialize,
-    recurring_update,
-)
+from ledger.services.recurring.engine import recurring_materialize
+from ledger.services.recurring.rules import recurring_create, recurring_delete, recurring_update
 
 # How far ahead `generate?through=` may reach, so one request cannot write unbounded rows.
 GENERATE_MAX_MONTHS_AHEAD = 36
@@ -47,28 +44,10 @@ GENERATE_MAX_MONTHS_AHEAD = 36
 # --- Serializers ----------------------------------------------------------------------------
 
 
-@extend_schema_field(OpenApiTypes.UUID)
-class _OwnCategoryField(serializers.PrimaryKeyRelatedField):
-    """A category id: a default category or one of the requesting user's own."""
-
-    default_error_messages = {
-        "does_not_exist": "Unknown category.",
-        "incorrect_type": "Enter a category id.",
-    }
-
-    def get_queryset(self):
-        user = self.context["request"].user
-        return Category.objects.filter(Q(user__isnull=True) | Q(user=user))
-
-    def to_internal_value(self, data):
-        try:
-            return super().to_internal_value(data)
-        except DjangoValidationError:  # a malformed UUID is an unknown category, not a 500
-            self.fail("does_not_exist", pk_value=data)
-
-
 class RecurringInputSerializer(serializers.Serializer):
-    """A rule as the SPA sends it: `YYYY-MM` months, `day_of_month` possibly a string."""
+    """A rule as the SPA sends it (`YYYY-MM` months, `day_of_month` possibly a string), turned
+    into Python values. The rules a rule must satisfy are the service's (`recurring_validate`),
+    which answers 400 naming the field."""
 
     template_name = serializers.CharField(max_length=200)
     description = serializers.CharField(
@@ -81,63 +60,63 @@ class RecurringInputSerializer(serializers.Serializer):
         help_text="Positive amount; null only when is_variable_amount is true.",
     )
     type = serializers.ChoiceField(choices=TransactionType.choices)
-    category = _OwnCategoryField(required=False, allow_null=True, default=None)
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.none(),
+        pk_field=serializers.UUIDField(),
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"does_not_exist": "Unknown category."},
+        help_text="Id of a default category or one of your own; null for uncategorized.",
+    )
     frequency = serializers.ChoiceField(choices=Frequency.choices, default=Frequency.MONTHLY)
-    start_date = MonthOrDateField(help_text="YYYY-MM (the first of that month) or YYYY-MM-DD.")
+    start_date = MonthOrDateField(
+        help_text="YYYY-MM (the first of that month) or YYYY-MM-DD, 1900-01 … 2100-12."
+    )
     end_date = MonthOrDateField(
         end=True,
         required=False,
         allow_null=True,
         default=None,
-        help_text="YYYY-MM (the whole of that month) or YYYY-MM-DD; null = open-ended.",
+        help_text="YYYY-MM (the whole of that month) or YYYY-MM-DD, at most 2100-12-31; "
+        "null = open-ended.",
     )
     day_of_month = DayOfMonthField(help_text="1–31; beyond a month's length it clamps.")
     is_active = serializers.BooleanField(default=True)
     is_variable_amount = serializers.BooleanField(default=False)
 
-    def validate(self, attrs):
-        start, end = attrs.get("start_date"), attrs.get("end_date")
-        if start and end and end < start:
-            raise serializers.ValidationError(
-                {"end_date": ["The end must not be before the start."]}
-            )
-        if "amount" in attrs and attrs["amount"] is None and not attrs.get(
-            "is_variable_amount", getattr(self.instance, "is_variable_amount", False)
-        ):
-            raise serializers.ValidationError(
-                {"amount": ["An amount is required unless is_variable_amount is true."]}
-            )
-        return attrs
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            self.fields["category"].queryset = category_list(user=user)
 
 
-class RecurringOutputSerializer(serializers.ModelSerializer):
-    amount = MoneyField(allow_null=True, help_text="null for a variable amount without estimate")
-    category_name = serializers.CharField(source="category.name", default=None, allow_null=True)
-    category_emoji = serializers.CharField(
-        source="category.emoji", default=None, allow_null=True
+class RecurringSerializer(RowSerializer):
+    """A rule as every answer shows it (list, detail, create, update); the category's name
+    and emoji are inline. Renders the dict rows of `row_keys()`."""
+
+    id = serializers.UUIDField()
+    template_name = serializers.CharField()
+    description = serializers.CharField()
+    amount = serializers.DecimalField(
+        max_digits=15, decimal_places=2, coerce_to_string=False, allow_null=True,
+        help_text="A JSON number; null for a variable amount without an estimate.",
     )
+    type = serializers.ChoiceField(choices=TransactionType.choices)
+    category = serializers.UUIDField(source="category_id", allow_null=True)
+    category_name = serializers.CharField(source="category.name", allow_null=True)
+    category_emoji = serializers.CharField(source="category.emoji", allow_null=True)
+    frequency = serializers.ChoiceField(choices=Frequency.choices)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True, help_text="null = open-ended")
+    day_of_month = serializers.IntegerField(min_value=1, max_value=31)
+    is_active = serializers.BooleanField()
+    is_variable_amount = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
 
-    class Meta:
-        model = RecurringTransaction
-        fields = [
-            "id",
-            "template_name",
-            "description",
-            "amount",
-            "type",
-            "category",
-            "category_name",
-            "category_emoji",
-            "frequency",
-            "start_date",
-            "end_date",
-            "day_of_month",
-            "is_active",
-            "is_variable_amount",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
+
+RECURRING_FIELDS = RecurringSerializer.row_keys()
 
 
 class GenerateQuerySerializer(serializers.Serializer):
@@ -172,11 +151,6 @@ DeleteResponseSerializer = inline_serializer(
         ),
     },
 )
-ErrorSerializer = inline_serializer(
-    name="RecurringError",
-    fields={"error": serializers.DictField(help_text="{code, message, fields}")},
-)
-
 _RULE_EXAMPLE = {
     "template_name": "월세",
     "description": "월세",
@@ -199,20 +173,13 @@ _RULE_OUT_EXAMPLE = {
     "created_at": "2025-08-02T09:00:00+09:00",
     "updated_at": "2025-08-02T09:00:00+09:00",
 }
-_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such rule of yours.")
-_INVALID = OpenApiResponse(
-    ErrorSerializer,
-    description="Invalid input; `error.fields` names the field.",
-    examples=[
-        OpenApiExample(
-            "end before start",
-            value=error_body(
-                "validation_error",
-                "end_date: The end must not be before the start.",
-                {"end_date": ["The end must not be before the start."]},
-            ),
-        )
-    ],
+_INVALID = error_response(
+    "Invalid input; `error.fields` names the field.",
+    example=error_body(
+        "validation_error",
+        "end_date: The end must not be before the start.",
+        {"end_date": ["The end must not be before the start."]},
+    ),
 )
 
 
@@ -223,11 +190,12 @@ _INVALID = OpenApiResponse(
     list=extend_schema(
         summary="List your recurring rules",
         description="Paginated (`?page=`, `?page_size=`), by template name.",
-        responses=RecurringOutputSerializer(many=True),
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses={200: RecurringSerializer(many=True), 304: NOT_MODIFIED},
     ),
     retrieve=extend_schema(
         summary="One recurring rule",
-        responses={200: RecurringOutputSerializer, 404: _NOT_FOUND},
+        responses={200: RecurringSerializer, 404: NOT_FOUND},
     ),
     create=extend_schema(
         summary="Create a recurring rule",
@@ -239,7 +207,7 @@ _INVALID = OpenApiResponse(
             "or `YYYY-MM-DD`; `day_of_month` a number or numeric string."
         ),
         request=RecurringInputSerializer,
-        responses={201: RecurringOutputSerializer, 400: _INVALID},
+        responses={201: RecurringSerializer, 400: _INVALID},
         examples=[
             OpenApiExample("monthly rent", value=_RULE_EXAMPLE, request_only=True),
             OpenApiExample(
@@ -266,13 +234,13 @@ _INVALID = OpenApiResponse(
             "Re-activating a rule does not back-fill the months it was inactive."
         ),
         request=RecurringInputSerializer,
-        responses={200: RecurringOutputSerializer, 400: _INVALID, 404: _NOT_FOUND},
+        responses={200: RecurringSerializer, 400: _INVALID, 404: NOT_FOUND},
     ),
     partial_update=extend_schema(
         summary="Change some fields of a recurring rule",
         description="As PUT, with only the fields sent.",
         request=RecurringInputSerializer(partial=True),
-        responses={200: RecurringOutputSerializer, 400: _INVALID, 404: _NOT_FOUND},
+        responses={200: RecurringSerializer, 400: _INVALID, 404: NOT_FOUND},
         examples=[
             OpenApiExample("deactivate", value={"is_active": False}, request_only=True),
             OpenApiExample("new amount", value={"amount": 600000}, request_only=True),
@@ -285,7 +253,7 @@ _INVALID = OpenApiResponse(
             "Confirmed transactions are kept (their `recurring` becomes null). Answers 200 "
             "with how many scheduled transactions were removed."
         ),
-        responses={200: DeleteResponseSerializer, 404: _NOT_FOUND},
+        responses={200: DeleteResponseSerializer, 404: NOT_FOUND},
         examples=[
             OpenApiExample(
                 "deleted",
@@ -296,6 +264,7 @@ _INVALID = OpenApiResponse(
     ),
 )
 class RecurringViewSet(
+    RevisionETagMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -303,40 +272,46 @@ class RecurringViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    serializer_class = RecurringOutputSerializer
+    serializer_class = RecurringSerializer
+    revision_etag_actions = ("list",)
 
     def get_queryset(self):
-        return RecurringTransaction.objects.filter(user=self.request.user).select_related(
-            "category"
-        )
+        return recurring_list(user=self.request.user)
 
-    def _input(self, *, partial=False, instance=None):
+    def list(self, request):
+        page = self.paginate_queryset(
+            recurring_rows(self.get_queryset(), fields=RECURRING_FIELDS)
+        )
+        return self.get_paginated_response(RecurringSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return self._row_response(self.get_object().pk)
+
+    def _row_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        row = recurring_rows(self.get_queryset().filter(pk=pk), fields=RECURRING_FIELDS).get()
+        return Response(RecurringSerializer(row).data, status=status_code)
+
+    def _input(self, *, partial=False) -> dict:
         serializer = RecurringInputSerializer(
-            instance=instance,
-            data=self.request.data,
-            partial=partial,
-            context=self.get_serializer_context(),
+            data=self.request.data, partial=partial, user=self.request.user
         )
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def _output(self, rule, status_code=status.HTTP_200_OK):
-        rule = self.get_queryset().get(pk=rule.pk)
-        return Response(RecurringOutputSerializer(rule).data, status=status_code)
+    def create(self, request):
+        rule = recurring_create(user=request.user, **self._input())
+        return self._row_response(rule.pk, status.HTTP_201_CREATED)
 
-    def create(self, request, *args, **kwargs):
-        data = self._input()
-        rule = recurring_create(user=request.user, **data)
-        return self._output(rule, status.HTTP_201_CREATED)
-
-    def update(self, request, *args, partial=False, **kwargs):
+    def update(self, request, pk=None, partial=False):
         rule = self.get_object()
         # A partial body carries only the fields sent (DRF applies no defaults when partial).
-        data = self._input(partial=partial, instance=rule)
-        result = recurring_update(rule=rule, data=dict(data))
-        return self._output(result.rule)
+        result = recurring_update(rule=rule, data=dict(self._input(partial=partial)))
+        return self._row_response(result.rule.pk)
 
-    def destroy(self, request, *args, **kwargs):
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    def destroy(self, request, pk=None):
         rule = self.get_object()
         removed = recurring_delete(rule=rule)
         return Response({"id": str(rule.pk), "removed_scheduled": removed})
@@ -362,7 +337,7 @@ class RecurringViewSet(
                 examples=[OpenApiExample("through December", value="2025-12")],
             )
         ],
-        responses={200: GenerateResponseSerializer, 400: _INVALID, 404: _NOT_FOUND},
+        responses={200: GenerateResponseSerializer, 400: _INVALID, 404: NOT_FOUND},
         examples=[
             OpenApiExample(
                 "two months created",

@@ -3,7 +3,7 @@
 Built CONCURRENTLY so a deploy does not lock a large transactions table while it builds.
 """
 
-from ledger.db_operations import AddIndexConcurrentlyIfPostgres
+from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
 
@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [("ledger", "0004_support_group")]
 
     operations = [
-        AddIndexConcurrentlyIfPostgres(
+        AddIndexConcurrently(
             model_name="transaction",
             index=models.Index(
                 models.OrderBy(models.F("date"), descending=True),

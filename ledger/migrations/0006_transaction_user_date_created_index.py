@@ -3,15 +3,11 @@
 It replaces (user, date DESC): the list (`-date, -created_at, -id`, a backward scan) and the
 calendar views (`date, created_at, id`) then read rows in index order, with no sort step, and
 a deep page of the heavy user's list does not re-sort every row before it. Built and dropped
-CONCURRENTLY on PostgreSQL (no write lock on a large table); plainly on SQLite.
+CONCURRENTLY (no write lock on a large table).
 """
 
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
-
-from ledger.db_operations import (
-    AddIndexConcurrentlyIfPostgres,
-    RemoveIndexConcurrentlyIfPostgres,
-)
 
 
 class Migration(migrations.Migration):
@@ -20,13 +16,13 @@ class Migration(migrations.Migration):
     dependencies = [("ledger", "0005_transaction_date_index")]
 
     operations = [
-        AddIndexConcurrentlyIfPostgres(
+        AddIndexConcurrently(
             model_name="transaction",
             index=models.Index(
                 fields=["user", "date", "created_at", "id"], name="transaction_user_date_idx2"
             ),
         ),
-        RemoveIndexConcurrentlyIfPostgres(
+        RemoveIndexConcurrently(
             model_name="transaction", name="transaction_user_date_idx"
         ),
     ]

@@ -3,8 +3,8 @@
 Every composite index of the table starts with `user_id`, and the partial unique index
 (recurring_id, date) serves lookups by rule. The duplicates only slowed writes and the
 planning of every query on the table. Only the indexes go — a plain AlterField would also drop
-and re-add both foreign keys, re-checking every row under a lock that blocks writes — and on
-PostgreSQL they go CONCURRENTLY (hence a non-atomic migration).
+and re-add both foreign keys, re-checking every row under a lock that blocks writes — and they
+go CONCURRENTLY (hence a non-atomic migration).
 """
 
 import django.db.models.deletion
@@ -17,20 +17,15 @@ DUPLICATE_INDEXES = (
 )
 
 
-def _concurrently(schema_editor) -> str:
-    return "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
-
-
 def drop_duplicate_indexes(apps, schema_editor):
     for name in DUPLICATE_INDEXES:
-        schema_editor.execute(f'DROP INDEX {_concurrently(schema_editor)}IF EXISTS "{name}"')
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
 
 
 def recreate_duplicate_indexes(apps, schema_editor):
-    concurrently = _concurrently(schema_editor)
     for name, column in zip(DUPLICATE_INDEXES, ("user_id", "recurring_id"), strict=True):
         schema_editor.execute(
-            f'CREATE INDEX {concurrently}IF NOT EXISTS "{name}" ON "ledger_transaction" ("{column}")'
+            f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "ledger_transaction" ("{column}")'
         )
 
 

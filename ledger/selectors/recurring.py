@@ -1,22 +1,38 @@
-"""Reads over recurring rules: the occurrence dates a rule yields and the calendar projection.
+"""Reads over recurring rules: the rules as rows, the occurrence dates a rule yields, the
+description and estimated amount of an occurrence, and the calendar projection.
 
-The date rules of SPEC §4 live here, once; the engine (`ledger.services.recurring`) writes the
-occurrences these functions compute.
+The date rules of SPEC §4 live here, once; the engine (`ledger.services.recurring.engine`)
+writes the occurrences these functions compute.
 """
 
 import datetime
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from ledger.dates import clamped_date, iter_month_starts, month_end, month_start
+from ledger.dates import DATE_MAX, clamped_date, iter_month_starts, month_end, month_start
 from ledger.models import (
     Frequency,
     RecurringOccurrence,
     RecurringTransaction,
     Transaction,
+    TransactionStatus,
 )
+
+
+def recurring_list(*, user) -> QuerySet[RecurringTransaction]:
+    """The user's rules by template name (then creation)."""
+    return RecurringTransaction.objects.filter(user=user).order_by(
+        "template_name", "created_at", "id"
+    )
+
+
+def recurring_rows(queryset: QuerySet[RecurringTransaction], *, fields: Sequence[str]) -> QuerySet:
+    """`queryset` as dict rows with `fields` (values keys such as `category__name`)."""
+    return queryset.values(*fields)
 
 
 def recurring_occurrence_dates(
@@ -32,8 +48,11 @@ def recurring_occurrence_dates(
     if not rule.is_active:
         return []
     first = max(date_from, month_start(rule.start_date))
-    # The end month counts whole: every date of that month is still in effect.
-    last = date_to if rule.end_date is None else min(date_to, month_end(rule.end_date))
+    # The end month counts whole: every date of that month is still in effect. Nothing past
+    # the product's last date, whatever `date_to` a caller asks for.
+    last = min(date_to, DATE_MAX)
+    if rule.end_date is not None:
+        last = min(last, month_end(rule.end_date))
     dates = []
     for month in iter_month_starts(first, last):
         if rule.frequency == Frequency.YEARLY and month.month != rule.start_date.month:
@@ -64,6 +83,22 @@ def recurring_occurrence_description(rule: RecurringTransaction) -> str:
     """The description an occurrence of `rule` gets (in the calendar and when materialized):
     the rule's description, or its name when the description is blank; trimmed."""
     return (rule.description or "").strip() or rule.template_name.strip()
+
+
+def recurring_amount_estimates(*, rules: Iterable[RecurringTransaction]) -> dict:
+    """{rule id: amount} for the variable-amount rules among `rules` that have no amount of
+    their own: the amount of their last confirmed occurrence (the best guess of the next)."""
+    ids = [rule.pk for rule in rules if rule.is_variable_amount and rule.amount is None]
+    if not ids:
+        return {}
+    return dict(
+        Transaction.objects.filter(
+            recurring_id__in=ids, status=TransactionStatus.CONFIRMED, amount__isnull=False
+        )
+        .order_by("recurring_id", "-date", "-created_at")
+        .distinct("recurring_id")
+        .values_list("recurring_id", "amount")
+    )
 
 
 def recurring_projection(

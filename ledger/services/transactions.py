@@ -7,17 +7,22 @@ the owner's revision in the same database transaction (`ledger.services.revision
 """
 
 import datetime
+import logging
 from collections.abc import Sequence
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
+from ledger.dates import local_today
 from ledger.models import Category, Transaction, TransactionStatus
 from ledger.selectors.categories import category_list
-from ledger.services.revisions import revision_bump
+from ledger.services.revisions import revision_bump, revision_bump_users
+
+logger = logging.getLogger(__name__)
 
 # Rows per INSERT of a bulk write: large enough to amortise the round trip, small enough to
 # keep each statement's parameters well under PostgreSQL's limit of 65,535.
@@ -103,14 +108,33 @@ def transaction_bulk_create(
         return []
     with db_transaction.atomic():
         revision_bump(user=user)
-        inserted = []
-        for start in range(0, len(transactions), BULK_BATCH_SIZE):
-            batch = transactions[start : start + BULK_BATCH_SIZE]
-            if ignore_conflicts:
-                inserted.extend(_insert_new(batch))
-            else:
-                inserted.extend(Transaction.objects.bulk_create(batch))
-        return inserted
+        return _bulk_insert(transactions, ignore_conflicts=ignore_conflicts)
+
+
+def transaction_bulk_create_for_owners(
+    *, transactions: Sequence[Transaction], ignore_conflicts: bool = False
+) -> list[Transaction]:
+    """`transaction_bulk_create` for rows of several users at once (the recurring engine's
+    batches span users): every owner's revision is bumped, owners locked in primary-key order,
+    and the rows go in a few large INSERTs rather than a few per user."""
+    if not transactions:
+        return []
+    with db_transaction.atomic():
+        revision_bump_users(user_ids={row.user_id for row in transactions})
+        return _bulk_insert(transactions, ignore_conflicts=ignore_conflicts)
+
+
+def _bulk_insert(
+    transactions: Sequence[Transaction], *, ignore_conflicts: bool
+) -> list[Transaction]:
+    inserted = []
+    for start in range(0, len(transactions), BULK_BATCH_SIZE):
+        batch = transactions[start : start + BULK_BATCH_SIZE]
+        if ignore_conflicts:
+            inserted.extend(_insert_new(batch))
+        else:
+            inserted.extend(Transaction.objects.bulk_create(batch))
+    return inserted
 
 
 def _insert_new(batch: Sequence[Transaction]) -> list[Transaction]:
@@ -124,6 +148,25 @@ def _insert_new(batch: Sequence[Transaction]) -> list[Transaction]:
         Transaction.objects.filter(pk__in=[row.pk for row in batch]).values_list("pk", flat=True)
     )
     return [row for row in batch if row.pk in found]
+
+
+def transaction_bulk_update(
+    *, user, transactions: Sequence[Transaction], fields: Sequence[str]
+) -> None:
+    """Save `fields` (and `updated_at`) of many prepared transactions of `user` in batches
+    (a rule's future occurrences following the rule's edit)."""
+    if any(row.user_id != user.pk for row in transactions):
+        raise ValueError("transaction_bulk_update: every row must belong to `user`")
+    if not transactions:
+        return
+    now = timezone.now()
+    for row in transactions:
+        row.updated_at = now
+    with db_transaction.atomic():
+        revision_bump(user=user)
+        Transaction.objects.bulk_update(
+            transactions, [*fields, "updated_at"], batch_size=BULK_BATCH_SIZE
+        )
 
 
 def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
@@ -164,3 +207,41 @@ def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
         revision_bump(user=user)
         _, deleted = queryset.filter(user=user).delete()
     return deleted.get(Transaction._meta.label, 0)
+
+
+def transaction_confirm_due(
+    *, today: datetime.date | None = None, batch_size: int = 5000
+) -> int:
+    """Turn `scheduled` transactions dated today or earlier (in `TIME_ZONE`) into `confirmed`
+    (SPEC §7, the nightly task); returns how many.
+
+    Occurrences of variable-amount rules are left for the user to confirm with the real
+    amount; so is anything without an amount. One database transaction per batch, which bumps
+    the revision of every user whose rows it confirms.
+    """
+    today = today or local_today()
+    due = (
+        Transaction.objects.filter(
+            status=TransactionStatus.SCHEDULED, date__lte=today, amount__isnull=False
+        )
+        .filter(Q(recurring__isnull=True) | Q(recurring__is_variable_amount=False))
+        .order_by("pk")
+    )
+    confirmed = 0
+    last_pk = None
+    while True:
+        page = due if last_pk is None else due.filter(pk__gt=last_pk)
+        with db_transaction.atomic():
+            rows = list(page.values_list("pk", "user_id")[:batch_size])
+            if not rows:
+                break
+            last_pk = rows[-1][0]
+            # The owners first, as every service locks the user before the rows it writes.
+            revision_bump_users(user_ids=[user_id for _, user_id in rows])
+            # Filtered again: a row edited since the read above is left as its editor made it.
+            confirmed += due.filter(pk__in=[pk for pk, _ in rows]).update(
+                status=TransactionStatus.CONFIRMED, updated_at=timezone.now()
+            )
+    if confirmed:
+        logger.info("confirmed %d due scheduled transactions (through %s)", confirmed, today)
+    return confirmed

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
-from ledger.services.recurring import recurring_materialize_all
+from ledger.services.recurring.engine import recurring_materialize_all
 from ledger.tests.backup_support import (
     COFFEE,
     OWN_CATEGORIES,

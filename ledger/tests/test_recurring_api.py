@@ -8,6 +8,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ledger.models import Category, RecurringTransaction, Transaction
 from ledger.tests.factories import CategoryFactory, RecurringTransactionFactory
@@ -123,6 +125,10 @@ def test_create_ignores_a_user_in_the_body(client, user, other_user):
         ({"start_date": "25-01"}, "start_date"),
         ({"start_date": None}, "start_date"),
         ({"start_date": "0001-01"}, "start_date"),
+        ({"start_date": "9999-12"}, "start_date"),
+        ({"start_date": "1899-12-31"}, "start_date"),
+        ({"end_date": "2101-01"}, "end_date"),
+        ({"end_date": "9999-12"}, "end_date"),
         ({"end_date": "2024-12"}, "end_date"),
         ({"start_date": "2025-03-15", "end_date": "2025-03-14"}, "end_date"),
         ({"day_of_month": 32}, "day_of_month"),
@@ -142,6 +148,49 @@ def test_create_refuses_bad_input_naming_the_field(client, fields, field):
     assert error["code"] == "validation_error"
     assert field in error["fields"]
     assert RecurringTransaction.objects.count() == 0 and Transaction.objects.count() == 0
+
+
+def test_the_product_date_range_bounds_are_accepted(client):
+    response = post(client, "/recurring", rent(start_date="1900-01", end_date="2100-12"))
+    assert response.status_code == 201, response.content
+    assert (response.json()["start_date"], response.json()["end_date"]) == (
+        "1900-01-01", "2100-12-31",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({"start_date": "9999-12"}, "start_date"), ({"end_date": "2101-01"}, "end_date"),
+     ({"start_date": "0001-01"}, "start_date")],
+)
+def test_patch_outside_the_date_range_is_a_400_naming_the_field(client, fields, field):
+    rule_id = post(client, "/recurring", rent()).json()["id"]
+    response = client.patch(f"/recurring/{rule_id}", fields, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["error"]["fields"]) == [field]
+    assert RecurringTransaction.objects.get(pk=rule_id).start_date == date(2025, 1, 1)
+
+
+def test_calendar_of_the_last_month_of_the_range_projects_an_open_ended_rule(client, user):
+    # given an active rule without an end
+    RecurringTransactionFactory(user=user, start_date=date(2025, 1, 1), day_of_month=31)
+    # when the calendar of December 2100 and its last day are read with the projection
+    month = client.get("/transactions/by-month/2100/12?include_projected=true")
+    day = client.get("/transactions/by-date/2100-12-31?include_projected=true")
+    # then both answer the projected occurrence on 31 December 2100
+    assert month.status_code == 200 and day.status_code == 200, month.content
+    assert [(r["date"], r["projected"]) for r in month.json()] == [("2100-12-31", True)]
+    assert day.json() == month.json()
+
+
+def test_a_rule_ending_in_december_2100_materializes_through_it(client, user):
+    rule = RecurringTransactionFactory(
+        user=user, start_date=date(2100, 11, 1), end_date=date(2100, 12, 31)
+    )
+    body = post(client, f"/recurring/{rule.id}/generate").json()
+    assert body["created"] == 0  # nothing due yet: the horizon is 2025
+    response = client.get("/transactions/by-month/2100/12?include_projected=true")
+    assert [r["date"] for r in response.json()] == ["2100-12-25"]
 
 
 def test_create_refuses_another_users_category(client, other_user):
@@ -189,9 +238,6 @@ def test_list_runs_a_bounded_number_of_queries(
 
 
 def test_list_query_count_does_not_grow_with_the_rules(client, user):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     def queries():
         with CaptureQueriesContext(connection) as captured:
             assert client.get("/recurring?page_size=100").status_code == 200
@@ -210,6 +256,69 @@ def test_retrieve_one_rule(client, user):
     body = client.get(f"/recurring/{rule.id}").json()
     assert body["id"] == str(rule.id) and body["amount"] == 12345.5
     assert body["category"] is None and body["category_name"] is None
+
+
+def test_list_carries_a_revision_etag_that_every_rule_write_changes(client):
+    # given a list read and its ETag
+    first = client.get("/recurring")
+    etag = first["ETag"]
+    # when nothing changed, then 304
+    assert client.get("/recurring", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    seen = {etag}
+
+    def changed() -> bool:
+        new = client.get("/recurring")["ETag"]
+        fresh = new not in seen
+        seen.add(new)
+        return fresh
+
+    # when a rule is created, changed, generated and deleted, each changes the ETag
+    rule_id = post(client, "/recurring", rent(start_date="2025-03")).json()["id"]
+    assert changed()
+    assert client.patch(f"/recurring/{rule_id}", {"amount": 1}, format="json").status_code == 200
+    assert changed()
+    assert post(client, f"/recurring/{rule_id}/generate?through=2025-06").json()["created"] == 2
+    assert changed()
+    assert client.delete(f"/recurring/{rule_id}").status_code == 200
+    assert changed()
+
+
+def test_a_refused_rule_write_leaves_the_list_etag(client):
+    etag = client.get("/recurring")["ETag"]
+    assert post(client, "/recurring", rent(start_date="9999-12")).status_code == 400
+    assert client.get("/recurring", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+# --- One description ------------------------------------------------------------------------
+
+
+def test_a_blank_description_is_the_trimmed_name_in_the_calendar_and_when_materialized(
+    client, user
+):
+    # given a rule whose description is only whitespace and whose name has spaces around it
+    rule = RecurringTransactionFactory(
+        user=user, template_name="  넷플릭스 ", description=" \t ", start_date=date(2025, 3, 1),
+        day_of_month=28,
+    )
+    # when its March occurrence is first projected, then materialized
+    projected = client.get("/transactions/by-month/2025/3?include_projected=true").json()
+    generated = post(client, f"/recurring/{rule.id}/generate").json()["transactions"]
+    stored = client.get("/transactions/by-month/2025/3?include_projected=true").json()
+    # then it is the trimmed name everywhere
+    assert [r["description"] for r in projected] == ["넷플릭스"]
+    assert [r["description"] for r in generated] == ["넷플릭스"]
+    assert [(r["description"], r["projected"]) for r in stored] == [("넷플릭스", False)]
+    assert Transaction.objects.get(recurring=rule).description == "넷플릭스"
+
+
+def test_a_description_with_spaces_around_it_is_trimmed_the_same_way(client, user):
+    rule = RecurringTransactionFactory(
+        user=user, template_name="월세", description="  3월 월세  ", start_date=date(2025, 3, 1)
+    )
+    projected = client.get("/transactions/by-date/2025-03-25?include_projected=true").json()
+    post(client, f"/recurring/{rule.id}/generate")
+    assert projected[0]["description"] == "3월 월세"
+    assert Transaction.objects.get(recurring=rule).description == "3월 월세"
 
 
 # --- Update ---------------------------------------------------------------------------------
@@ -406,6 +515,11 @@ def test_openapi_describes_the_recurring_endpoints(client):
     generate = paths["/recurring/{id}/generate"]["post"]
     assert [p["name"] for p in generate["parameters"] if p["in"] == "query"] == ["through"]
     assert "RecurringGenerateResponse" in json.dumps(generate["responses"]["200"])
+    rule = schema["components"]["schemas"]["Recurring"]
+    assert {"category_name", "category_emoji", "amount", "end_date"} <= set(rule["required"])
+    assert rule["properties"]["category_name"]["nullable"] is True
+    listed = paths["/recurring"]["get"]["responses"]
+    assert "304" in listed
     delete = paths["/recurring/{id}"]["delete"]["responses"]
     assert "200" in delete and "RecurringDeleteResponse" in json.dumps(delete["200"])
     assert paths["/recurring"]["post"]["requestBody"]["content"]["application/json"]["examples"]

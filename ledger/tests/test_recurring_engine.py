@@ -1,4 +1,5 @@
-"""The recurring engine (`ledger.services.recurring`) with the clock frozen in Asia/Seoul."""
+"""The recurring rules and engine (`ledger.services.recurring`) and the nightly confirmation,
+with the clock frozen in Asia/Seoul."""
 
 import datetime
 from datetime import date
@@ -8,16 +9,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from ledger.models import RecurringOccurrence, Transaction
-from ledger.services.recurring import (
-    recurring_create,
-    recurring_delete,
+from ledger.models import RecurringOccurrence, RecurringTransaction, Transaction
+from ledger.services.recurring.engine import (
     recurring_horizon,
     recurring_materialize,
     recurring_materialize_all,
-    recurring_update,
-    transaction_confirm_due,
+    recurring_occurrence_bulk_record,
 )
+from ledger.services.recurring.rules import (
+    recurring_bulk_create,
+    recurring_create,
+    recurring_delete,
+    recurring_update,
+)
+from ledger.services.transactions import transaction_confirm_due
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -421,3 +426,51 @@ def test_delete_keeps_confirmed_history_and_removes_scheduled(clock, user):
     kept = list(Transaction.objects.order_by("date").values_list("date", "status", "recurring"))
     assert kept == [(date(2025, 1, 25), C, None), (date(2025, 2, 25), C, None)]
     assert RecurringOccurrence.objects.count() == 0
+
+
+# --- Bulk writers (the import) --------------------------------------------------------------
+
+
+def revision_of(user):
+    user.refresh_from_db(fields=["revision"])
+    return user.revision
+
+
+def test_bulk_create_inserts_rules_without_materializing_and_bumps_the_revision(
+    clock, user, other_user
+):
+    clock(2025, 3, 10)
+    before = revision_of(user)
+    rules = [
+        RecurringTransaction(
+            user=user, template_name=f"규칙 {n}", amount=RENT, type="expense",
+            start_date=date(2025, 1, 1), day_of_month=n + 1,
+        )
+        for n in range(3)
+    ]
+
+    created = recurring_bulk_create(user=user, rules=rules)
+
+    assert [r.pk for r in created] == [r.pk for r in rules]
+    assert RecurringTransaction.objects.filter(user=user).count() == 3
+    assert Transaction.objects.count() == 0  # the importer decides what is history
+    assert revision_of(user) > before
+    with pytest.raises(ValueError):
+        recurring_bulk_create(user=other_user, rules=[RecurringTransaction(
+            user=user, template_name="x", amount=RENT, type="expense",
+            start_date=date(2025, 1, 1), day_of_month=1,
+        )])
+
+
+def test_recorded_dates_are_not_materialized_and_recording_twice_is_harmless(clock, user):
+    clock(2025, 3, 10)
+    rule = RecurringTransactionFactory(user=user, start_date=date(2025, 1, 1))
+    pairs = [(rule.pk, date(2025, 1, 25)), (rule.pk, date(2025, 2, 25))]
+
+    recurring_occurrence_bulk_record(rule_dates=pairs)
+    recurring_occurrence_bulk_record(rule_dates=pairs)  # ON CONFLICT DO NOTHING
+
+    assert RecurringOccurrence.objects.filter(recurring=rule).count() == 2
+    assert [d for d, _, _ in ledger_of(rule)] == []
+    recurring_materialize(rule=rule)
+    assert [d for d, _, _ in ledger_of(rule)] == [date(2025, 3, 25), date(2025, 4, 25)]

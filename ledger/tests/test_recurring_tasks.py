@@ -9,18 +9,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Count
+from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
 
 from household_ledger.celery import app as celery_app
-from ledger.models import RecurringOccurrence, Transaction
-from ledger.services.recurring import (
-    recurring_create,
-    recurring_materialize,
-    recurring_materialize_all,
-)
+from household_ledger.celery import catch_up_recurring
+from ledger.models import RecurringOccurrence, Transaction, TransactionStatus
+from ledger.services.recurring.engine import recurring_materialize, recurring_materialize_all
+from ledger.services.recurring.rules import recurring_create
 from ledger.tasks import confirm_due_transactions, materialize_recurring
-from ledger.tests.factories import RecurringTransactionFactory
+from ledger.tests.factories import RecurringTransactionFactory, TransactionFactory
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -146,10 +146,91 @@ def test_eight_threads_at_once_leave_exactly_one_transaction_per_occurrence():
     assert duplicates() == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_engine_runs_at_once_create_each_occurrence_once():
+    # given 40 rules of 40 users, each a year old, nothing materialized
+    start = date.today().replace(day=1) - datetime.timedelta(days=360)
+    for day in range(40):
+        RecurringTransactionFactory(start_date=start, day_of_month=day % 28 + 1)
+    expected = recurring_materialize_all(dry_run=True).created
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=30)
+            results.append(recurring_materialize_all(batch_size=3).created)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    # when two all-users runs start at the same moment (two workers, two connections)
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # then together they created every occurrence exactly once
+    assert errors == []
+    assert expected >= 40 * 12
+    assert sum(results) == expected
+    assert Transaction.objects.count() == RecurringOccurrence.objects.count() == expected
+    assert duplicates() == []
+
+
+@pytest.mark.django_db
+def test_the_unique_key_decides_when_another_writer_got_there_first(clock, user):
+    # given another writer's occurrence of March, not yet recorded (its commit raced ours)
+    clock(2025, 3, 10)
+    rule = RecurringTransactionFactory(user=user, start_date=date(2025, 3, 1))
+    theirs = TransactionFactory(
+        user=user, recurring=rule, date=date(2025, 3, 25), status=TransactionStatus.SCHEDULED
+    )
+
+    # when the engine runs
+    created = recurring_materialize(rule=rule)
+
+    # then it skips March (ON CONFLICT DO NOTHING), writes April, and records both
+    assert [t.date for t in created] == [date(2025, 4, 25)]
+    assert list(
+        Transaction.objects.filter(recurring=rule).order_by("date").values_list("pk", flat=True)
+    )[0] == theirs.pk
+    assert duplicates() == []
+    assert set(
+        RecurringOccurrence.objects.filter(recurring=rule).values_list("date", flat=True)
+    ) == {date(2025, 3, 25), date(2025, 4, 25)}
+
+
+@pytest.mark.django_db
+def test_confirming_due_occurrences_changes_the_calendar_etag(clock, user, other_user,
+                                                             auth_client):
+    # given a scheduled occurrence of 25 March and the calendar read on the 24th
+    clock(2025, 3, 24)
+    recurring_create(
+        user=user, template_name="월세", amount=Decimal("550000"), type="expense",
+        start_date=date(2025, 3, 1), day_of_month=25,
+    )
+    client = auth_client(user)
+    url = "/transactions/by-month/2025/3"
+    clock(2025, 3, 25, hour=0)
+    etag = client.get(url)["ETag"]
+    bystander = auth_client(other_user)
+    their_etag = bystander.get(url)["ETag"]
+
+    # when the nightly task confirms it
+    assert confirm_due_transactions.delay().get() == {"confirmed": 1}
+
+    # then the owner's calendar is new, with the confirmed row; another user's is not
+    response = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()] == ["confirmed"]
+    assert bystander.get(url, HTTP_IF_NONE_MATCH=their_etag).status_code == 304
+
+
 @pytest.mark.django_db
 def test_tasks_ack_late_and_retry_database_errors_with_backoff():
-    from django.db import OperationalError
-
     for task in (materialize_recurring, confirm_due_transactions):
         assert task.acks_late is True
         assert OperationalError in task.autoretry_for
@@ -158,9 +239,6 @@ def test_tasks_ack_late_and_retry_database_errors_with_backoff():
 
 @pytest.mark.django_db(transaction=True)  # the scheduler closes its database connection
 def test_beat_schedule_runs_both_tasks_daily_after_midnight_in_seoul():
-    from django_celery_beat.models import PeriodicTask
-    from django_celery_beat.schedulers import DatabaseScheduler
-
     # when beat starts with the database scheduler
     DatabaseScheduler(app=celery_app)
 
@@ -187,8 +265,6 @@ def test_worker_start_queues_a_catch_up_run(settings):
 
     class Consumer:
         app = App()
-
-    from household_ledger.celery import catch_up_recurring
 
     catch_up_recurring(sender=Consumer())
     assert sent == ["ledger.tasks.materialize_recurring", "ledger.tasks.confirm_due_transactions"]

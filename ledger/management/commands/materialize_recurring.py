@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from ledger.dates import month_end
-from ledger.services.recurring import (
+from ledger.services.recurring.engine import (
     DEFAULT_BATCH_SIZE,
     recurring_horizon,
     recurring_materialize_all,
