@@ -194,7 +194,7 @@ CORS_EXPOSE_HEADERS = ["Content-Disposition", "X-Request-ID"]
 
 # --- Django REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    "DEFAULT_RENDERER_CLASSES": ["household_ledger.api.rendering.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ClerkSessionAuthentication"],

@@ -1,7 +1,15 @@
-"""Values rendered exactly as DRF's fields render them, for views that build their JSON
-directly (hot paths where DRF's generic field-by-field rendering was much of the time)."""
+"""How values become JSON, once for every answer (API views, the export stream).
+
+Amounts are Decimals: they are written as JSON numbers — a whole amount as an integer
+(`5400`, as the SPA stores won), a fractional one as a decimal (`1234.56`) — never as
+strings.
+"""
 
 import datetime
+from decimal import Decimal
+
+from rest_framework import renderers
+from rest_framework.utils.encoders import JSONEncoder as DRFJSONEncoder
 
 
 def iso_datetime(value: datetime.datetime | None, tz: datetime.tzinfo) -> str | None:
@@ -10,3 +18,16 @@ def iso_datetime(value: datetime.datetime | None, tz: datetime.tzinfo) -> str | 
         return None
     text = value.astimezone(tz).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class JSONEncoder(DRFJSONEncoder):
+    """DRF's encoder, with whole Decimals as integers."""
+
+    def default(self, obj):
+        if isinstance(obj, Decimal) and obj.is_finite() and obj == obj.to_integral_value():
+            return int(obj)
+        return super().default(obj)
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    encoder_class = JSONEncoder

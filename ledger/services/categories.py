@@ -1,10 +1,12 @@
 """Writes to categories: a user's own ones. The global defaults are read-only to users."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ledger.models import Category, RecurringTransaction, Transaction
@@ -50,22 +52,45 @@ def _save(category: Category, **kwargs) -> None:
         raise ValidationError({"name": DUPLICATE_NAME}) from error
 
 
-def category_create(*, user, name: str, emoji: str = "") -> Category:
-    """Create one of the user's own categories (at most MAX_CATEGORIES_PER_USER).
+def _check_room(*, user, adding: int) -> None:
+    """At most MAX_CATEGORIES_PER_USER of a user's own. Call it after `revision_bump`: its row
+    lock on the user serializes the user's concurrent writes, so parallel creates cannot pass
+    the count."""
+    if Category.objects.filter(user=user).count() + adding > MAX_CATEGORIES_PER_USER:
+        raise ValidationError(
+            {"name": f"You can have at most {MAX_CATEGORIES_PER_USER} categories of your own."}
+        )
 
-    The revision bump comes first: its row lock on the user serializes the user's concurrent
-    writes, so the count below cannot be passed by parallel creates.
-    """
+
+def category_create(*, user, name: str, emoji: str = "") -> Category:
+    """Create one of the user's own categories (at most MAX_CATEGORIES_PER_USER)."""
     try:
         with db_transaction.atomic():
             revision_bump(user=user)
-            if Category.objects.filter(user=user).count() >= MAX_CATEGORIES_PER_USER:
-                raise ValidationError(
-                    {"name": f"You can have at most {MAX_CATEGORIES_PER_USER} categories "
-                     "of your own."}
-                )
+            _check_room(user=user, adding=1)
             _check_name_free(user=user, name=name)
             return Category.objects.create(user=user, name=name, emoji=emoji, is_default=False)
+    except IntegrityError as error:
+        raise ValidationError({"name": DUPLICATE_NAME}) from error
+
+
+def category_bulk_create(*, user, categories: Sequence[Category]) -> list[Category]:
+    """Insert many prepared categories of `user` in one statement (the import), within the
+    same cap and name rules as `category_create`; all or none."""
+    if any(category.user_id != user.pk or category.is_default for category in categories):
+        raise ValueError("category_bulk_create: every category must be an own one of `user`")
+    if not categories:
+        return []
+    try:
+        with db_transaction.atomic():
+            revision_bump(user=user)
+            _check_room(user=user, adding=len(categories))
+            names = [category.name for category in categories]
+            if len(set(names)) < len(names) or Category.objects.filter(
+                Q(user__isnull=True) | Q(user=user), name__in=names
+            ).exists():
+                raise ValidationError({"name": DUPLICATE_NAME})
+            return Category.objects.bulk_create(categories)
     except IntegrityError as error:
         raise ValidationError({"name": DUPLICATE_NAME}) from error
 
@@ -102,3 +127,21 @@ def category_delete(*, category: Category) -> CategoryDeletion:
     return CategoryDeletion(
         uncategorized_transactions=transactions, uncategorized_recurring_rules=rules
     )
+
+
+def category_bulk_delete(*, user, queryset: QuerySet[Category]) -> int:
+    """Delete the rows of `queryset` that are `user`'s own categories (an import's replace);
+    their transactions and rules become uncategorized, as with `category_delete`. Returns how
+    many categories went."""
+    with db_transaction.atomic():
+        revision_bump(user=user)
+        doomed = queryset.filter(user=user, is_default=False)
+        now = timezone.now()
+        Transaction.objects.filter(user=user, category__in=doomed).update(
+            category=None, updated_at=now
+        )
+        RecurringTransaction.objects.filter(user=user, category__in=doomed).update(
+            category=None, updated_at=now
+        )
+        _, deleted = doomed.delete()
+    return deleted.get(Category._meta.label, 0)

@@ -165,7 +165,7 @@ def test_export_document_shape_and_numbers(auth_client, user):
     response, document = export(auth_client(user))
 
     assert response["Content-Type"].startswith("application/json")
-    assert document["format"] == "household_ledger" and document["version"] == 1
+    assert document["format"] == "household_ledger" and document["version"] == 2
     assert document["timeZone"] == "Asia/Seoul"
     own = {name for name, _ in OWN_CATEGORIES} | {"헬스"}
     assert {c["name"] for c in document["categories"]} == own  # own only
@@ -184,8 +184,26 @@ def test_export_document_shape_and_numbers(auth_client, user):
     rent = next(r for r in document["recurring_transactions"] if r["template_name"] == "월세")
     assert rent["amount"] == 550000 and rent["start_date"] == "2025-01-01"
     assert rent["occurrence_dates"] == ["2025-05-25", "2025-06-25", "2025-07-25"]
-    linked = [t for t in document["transactions"] if t["recurring_id"] == rent["id"]]
+    linked = [t for t in document["transactions"] if t["recurring"] == rent["id"]]
     assert len(linked) == 2
+
+
+def test_export_rows_are_the_apis_own_renderings(auth_client, user):
+    # given
+    _rich_ledger(auth_client(user), user)
+    client = auth_client(user)
+    # when
+    _, document = export(client)
+    # then: a transaction as GET /transactions/{id} shows it, plus the id it was imported with
+    for row in document["transactions"][:20]:
+        rendered = client.get(f"/transactions/{row['id']}").json()
+        assert {key: value for key, value in row.items() if key != "legacy_id"} == rendered
+    for row in document["recurring_transactions"]:
+        rendered = client.get(f"/recurring/{row['id']}").json()
+        extra = {"legacy_id", "occurrence_dates"}
+        assert {key: value for key, value in row.items() if key not in extra} == rendered
+    for row in document["categories"]:
+        assert row == client.get(f"/categories/{row['id']}").json()
 
 
 def test_export_file_name_is_the_spas_rfc5987_encoded(auth_client, user):

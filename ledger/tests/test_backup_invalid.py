@@ -219,7 +219,7 @@ BAD_RULES = [
     ("day_of_month", {"day_of_month": None}, "required"),
     ("start_date", {"start_date": "2025-13"}, "valid month"),
     ("start_date", {"start_date": None}, "required"),
-    ("end_date", {"end_date": "2024-12"}, "before start_date"),
+    ("end_date", {"end_date": "2024-12"}, "before the start"),  # the rules service says so
     ("frequency", {"frequency": "weekly"}, "monthly, yearly"),
     ("amount", {"amount": -10}, "greater than 0"),
     ("is_active", {"is_active": "maybe"}, "true or false"),

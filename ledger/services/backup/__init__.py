@@ -1,5 +1,8 @@
 """Backup and migration from the browser: import (SPA backup, Dexie dump, own export), export.
 
+The import is read (`formats`) → normalise (`normalize`, pure, with `fields`) → write
+(`write`, through the services), reported by `report`; the export is `exporter`.
+
 Entry points (used by the API, the `import_indexeddb` command and the benchmark):
 
 - `backup_import(user=…, raw=…, mode=…, dry_run=…)` → ImportReport
@@ -15,7 +18,8 @@ from .exporter import (
     backup_export_filename,
 )
 from .formats import DEXIE, OWN, SPA_V1
-from .importer import MODES, ImportReport, Problem, backup_import, backup_read
+from .importer import MODES, backup_import, backup_read
+from .report import ImportReport, Problem
 
 __all__ = [
     "DEXIE",

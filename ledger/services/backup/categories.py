@@ -1,13 +1,18 @@
-"""Matching imported category names to the ledger's categories.
+"""Matching imported category names to the categories a user may use.
 
 `🍽️ 식비`, ` 식비 ` and `식비` are one category: a leading emoji and surrounding spaces are
-ignored. A default category (user NULL) wins when the name matches one; otherwise the user's
-own category of that name is used, or created with the file's emoji.
+ignored. A default category wins when the name matches one; otherwise the user's own category
+of that name is used, or created with the file's emoji (through the categories service, so its
+cap and name rules hold).
 """
 
 import unicodedata
 
+from django.core.exceptions import ValidationError
+
 from ledger.models import Category
+from ledger.selectors.categories import category_list
+from ledger.services.categories import category_bulk_create
 
 # Characters an emoji prefix is made of: symbols, variation selectors, joiners, keycaps, spaces.
 _EMOJI_CATEGORIES = {"So", "Sk", "Sm", "Cf", "Mn", "Me", "Zs", "Cc"}
@@ -34,6 +39,32 @@ def split_emoji(raw: str) -> tuple[str, str]:
     return text[:end].strip(), text[end:].strip()
 
 
+def read_category(value, *, file_categories: dict) -> tuple[tuple[str, str] | None, str, str]:
+    """The category an imported row names, as (name with any emoji prefix, emoji to create it
+    with), and the problem when there is one: (None, "warning", why) for no usable category,
+    (None, "error", why) for a value that cannot be a category. `value` is a name, a
+    `{"name", "emoji"}` object, or the id of a row of the file's own categories table."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, "warning", "no category: imported uncategorized"
+    emoji = ""
+    if isinstance(value, dict):
+        emoji = value.get("emoji") if isinstance(value.get("emoji"), str) else ""
+        value = value.get("name")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        found = file_categories.get(str(int(value))) if float(value).is_integer() else None
+        if found is None:
+            return None, "warning", f"unknown category id {value!r}: imported uncategorized"
+        value, emoji = found
+    if not isinstance(value, str):
+        return None, "error", "must be a category name"
+    _, name = split_emoji(value)
+    if not name:
+        return None, "warning", f"category {value!r} has no name: imported uncategorized"
+    if len(name) > MAX_NAME_LENGTH:
+        return None, "error", f"is too long (at most {MAX_NAME_LENGTH} characters)"
+    return (value, emoji), "", ""
+
+
 def name_key(name: str) -> str:
     """The comparison key of a category name (without its emoji): spaces collapsed, casefolded."""
     return " ".join(name.split()).casefold()
@@ -44,8 +75,11 @@ class CategoryResolver:
 
     def __init__(self, *, user):
         self.user = user
-        self._defaults = {name_key(c.name): c for c in Category.objects.filter(user=None)}
-        self._own = {name_key(c.name): c for c in Category.objects.filter(user=user)}
+        self._defaults: dict[str, Category] = {}
+        self._own: dict[str, Category] = {}
+        for category in category_list(user=user):
+            found = self._own if category.user_id is not None else self._defaults
+            found.setdefault(name_key(category.name), category)
         self._pending: list[Category] = []
         self.created = 0
 
@@ -66,9 +100,18 @@ class CategoryResolver:
         self._pending.append(category)
         return category
 
-    def flush(self) -> None:
-        """Insert the categories created since the last flush."""
-        if self._pending:
-            Category.objects.bulk_create(self._pending)
-            self.created += len(self._pending)
-            self._pending = []
+    def is_new(self, category: Category) -> bool:
+        return category._state.adding
+
+    def flush(self) -> str | None:
+        """Insert the categories created since the last flush; the reason when the service
+        refuses them (the cap), and then nothing is inserted."""
+        if not self._pending:
+            return None
+        try:
+            category_bulk_create(user=self.user, categories=self._pending)
+        except ValidationError as error:
+            return "; ".join(error.messages)
+        self.created += len(self._pending)
+        self._pending = []
+        return None

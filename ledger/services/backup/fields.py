@@ -9,9 +9,18 @@ import datetime
 import math
 import re
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
-from ledger.dates import month_end
+from ledger.dates import (
+    DATE_MAX,
+    DATE_MIN,
+    DATE_RANGE_MESSAGE,
+    YEAR_MAX,
+    YEAR_MIN,
+    date_in_range,
+    local_date,
+    month_end,
+    parse_local_date,
+)
 from ledger.models import MONEY
 
 
@@ -21,11 +30,9 @@ class FieldError(ValueError):
 
 MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - Decimal("0.01")
 CENT = Decimal("0.01")
-MIN_YEAR, MAX_YEAR = 1900, 2100
 MAX_KEY_LENGTH = 64
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 
 
@@ -71,9 +78,9 @@ def parse_amount(value, *, required: bool = True) -> Decimal | None:
     return rounded
 
 
-def _check_year(day: datetime.date, value) -> datetime.date:
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise FieldError(f"is out of range ({MIN_YEAR}-{MAX_YEAR}): {_describe(value)}")
+def _check_range(day: datetime.date, value) -> datetime.date:
+    if not date_in_range(day):
+        raise FieldError(f"is out of range ({DATE_MIN} to {DATE_MAX}): {_describe(value)}")
     return day
 
 
@@ -87,37 +94,33 @@ def epoch_ms_to_datetime(value) -> datetime.datetime:
         raise FieldError(f"is out of range: {_describe(value)}") from exc
 
 
-def parse_date(value, *, tz: ZoneInfo) -> datetime.date:
-    """A calendar date in `tz`: from an ISO instant, a plain YYYY-MM-DD, or a JS time value."""
+def parse_date(value, *, time_zone: str) -> datetime.date:
+    """A calendar date in `time_zone` (`ledger.dates`): from a plain YYYY-MM-DD, an ISO
+    instant or a JS time value (the instant's local date), within the product's range."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise FieldError("is required")
-    if isinstance(value, datetime.datetime):
+    if isinstance(value, str):
+        try:
+            return parse_local_date(value, time_zone)
+        except ValueError as exc:
+            if str(exc) == DATE_RANGE_MESSAGE:
+                raise FieldError(
+                    f"is out of range ({DATE_MIN} to {DATE_MAX}): {_describe(value)}"
+                ) from exc
+            raise FieldError(f"is not a valid date: {_describe(value)}") from exc
+    if isinstance(value, datetime.datetime):  # a Typeson Date, revived
         moment = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         moment = epoch_ms_to_datetime(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if _PLAIN_DATE.fullmatch(text):
-            try:
-                day = datetime.date.fromisoformat(text)
-            except ValueError as exc:
-                raise FieldError(f"is not a valid date: {_describe(value)}") from exc
-            return _check_year(day, value)
-        try:
-            moment = datetime.datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise FieldError(f"is not a valid date: {_describe(value)}") from exc
     else:
         raise FieldError(f"is not a valid date: {_describe(value)}")
-    if moment.tzinfo is not None:
-        try:
-            moment = moment.astimezone(tz)
-        except (OverflowError, ValueError) as exc:
-            raise FieldError(f"is out of range: {_describe(value)}") from exc
-    return _check_year(moment.date(), value)
+    try:
+        return _check_range(local_date(moment, time_zone), value)
+    except ValueError as exc:  # not representable in `time_zone` (year 1 or 9999)
+        raise FieldError(f"is out of range: {_describe(value)}") from exc
 
 
-def parse_month(value, *, tz: ZoneInfo, end: bool = False) -> datetime.date | None:
+def parse_month(value, *, time_zone: str, end: bool = False) -> datetime.date | None:
     """`YYYY-MM` (the SPA's rule months) → its first day, or its last day when `end`.
 
     A full date is kept as it is. Empty means "none" (an open end).
@@ -130,11 +133,11 @@ def parse_month(value, *, tz: ZoneInfo, end: bool = False) -> datetime.date | No
             year, month = int(match[1]), int(match[2])
             if not 1 <= month <= 12:
                 raise FieldError(f"is not a valid month: {_describe(value)}")
-            if not MIN_YEAR <= year <= MAX_YEAR:
-                raise FieldError(f"is out of range ({MIN_YEAR}-{MAX_YEAR}): {_describe(value)}")
+            if not YEAR_MIN <= year <= YEAR_MAX:
+                raise FieldError(f"is out of range ({YEAR_MIN}-{YEAR_MAX}): {_describe(value)}")
             first = datetime.date(year, month, 1)
             return month_end(first) if end else first
-    return parse_date(value, tz=tz)
+    return parse_date(value, time_zone=time_zone)
 
 
 def parse_int(value, *, low: int, high: int) -> int:

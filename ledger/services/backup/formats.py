@@ -7,8 +7,10 @@ Three formats are accepted, all reduced to the same three lists of raw rows:
   (`{"formatName": "dexie", "formatVersion": 1, "data": {"data": [{"tableName", "inbound",
   "rows"}]}}`), as written by `dexie-export-import` and by `extract-indexeddb.js`. Values that
   were JavaScript Dates are encoded the Typeson way: the time value in ms, listed in `$types`.
-- `household_ledger`: this API's own export (`{"format": "household_ledger", "version": 1,
-  "categories", "recurring_transactions", "transactions"}`).
+- `household_ledger`: this API's own export (`{"format": "household_ledger", "version": 2,
+  "categories", "recurring_transactions", "transactions"}`). Version 2 rows are the API's own
+  renderings (a transaction as `GET /transactions` shows it, plus `legacy_id`); version 1 rows,
+  still read, had a shape of their own (`recurring_id`, and `category` as a name).
 """
 
 import json
@@ -20,7 +22,8 @@ from .fields import FieldError, epoch_ms_to_datetime
 SPA_V1 = "spa-v1"
 DEXIE = "dexie"
 OWN = "household_ledger"
-OWN_VERSION = 1
+OWN_VERSION = 2
+OWN_VERSIONS = (1, 2)  # what the import reads: files of version 1 are still in users' hands
 
 TABLES = ("categories", "recurring_transactions", "transactions")
 
@@ -31,6 +34,7 @@ class Source:
 
     format: str
     transactions: list
+    version: int = 1
     recurring_transactions: list | None = None
     categories: list | None = None
     warnings: list[str] = field(default_factory=list)
@@ -86,14 +90,17 @@ def recognise(document) -> Source:
             raise BackupUnreadable(
                 "unsupported_format", f"Unknown backup format {document['format']!r}."
             )
-        if document.get("version") != OWN_VERSION:
+        version = document.get("version")
+        if isinstance(version, bool) or version not in OWN_VERSIONS:
+            expected = " or ".join(map(str, OWN_VERSIONS))
             raise BackupUnreadable(
                 "unsupported_version",
-                f"Unsupported {OWN} version {document.get('version')!r} (expected {OWN_VERSION}).",
-                fields={"version": [f"must be {OWN_VERSION}"]},
+                f"Unsupported {OWN} version {version!r} (expected {expected}).",
+                fields={"version": [f"must be {expected}"]},
             )
         return Source(
             format=OWN,
+            version=version,
             transactions=_list_field(document, "transactions", required=True),
             recurring_transactions=_list_field(document, "recurring_transactions", required=True),
             categories=_list_field(document, "categories", required=True),
