@@ -16,9 +16,10 @@ Who is measured:
   through `manage.py seed_demo`, then VACUUM ANALYZE): "8k", 8,000 transactions over five years
   (≈ 130 a month), and "30k", 30,000 (≈ 500 a month). Each is deleted and imported anew through
   the product's import service (`backup_import` of the Dexie dump `bench.households` writes)
-  and measured twice: **after import** — nothing in between, so its rows have neither planner
-  statistics nor visibility-map bits, as after a real user's import (autovacuum waits for 20 %
-  of the table) — and **at rest**, after `VACUUM ANALYZE`;
+  and measured twice: **after import** — nothing in between but what the import itself does,
+  as for a real user (autovacuum waits for 20 % of the table to change: until then rows have
+  no visibility-map bits, so index-only scans visit their pages, and no planner statistics) —
+  and **at rest**, after `VACUUM ANALYZE`;
 - 200 random ordinary users (reads and a POST), and two anonymous references: a DRF "hello"
   (no auth, no DB) and hello plus the SELECT and Redis hit every authenticated request makes.
 
