@@ -72,9 +72,7 @@ def main(argv=None) -> int:
         ]
     pages += [("recurring rules", "/admin/ledger/recurringtransaction/")]
     if rule:
-        pages.append(
-            ("rule detail", f"/admin/ledger/recurringtransaction/{rule.pk}/change/")
-        )
+        pages.append(("rule detail", f"/admin/ledger/recurringtransaction/{rule.pk}/change/"))
     pages += [("categories", "/admin/ledger/category/")]
 
     print(f"{'page':32} {'queries':>7} {'median ms':>10} {'max ms':>8} {'slowest SQL ms':>15}")

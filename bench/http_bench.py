@@ -87,16 +87,24 @@ BARS = {
 
 def make_key_pair():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return key, public_pem
 
 
 def mint(key, clerk_user_id, minutes=120):
     now = int(time.time())
-    claims = {"sub": clerk_user_id, "iat": now, "nbf": now - 5, "exp": now + minutes * 60,
-              "azp": AZP, "sid": f"sess_bench_{clerk_user_id}"}
+    claims = {
+        "sub": clerk_user_id,
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + minutes * 60,
+        "azp": AZP,
+        "sid": f"sess_bench_{clerk_user_id}",
+    }
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "bench"})
 
 
@@ -131,8 +139,9 @@ class ServerCpu:
         from django.db import connection
 
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
-                           [SERVER_APP_NAME])
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [SERVER_APP_NAME]
+            )
             return [pid for (pid,) in cursor.fetchall()]
 
     def snapshot(self) -> dict:
@@ -191,11 +200,23 @@ def wait_ready(base, timeout=60):
 def run_wrk(base, lines, duration, connections, workdir, cpu=None):
     request_file = Path(workdir) / "requests.tsv"
     request_file.write_text("\n".join("\t".join(line) for line in lines) + "\n")
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-               "-s", str(ROOT / "bench" / "wrk_report.lua"), base, "--", str(request_file)]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(ROOT / "bench" / "wrk_report.lua"),
+        base,
+        "--",
+        str(request_file),
+    ]
     before = cpu.snapshot() if cpu else None
-    output = subprocess.run(command, capture_output=True, text=True, check=True,
-                            timeout=duration + 60).stdout
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=duration + 60
+    ).stdout
     used = cpu.used(before, cpu.snapshot()) if cpu else 0.0
     figures = json.loads(output.strip().splitlines()[-1])
     seconds = figures["duration_us"] / 1e6
@@ -208,7 +229,8 @@ def run_wrk(base, lines, duration, connections, workdir, cpu=None):
         "p99_ms": figures["p99_us"] / 1000,
         "max_ms": figures["max_us"] / 1000,
         # A run that completed no request failed too (a stalled or refusing server).
-        "errors": figures["http_errors"] + figures["socket_errors"]
+        "errors": figures["http_errors"]
+        + figures["socket_errors"]
         + (0 if figures["requests"] else 1),
     }
 
@@ -222,13 +244,16 @@ def explain_slowest_query(path, method, token, body):
     client = Client()
     with CaptureQueriesContext(connection) as captured:
         if method == "POST":
-            client.post(path, data=body, content_type="application/json",
-                        HTTP_AUTHORIZATION=f"Bearer {token}")
+            client.post(
+                path,
+                data=body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {token}",
+            )
         else:
             client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
     slowest = None
-    statements = [sql for query in captured.captured_queries
-                  for sql in _statements(query["sql"])]
+    statements = [sql for query in captured.captured_queries for sql in _statements(query["sql"])]
     with connection.cursor() as cursor:
         for sql in statements:
             if not sql.upper().startswith("SELECT"):
@@ -238,10 +263,13 @@ def explain_slowest_query(path, method, token, body):
             plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
             ms = plan["Execution Time"]
             if slowest is None or ms > slowest["pg_ms"]:
-                slowest = {"pg_ms": round(ms, 3), "sql": sql[:300],
-                           "seq_scan": _big_seq_scan(plan["Plan"]),
-                           "heap_fetches": _heap_fetches(plan["Plan"]),
-                           "top_node": plan["Plan"]["Node Type"]}
+                slowest = {
+                    "pg_ms": round(ms, 3),
+                    "sql": sql[:300],
+                    "seq_scan": _big_seq_scan(plan["Plan"]),
+                    "heap_fetches": _heap_fetches(plan["Plan"]),
+                    "top_node": plan["Plan"]["Node Type"],
+                }
     return slowest or NO_PLAN
 
 
@@ -273,8 +301,9 @@ def _big_seq_scan(node) -> bool:
 
 def _heap_fetches(node) -> int:
     """Heap visits of index-only scans: rows whose page the visibility map does not cover."""
-    return node.get("Heap Fetches", 0) + sum(_heap_fetches(child)
-                                              for child in node.get("Plans", []))
+    return node.get("Heap Fetches", 0) + sum(
+        _heap_fetches(child) for child in node.get("Plans", [])
+    )
 
 
 # --- the database: seeding, the households' import, VACUUM ---------------------------------
@@ -313,13 +342,19 @@ def import_household(label, rows):
     report = backup_import(user=user, raw=raw, max_bytes=len(raw) + 1)
     import_seconds = time.perf_counter() - started
     created = report.created
-    print(f"{label}: VACUUM ANALYZE {vacuum_seconds:.1f} s, then backup_import of "
-          f"{len(raw) / 1e6:.1f} MB: {created['transactions']:,} transactions, "
-          f"{created['recurring_transactions']} rules, {created['categories']} category in "
-          f"{import_seconds:.1f} s", flush=True)
-    return user, {"clerk_user_id": clerk_id, "transactions": created["transactions"],
-                  "rules": created["recurring_transactions"],
-                  "import_seconds": round(import_seconds, 2)}
+    print(
+        f"{label}: VACUUM ANALYZE {vacuum_seconds:.1f} s, then backup_import of "
+        f"{len(raw) / 1e6:.1f} MB: {created['transactions']:,} transactions, "
+        f"{created['recurring_transactions']} rules, {created['categories']} category in "
+        f"{import_seconds:.1f} s",
+        flush=True,
+    )
+    return user, {
+        "clerk_user_id": clerk_id,
+        "transactions": created["transactions"],
+        "rules": created["recurring_transactions"],
+        "import_seconds": round(import_seconds, 2),
+    }
 
 
 def household_days(user):
@@ -351,22 +386,48 @@ def reads(month: datetime.date, day: datetime.date):
 
 
 def cases_for(who, phase, tokens, month, day, *, post=False):
-    cases = [{"user": who, "phase": phase, "endpoint": name,
-              "lines": [("GET", path, token, "") for token in tokens]}
-             for name, path in reads(month, day)]
+    cases = [
+        {
+            "user": who,
+            "phase": phase,
+            "endpoint": name,
+            "lines": [("GET", path, token, "") for token in tokens],
+        }
+        for name, path in reads(month, day)
+    ]
     if post:
-        body = json.dumps({"date": day.isoformat(), "description": POST_DESCRIPTION,
-                           "amount": 4500, "type": "expense"})
-        cases.append({"user": who, "phase": phase, "endpoint": "POST /transactions",
-                      "lines": [("POST", "/transactions", token, body) for token in tokens]})
+        body = json.dumps(
+            {
+                "date": day.isoformat(),
+                "description": POST_DESCRIPTION,
+                "amount": 4500,
+                "type": "expense",
+            }
+        )
+        cases.append(
+            {
+                "user": who,
+                "phase": phase,
+                "endpoint": "POST /transactions",
+                "lines": [("POST", "/transactions", token, body) for token in tokens],
+            }
+        )
     return cases
 
 
 ANONYMOUS = [
-    {"user": "anonymous", "phase": AT_REST, "endpoint": "DRF hello (no auth, no DB)",
-     "lines": [("GET", "/bench/hello", "", "")]},
-    {"user": "anonymous", "phase": AT_REST, "endpoint": "hello + SELECT + Redis INCR",
-     "lines": [("GET", "/bench/hello-round-trips", "", "")]},
+    {
+        "user": "anonymous",
+        "phase": AT_REST,
+        "endpoint": "DRF hello (no auth, no DB)",
+        "lines": [("GET", "/bench/hello", "", "")],
+    },
+    {
+        "user": "anonymous",
+        "phase": AT_REST,
+        "endpoint": "hello + SELECT + Redis INCR",
+        "lines": [("GET", "/bench/hello-round-trips", "", "")],
+    },
 ]
 
 
@@ -376,14 +437,22 @@ def case_name(case):
 
 def measure(cases, *, base, args, workdir, selected, cpu):
     """Measure `cases` (one user and phase) round-robin; the floor is always among them."""
-    cases = [case for case in cases if case["endpoint"] == FLOOR or selected is None
-             or selected.search(case_name(case))]
+    cases = [
+        case
+        for case in cases
+        if case["endpoint"] == FLOOR or selected is None or selected.search(case_name(case))
+    ]
     if all(case["endpoint"] == FLOOR for case in cases) and selected is not None:
         return []
     for case in cases:  # warm-up: every thread connects, the first touches are paid
         run_wrk(base, case["lines"], WARM_UP_SECONDS, args.connections, workdir)
-    rounds = [[run_wrk(base, case["lines"], args.duration, args.connections, workdir, cpu)
-               for case in cases] for _ in range(args.runs)]
+    rounds = [
+        [
+            run_wrk(base, case["lines"], args.duration, args.connections, workdir, cpu)
+            for case in cases
+        ]
+        for _ in range(args.runs)
+    ]
     floor_ms = floor_cpu = None
     results = []
     for index, case in enumerate(cases):
@@ -396,8 +465,15 @@ def measure(cases, *, base, args, workdir, selected, cpu):
         plan = explain_slowest_query(path, method, token, body) if token else NO_PLAN
         if case["endpoint"] == FLOOR:
             floor_ms, floor_cpu = best["p50_ms"], best["cpu_ms"]
-        result = {"user": case["user"], "phase": case["phase"], "endpoint": case["endpoint"],
-                  "path": path, **best, **plan, "load_1m": round(os.getloadavg()[0], 2)}
+        result = {
+            "user": case["user"],
+            "phase": case["phase"],
+            "endpoint": case["endpoint"],
+            "path": path,
+            **best,
+            **plan,
+            "load_1m": round(os.getloadavg()[0], 2),
+        }
         if floor_ms and best["p50_ms"] and case["user"] != "anonymous":
             result["x_floor"] = round(best["p50_ms"] / floor_ms, 2)
             result["cpu_x_floor"] = round(best["cpu_ms"] / floor_cpu, 2) if floor_cpu else None
@@ -408,23 +484,28 @@ def measure(cases, *, base, args, workdir, selected, cpu):
 
 def print_result(result, *, runs):
     ratio = f"{result['x_floor']:5.2f}× floor" if "x_floor" in result else " " * 11
-    cpu_ratio = (f" ({result['cpu_x_floor']:5.2f}×)" if result.get("cpu_x_floor")
-                 else " " * 9)
-    runs_note = ("  p50s " + "/".join(f"{ms:.2f}" for ms in result["runs_p50_ms"])
-                 if runs > 1 else "")
-    print(f"{result['user']:9} {result['phase']:12} {result['endpoint']:30} "
-          f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.2f}  p95 {result['p95_ms']:6.2f}"
-          f"  p99 {result['p99_ms']:6.2f} ms  {ratio}  cpu {result['cpu_ms']:6.2f} ms"
-          f"{cpu_ratio}  errors {result['errors']:3d}  "
-          f"pg {result['pg_ms']:6.3f} ms  heap fetches {result['heap_fetches']:5d}  "
-          f"load {result['load_1m']:4.2f}{'  SEQ SCAN' if result['seq_scan'] else ''}"
-          f"{runs_note}", flush=True)
+    cpu_ratio = f" ({result['cpu_x_floor']:5.2f}×)" if result.get("cpu_x_floor") else " " * 9
+    runs_note = (
+        "  p50s " + "/".join(f"{ms:.2f}" for ms in result["runs_p50_ms"]) if runs > 1 else ""
+    )
+    print(
+        f"{result['user']:9} {result['phase']:12} {result['endpoint']:30} "
+        f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.2f}  p95 {result['p95_ms']:6.2f}"
+        f"  p99 {result['p99_ms']:6.2f} ms  {ratio}  cpu {result['cpu_ms']:6.2f} ms"
+        f"{cpu_ratio}  errors {result['errors']:3d}  "
+        f"pg {result['pg_ms']:6.3f} ms  heap fetches {result['heap_fetches']:5d}  "
+        f"load {result['load_1m']:4.2f}{'  SEQ SCAN' if result['seq_scan'] else ''}"
+        f"{runs_note}",
+        flush=True,
+    )
 
 
 def check_bars(results):
     """One line per bar (household × phase × endpoint); returns whether all were met."""
-    print("\nbars (issue 17): p50 ÷ the same user's and phase's GET /auth/me p50 "
-          "(in brackets: the same for server CPU per request)")
+    print(
+        "\nbars (issue 17): p50 ÷ the same user's and phase's GET /auth/me p50 "
+        "(in brackets: the same for server CPU per request)"
+    )
     met = True
     for result in results:
         bar = BARS.get(result["endpoint"], {}).get(result["user"])
@@ -439,8 +520,10 @@ def check_bars(results):
         met &= ok
         errors = f"  {result['errors']} errors" if result["errors"] else ""
         cpu = f"{result['cpu_x_floor']:5.2f}×" if result.get("cpu_x_floor") else "  –  "
-        print(f"  {'✓' if ok else '✗'} {where} {result['p50_ms']:6.2f} ms = "
-              f"{result['x_floor']:5.2f}×  (bar ≤ {bar:g}×)  [cpu {cpu}]{errors}")
+        print(
+            f"  {'✓' if ok else '✗'} {where} {result['p50_ms']:6.2f} ms = "
+            f"{result['x_floor']:5.2f}×  (bar ≤ {bar:g}×)  [cpu {cpu}]{errors}"
+        )
     failed = [case_name(r) for r in results if r["errors"] and r["endpoint"] not in BARS]
     for name in failed:
         print(f"  ✗ {name}: requests failed")
@@ -451,19 +534,29 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint and run")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--runs", type=int, default=1,
-                        help="rounds over each user's endpoints (new connections each); the "
-                             "round with the lowest p50 counts, every round's p50 is listed")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="rounds over each user's endpoints (new connections each); the "
+        "round with the lowest p50 counts, every round's p50 is listed",
+    )
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default=None, help="gunicorn worker class")
-    parser.add_argument("--only", default=None,
-                        help="measure only the endpoints whose 'user phase endpoint' matches "
-                             "this regex (e.g. '^30k', 'after import', 'stats'); each user's "
-                             "floor is always measured")
-    parser.add_argument("--seed", action="store_true",
-                        help=f"seed {SEED_USERS:,} ordinary users × {SEED_ROWS_PER_USER:,} "
-                             "transactions first (replacing earlier demo users)")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="measure only the endpoints whose 'user phase endpoint' matches "
+        "this regex (e.g. '^30k', 'after import', 'stats'); each user's "
+        "floor is always measured",
+    )
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        help=f"seed {SEED_USERS:,} ordinary users × {SEED_ROWS_PER_USER:,} "
+        "transactions first (replacing earlier demo users)",
+    )
     args = parser.parse_args()
     if not 1 <= args.duration <= 120 or not 1 <= args.runs <= 10:
         parser.error("--duration must be 1–120 seconds and --runs 1–10")
@@ -482,11 +575,24 @@ def main():
     os.environ["LOG_LEVEL"] = "WARNING"  # no request log lines from the EXPLAIN pass
     python = sys.executable
     if args.seed:
-        subprocess.run([python, "manage.py", "seed_demo", "--users", str(SEED_USERS),
-                        "--transactions-per-user", str(SEED_ROWS_PER_USER), "--reset"],
-                       cwd=ROOT, env=env, check=True)
-    subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"],
-                   cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [
+                python,
+                "manage.py",
+                "seed_demo",
+                "--users",
+                str(SEED_USERS),
+                "--transactions-per-user",
+                str(SEED_ROWS_PER_USER),
+                "--reset",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    subprocess.run(
+        [python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
 
     import django
 
@@ -496,16 +602,27 @@ def main():
     from ledger.models import Transaction
     from ledger.services.transactions import transaction_bulk_delete
 
-    ordinary = list(User.objects.filter(clerk_user_id__startswith=ORDINARY_PREFIX)
-                    .order_by("?").values_list("clerk_user_id", flat=True)[:ORDINARY_SAMPLE])
+    ordinary = list(
+        User.objects.filter(clerk_user_id__startswith=ORDINARY_PREFIX)
+        .order_by("?")
+        .values_list("clerk_user_id", flat=True)[:ORDINARY_SAMPLE]
+    )
     if not ordinary:
         raise SystemExit("No seeded data: run with --seed (or manage.py seed_demo) first.")
     selected = re.compile(args.only) if args.only else None
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-               "household_ledger.wsgi:application"]
+    command = [
+        python,
+        "-m",
+        "gunicorn",
+        "-c",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "household_ledger.wsgi:application",
+    ]
     if args.workers:
         command += ["--workers", str(args.workers)]
     if args.threads:
@@ -514,14 +631,18 @@ def main():
         command += ["--worker-class", args.worker_class]
     total_rows = Transaction.objects.count()
     load_before = os.getloadavg()
-    print(f"gunicorn {' '.join(command[8:]) or '(gunicorn.conf.py defaults)'}; "
-          f"{total_rows:,} transactions before the households' import; "
-          f"load average {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
+    print(
+        f"gunicorn {' '.join(command[8:]) or '(gunicorn.conf.py defaults)'}; "
+        f"{total_rows:,} transactions before the households' import; "
+        f"load average {' '.join(f'{x:.2f}' for x in load_before)}",
+        flush=True,
+    )
     # The server's log lines (every request's) go to a file, as to a log collector: a pipe
     # nobody reads fills up and stalls the workers.
     server_log = (static_root / "server.log").open("w")
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=server_log,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT, text=True
+    )
     results, households = [], {}
     try:
         try:
@@ -533,30 +654,50 @@ def main():
             cpu = ServerCpu(server.pid)
 
             def run(cases):
-                results.extend(measure(cases, base=base, args=args, workdir=workdir,
-                                       selected=selected, cpu=cpu))
+                results.extend(
+                    measure(
+                        cases, base=base, args=args, workdir=workdir, selected=selected, cpu=cpu
+                    )
+                )
 
             for label, rows in HOUSEHOLDS:
-                if selected and not any(selected.search(f"{label} {phase} {name}")
-                                        for phase in (AFTER_IMPORT, AT_REST)
-                                        for name in BARS):
+                if selected and not any(
+                    selected.search(f"{label} {phase} {name}")
+                    for phase in (AFTER_IMPORT, AT_REST)
+                    for name in BARS
+                ):
                     continue
                 user, info = import_household(label, rows)
                 month, month_rows, day, day_rows = household_days(user)
-                info.update(month=f"{month:%Y-%m}", month_rows=month_rows,
-                            day=day.isoformat(), day_rows=day_rows,
-                            table_rows=Transaction.objects.count())
+                info.update(
+                    month=f"{month:%Y-%m}",
+                    month_rows=month_rows,
+                    day=day.isoformat(),
+                    day_rows=day_rows,
+                    table_rows=Transaction.objects.count(),
+                )
                 households[label] = info
-                print(f"{label}: {month:%Y-%m} has {month_rows} rows, its busiest day "
-                      f"{day} {day_rows}; {info['table_rows']:,} rows in the table", flush=True)
+                print(
+                    f"{label}: {month:%Y-%m} has {month_rows} rows, its busiest day "
+                    f"{day} {day_rows}; {info['table_rows']:,} rows in the table",
+                    flush=True,
+                )
                 token = mint(key, info["clerk_user_id"])
                 run(cases_for(label, AFTER_IMPORT, [token], month, day))
                 print(f"{label}: VACUUM ANALYZE {vacuum_analyze():.1f} s", flush=True)
                 run(cases_for(label, AT_REST, [token], month, day))
 
             month = add_months(local_today(), -1)
-            run(cases_for("ordinary", AT_REST, [mint(key, clerk_id) for clerk_id in ordinary],
-                          month, month.replace(day=15), post=True))
+            run(
+                cases_for(
+                    "ordinary",
+                    AT_REST,
+                    [mint(key, clerk_id) for clerk_id in ordinary],
+                    month,
+                    month.replace(day=15),
+                    post=True,
+                )
+            )
             run(ANONYMOUS)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -567,8 +708,9 @@ def main():
         server_log.close()
         # Remove what the POST endpoint created, so runs stay comparable, and vacuum: their
         # dead index entries would sit on the by-date day.
-        posted = Transaction.objects.filter(description=POST_DESCRIPTION,
-                                            user__clerk_user_id__startswith=ORDINARY_PREFIX)
+        posted = Transaction.objects.filter(
+            description=POST_DESCRIPTION, user__clerk_user_id__startswith=ORDINARY_PREFIX
+        )
         for user in User.objects.filter(pk__in=posted.values("user_id")):
             transaction_bulk_delete(user=user, queryset=posted)
         vacuum_analyze()
@@ -578,10 +720,22 @@ def main():
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = RESULTS / f"http-{stamp}.json"
-    out.write_text(json.dumps({"settings": vars(args), "gunicorn": command[8:],
-                               "households": households, "load_before": load_before,
-                               "load_after": os.getloadavg(), "bars_met": met,
-                               "results": results}, indent=2, ensure_ascii=False, default=str))
+    out.write_text(
+        json.dumps(
+            {
+                "settings": vars(args),
+                "gunicorn": command[8:],
+                "households": households,
+                "load_before": load_before,
+                "load_after": os.getloadavg(),
+                "bars_met": met,
+                "results": results,
+            },
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        )
+    )
     print(f"written {out.relative_to(ROOT)}")
     sys.exit(0 if met else 1)
 

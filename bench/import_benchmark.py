@@ -59,20 +59,44 @@ def generate(path: Path, *, rows: int, fmt: str, seed: int = 7) -> None:
             out.write('{"version":1,"exportDate":"2025-08-02T09:26:10.799Z","transactions":[\n')
         else:
             rules = [
-                {"id": rid, "template_name": f"정기 {rid}", "description": "", "amount": 10000,
-                 "type": "expense", "category": "구독료", "frequency": "monthly",
-                 "start_date": "2015-01", "end_date": None, "day_of_month": str(rid % 28 + 1),
-                 "is_active": 1, "is_variable_amount": 0}
+                {
+                    "id": rid,
+                    "template_name": f"정기 {rid}",
+                    "description": "",
+                    "amount": 10000,
+                    "type": "expense",
+                    "category": "구독료",
+                    "frequency": "monthly",
+                    "start_date": "2015-01",
+                    "end_date": None,
+                    "day_of_month": str(rid % 28 + 1),
+                    "is_active": 1,
+                    "is_variable_amount": 0,
+                }
                 for rid in rule_ids
             ]
-            categories = [{"id": n + 1, "name": name, "emoji": ""}
-                          for n, name in enumerate(sorted(set(CATEGORIES)))]
-            out.write('{"formatName":"dexie","formatVersion":1,"data":{"databaseName":"ledgerDB",'
-                      '"databaseVersion":4,"tables":[],"data":[')
-            out.write(json.dumps({"tableName": "categories", "inbound": True, "rows": categories},
-                                 ensure_ascii=False) + ",")
-            out.write(json.dumps({"tableName": "recurring_transactions", "inbound": True,
-                                  "rows": rules}, ensure_ascii=False) + ",")
+            categories = [
+                {"id": n + 1, "name": name, "emoji": ""}
+                for n, name in enumerate(sorted(set(CATEGORIES)))
+            ]
+            out.write(
+                '{"formatName":"dexie","formatVersion":1,"data":{"databaseName":"ledgerDB",'
+                '"databaseVersion":4,"tables":[],"data":['
+            )
+            out.write(
+                json.dumps(
+                    {"tableName": "categories", "inbound": True, "rows": categories},
+                    ensure_ascii=False,
+                )
+                + ","
+            )
+            out.write(
+                json.dumps(
+                    {"tableName": "recurring_transactions", "inbound": True, "rows": rules},
+                    ensure_ascii=False,
+                )
+                + ","
+            )
             out.write('{"tableName":"transactions","inbound":true,"rows":[\n')
         seen_rule_dates = set()
         first = True
@@ -92,9 +116,21 @@ def run_import(path: Path, user: str, *, env: dict) -> tuple[float, float, str]:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "manage.py", "import_indexeddb", str(path), "--user", user,
-             "--max-bytes", str(path.stat().st_size + 1), "--no-progress"],
-            cwd=ROOT, env=env, stdout=out, stderr=err,
+            [
+                sys.executable,
+                "manage.py",
+                "import_indexeddb",
+                str(path),
+                "--user",
+                user,
+                "--max-bytes",
+                str(path.stat().st_size + 1),
+                "--no-progress",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=err,
         )
         _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage
         elapsed = time.perf_counter() - started
@@ -137,11 +173,15 @@ def main() -> None:
             print(f"generated {args.rows:,} transactions ({args.format}), {size_mb:.1f} MB")
             first_time, first_peak, _ = run_import(path, clerk_id, env=env)
             imported = Transaction.objects.filter(user=user).count()
-            print(f"import:    {first_time:6.2f} s   peak RSS {first_peak:6.1f} MB   "
-                  f"({imported:,} transactions in the database)")
+            print(
+                f"import:    {first_time:6.2f} s   peak RSS {first_peak:6.1f} MB   "
+                f"({imported:,} transactions in the database)"
+            )
             again_time, again_peak, _ = run_import(path, clerk_id, env=env)
-            print(f"re-import: {again_time:6.2f} s   peak RSS {again_peak:6.1f} MB   "
-                  f"(all skipped; still {Transaction.objects.filter(user=user).count():,})")
+            print(
+                f"re-import: {again_time:6.2f} s   peak RSS {again_peak:6.1f} MB   "
+                f"(all skipped; still {Transaction.objects.filter(user=user).count():,})"
+            )
             target = "met" if first_time < 20 and first_peak < 300 else "NOT met"
             print(f"target (< 20 s, < 300 MB): {target}")
     finally:

@@ -50,8 +50,9 @@ def main():
         if args.method == "GET":
             response = client.get(args.path)
         else:
-            response = client.generic(args.method, args.path, args.body,
-                                      content_type="application/json")
+            response = client.generic(
+                args.method, args.path, args.body, content_type="application/json"
+            )
         assert response.status_code < 400, (response.status_code, response.content[:300])
         return response
 
@@ -63,8 +64,10 @@ def main():
             response = call()
     elapsed = (time.perf_counter() - started) / args.repeat
     print(profiler.output_text(unicode=True, color=False, show_all=False))
-    print(f"{args.method} {args.path}: {elapsed * 1000:.2f} ms per request "
-          f"({len(response.content)} bytes), load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{args.method} {args.path}: {elapsed * 1000:.2f} ms per request "
+        f"({len(response.content)} bytes), load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -98,26 +98,49 @@ def _populate(users: int, seed: int) -> int:
 
             new_rules += [
                 RecurringTransaction(
-                    user=user, template_name="월세", amount=Decimal("550000"), type="expense",
-                    category_id=categories.get("월세"), start_date=start(), day_of_month=25,
+                    user=user,
+                    template_name="월세",
+                    amount=Decimal("550000"),
+                    type="expense",
+                    category_id=categories.get("월세"),
+                    start_date=start(),
+                    day_of_month=25,
                 ),
                 RecurringTransaction(
-                    user=user, template_name="통신비", amount=Decimal("69000"), type="expense",
-                    category_id=categories.get("통신비"), start_date=start(), day_of_month=31,
+                    user=user,
+                    template_name="통신비",
+                    amount=Decimal("69000"),
+                    type="expense",
+                    category_id=categories.get("통신비"),
+                    start_date=start(),
+                    day_of_month=31,
                 ),
                 RecurringTransaction(
-                    user=user, template_name="월급", amount=Decimal("3200000"), type="income",
-                    category_id=categories.get("월급"), start_date=start(),
+                    user=user,
+                    template_name="월급",
+                    amount=Decimal("3200000"),
+                    type="income",
+                    category_id=categories.get("월급"),
+                    start_date=start(),
                     day_of_month=rng.randint(1, 28),
                 ),
                 RecurringTransaction(
-                    user=user, template_name="전기요금", amount=None, is_variable_amount=True,
-                    type="expense", category_id=categories.get("공과금"), start_date=start(),
+                    user=user,
+                    template_name="전기요금",
+                    amount=None,
+                    is_variable_amount=True,
+                    type="expense",
+                    category_id=categories.get("공과금"),
+                    start_date=start(),
                     day_of_month=15,
                 ),
                 RecurringTransaction(
-                    user=user, template_name="자동차보험", amount=Decimal("900000"),
-                    type="expense", frequency="yearly", start_date=start(),
+                    user=user,
+                    template_name="자동차보험",
+                    amount=Decimal("900000"),
+                    type="expense",
+                    frequency="yearly",
+                    start_date=start(),
                     day_of_month=rng.randint(1, 31),
                 ),
             ]
@@ -151,8 +174,10 @@ def main(argv=None) -> None:
     rules = _populate(args.users, args.seed)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"database {name}: {args.users:,} users × 5 = {rules:,} rules "
-          f"created in {time.perf_counter() - started:.1f} s")
+    print(
+        f"database {name}: {args.users:,} users × 5 = {rules:,} rules "
+        f"created in {time.perf_counter() - started:.1f} s"
+    )
     print(f"peak memory after setup: {_peak_rss_mb():.0f} MB (process RSS)")
 
     for label in ("first run (everything missing)", "second run (nothing to do)"):
@@ -163,18 +188,23 @@ def main(argv=None) -> None:
         started = time.perf_counter()
         result = materialize_recurring(batch_size=batch_size)
         elapsed = time.perf_counter() - started
-        print(f"materialize_recurring, {label}: {elapsed:.1f} s — "
-              f"{result['rules']:,} rules, {result['created']:,} transactions created; "
-              f"peak memory {_peak_rss_mb():.0f} MB")
+        print(
+            f"materialize_recurring, {label}: {elapsed:.1f} s — "
+            f"{result['rules']:,} rules, {result['created']:,} transactions created; "
+            f"peak memory {_peak_rss_mb():.0f} MB"
+        )
 
     started = time.perf_counter()
     confirmed = confirm_due_transactions()["confirmed"]
-    print(f"confirm_due_transactions: {time.perf_counter() - started:.1f} s — "
-          f"{confirmed:,} confirmed")
-    print(f"rows: {Transaction.objects.count():,} transactions, "
-          f"{RecurringOccurrence.objects.count():,} occurrence records; "
-          f"batch size {batch_size}; CPUs {os.cpu_count()}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"confirm_due_transactions: {time.perf_counter() - started:.1f} s — {confirmed:,} confirmed"
+    )
+    print(
+        f"rows: {Transaction.objects.count():,} transactions, "
+        f"{RecurringOccurrence.objects.count():,} occurrence records; "
+        f"batch size {batch_size}; CPUs {os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -73,16 +73,28 @@ def _require_local(url: str, what: str) -> None:
 
 def make_signing_keys():
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public_pem
 
 
 def session_token(private_key, sub: str) -> str:
     now = int(time.time())
-    claims = {"sub": sub, "iat": now, "nbf": now - 5, "exp": now + 300, "azp": SPA_ORIGIN,
-              "iss": ISSUER, "sid": f"sess_{sub}", "v": 2, "sts": "active", "fva": [0, -1]}
+    claims = {
+        "sub": sub,
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + 300,
+        "azp": SPA_ORIGIN,
+        "iss": ISSUER,
+        "sid": f"sess_{sub}",
+        "v": 2,
+        "sts": "active",
+        "fva": [0, -1],
+    }
     return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": "soak"})
 
 
@@ -130,28 +142,69 @@ class Stack:
         self.processes = []
 
     def manage(self, *command):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=self.env,
-                       check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=REPO,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
 
     def _spawn(self, name, command):
         log = (self.logs / f"{name}.log").open("wb")
-        process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.processes.append((name, process))
         return process
 
     def start(self):
-        self._spawn("gunicorn", [
-            sys.executable, "-m", "gunicorn", "household_ledger.wsgi:application",
-            "--config", "/dev/null", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.args.web_workers), "--worker-class", "gthread",
-            "--threads", "4", "--timeout", "120",
-        ])
-        self._spawn("worker", [
-            sys.executable, "-m", "celery", "-A", "household_ledger", "worker",
-            "--concurrency", "2", "--loglevel", "INFO", "--without-gossip",
-            "--without-mingle", "-n", f"soak-{os.getpid()}@%h",
-        ])
+        self._spawn(
+            "gunicorn",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "household_ledger.wsgi:application",
+                "--config",
+                "/dev/null",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.args.web_workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--timeout",
+                "120",
+            ],
+        )
+        self._spawn(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "household_ledger",
+                "worker",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"soak-{os.getpid()}@%h",
+            ],
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -212,9 +265,20 @@ class Ledger:
 
 class Client(threading.Thread):
     OPS = [  # (name, weight)
-        ("list", 16), ("by_month", 8), ("by_date", 4), ("create", 24), ("edit", 10),
-        ("delete", 5), ("stats", 10), ("assets", 4), ("export", 3), ("import", 4),
-        ("reimport", 2), ("recurring", 3), ("categories", 3), ("detail", 4),
+        ("list", 16),
+        ("by_month", 8),
+        ("by_date", 4),
+        ("create", 24),
+        ("edit", 10),
+        ("delete", 5),
+        ("stats", 10),
+        ("assets", 4),
+        ("export", 3),
+        ("import", 4),
+        ("reimport", 2),
+        ("recurring", 3),
+        ("categories", 3),
+        ("detail", 4),
     ]
 
     def __init__(self, number, stack, users, tokens, ledger, stop_at, max_requests):
@@ -261,8 +325,12 @@ class Client(threading.Thread):
         self.call(op, "GET", f"/transactions?page_size={self.random.choice([20, 50, 200])}", user)
 
     def op_by_month(self, op, user, today):
-        self.call(op, "GET", f"/transactions/by-month/{today.year}/{today.month}"
-                  "?include_projected=true", user)
+        self.call(
+            op,
+            "GET",
+            f"/transactions/by-month/{today.year}/{today.month}?include_projected=true",
+            user,
+        )
 
     def op_by_date(self, op, user, today):
         self.call(op, "GET", f"/transactions/by-date/{today.isoformat()}", user)
@@ -270,9 +338,13 @@ class Client(threading.Thread):
     def op_create(self, op, user, today):
         amount = self.random.randrange(1000, 90000, 100)
         day = today - datetime.timedelta(days=self.random.randrange(-20, 60))
-        body = {"date": day.isoformat(), "description": f"soak {self.number}",
-                "amount": amount, "type": self.random.choice(["income", "expense", "expense"]),
-                "status": "confirmed" if day <= today else "scheduled"}
+        body = {
+            "date": day.isoformat(),
+            "description": f"soak {self.number}",
+            "amount": amount,
+            "type": self.random.choice(["income", "expense", "expense"]),
+            "status": "confirmed" if day <= today else "scheduled",
+        }
         status, content = self.call(op, "POST", "/transactions", user, body)
         if status == 201:
             created = json.loads(content)["id"]
@@ -325,14 +397,23 @@ class Client(threading.Thread):
         for _ in range(self.random.randrange(3, 25)):
             day = today - datetime.timedelta(days=self.random.randrange(1, 400))
             instant = datetime.datetime(day.year, day.month, day.day) - datetime.timedelta(hours=9)
-            rows.append({"id": str(uuid.uuid4()), "description": "가져온 거래",
-                         "amount": self.random.randrange(1000, 50000, 100),
-                         "type": self.random.choice(["income", "expense"]),
-                         "date": instant.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                         "category": self.random.choice(["식비", "카페", "쇼핑", "월급"]),
-                         "status": "confirmed", "recurring_id": None})
-        document = {"version": 1, "exportDate": f"{today.isoformat()}T00:00:00.000Z",
-                    "transactions": rows}
+            rows.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "description": "가져온 거래",
+                    "amount": self.random.randrange(1000, 50000, 100),
+                    "type": self.random.choice(["income", "expense"]),
+                    "date": instant.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "category": self.random.choice(["식비", "카페", "쇼핑", "월급"]),
+                    "status": "confirmed",
+                    "recurring_id": None,
+                }
+            )
+        document = {
+            "version": 1,
+            "exportDate": f"{today.isoformat()}T00:00:00.000Z",
+            "transactions": rows,
+        }
         status, _ = self.call(op, "POST", "/backup/import", user, document)
         if status == 200:
             with self.ledger.lock:
@@ -346,10 +427,15 @@ class Client(threading.Thread):
             self.call(op, "POST", "/backup/import", user, self.random.choice(files))
 
     def op_recurring(self, op, user, today):
-        start = (today.replace(day=1) - datetime.timedelta(days=self.random.randrange(0, 120)))
-        body = {"template_name": f"정기 {self.number}", "amount": 10000, "type": "expense",
-                "frequency": "monthly", "start_date": start.strftime("%Y-%m"),
-                "day_of_month": self.random.randrange(1, 32)}
+        start = today.replace(day=1) - datetime.timedelta(days=self.random.randrange(0, 120))
+        body = {
+            "template_name": f"정기 {self.number}",
+            "amount": 10000,
+            "type": "expense",
+            "frequency": "monthly",
+            "start_date": start.strftime("%Y-%m"),
+            "day_of_month": self.random.randrange(1, 32),
+        }
         status, content = self.call(op, "POST", "/recurring", user, body)
         if status == 201:
             with self.ledger.lock:
@@ -389,10 +475,12 @@ def _check(args, stack, users, tokens, ledger):
             samples[kind].append(detail)
 
     with psycopg.connect(args.database_url) as conn:
-        user_ids = dict(conn.execute(
-            "SELECT clerk_user_id, id FROM accounts_user WHERE clerk_user_id = ANY(%s)",
-            [users],
-        ).fetchall())
+        user_ids = dict(
+            conn.execute(
+                "SELECT clerk_user_id, id FROM accounts_user WHERE clerk_user_id = ANY(%s)",
+                [users],
+            ).fetchall()
+        )
         rows = {
             str(pk): (owner, amount)
             for pk, owner, amount in conn.execute(
@@ -438,22 +526,27 @@ def _check(args, stack, users, tokens, ledger):
                 ((kind, status), total)
                 for kind, status, total in conn.execute(
                     "SELECT type, status, coalesce(sum(amount), 0) FROM ledger_transaction "
-                    "WHERE user_id = %s GROUP BY 1, 2", [user_id]
+                    "WHERE user_id = %s GROUP BY 1, 2",
+                    [user_id],
                 ).fetchall()
             )
             income = sum(v for (k, _), v in sums.items() if k == "income")
             expense = sum(v for (k, _), v in sums.items() if k == "expense")
             status, _, content = request(
-                "GET", stack.port,
+                "GET",
+                stack.port,
                 f"/stats/summary?date_from={low.isoformat()}&date_to={high.isoformat()}",
                 token=tokens[user_index](),
             )
             summary = json.loads(content) if status == 200 else {}
             if status != 200 or (summary["income"], summary["expense"]) != (income, expense):
-                problem("summary totals differ from the rows",
-                        (clerk_id, status, summary, income, expense))
-            status, _, content = request("GET", stack.port, "/stats/assets",
-                                         token=tokens[user_index]())
+                problem(
+                    "summary totals differ from the rows",
+                    (clerk_id, status, summary, income, expense),
+                )
+            status, _, content = request(
+                "GET", stack.port, "/stats/assets", token=tokens[user_index]()
+            )
             assets = json.loads(content) if status == 200 else {}
             confirmed = sums.get(("income", "confirmed"), 0) - sums.get(("expense", "confirmed"), 0)
             if status != 200 or assets.get("assets") != confirmed:
@@ -476,11 +569,14 @@ def main(argv=None):
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--beat-every", type=float, default=30.0)
     parser.add_argument("--max-requests", type=int, default=500_000)
-    parser.add_argument("--database-url",
-                        default="postgres://postgres@127.0.0.1:5432/hl_reliability_soak")
-    parser.add_argument("--redis-url", default="",
-                        help="a Redis database to EMPTY and use (default: a private "
-                        "redis-server on a free port)")
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/hl_reliability_soak"
+    )
+    parser.add_argument(
+        "--redis-url",
+        default="",
+        help="a Redis database to EMPTY and use (default: a private redis-server on a free port)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
     _require_local(args.database_url, "--database-url")
@@ -488,8 +584,19 @@ def main(argv=None):
     if not args.redis_url:
         port = _free_port()
         private_redis = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         args.redis_url = f"redis://127.0.0.1:{port}/0"
         time.sleep(0.5)
@@ -504,8 +611,11 @@ def main(argv=None):
 
 
 def _soak(args):
-    print(f"soak: {args.minutes} min, {args.users} users, {args.clients} clients, "
-          f"database {args.database_url}, redis {args.redis_url}", flush=True)
+    print(
+        f"soak: {args.minutes} min, {args.users} users, {args.clients} clients, "
+        f"database {args.database_url}, redis {args.redis_url}",
+        flush=True,
+    )
     _prepare_database(args.database_url)
     redis.Redis.from_url(args.redis_url).flushdb()
     private_key, public_pem = make_signing_keys()
@@ -522,16 +632,22 @@ def _soak(args):
         started = time.monotonic()
         stop_at = started + args.minutes * 60
         producer = Celery(broker=args.redis_url)
-        threads = [Client(n, stack, users, tokens, ledger, stop_at, args.max_requests)
-                   for n in range(args.clients)]
-        beat = threading.Thread(target=_beat, args=(producer, stop_at, args.beat_every, beats),
-                                daemon=True)
+        threads = [
+            Client(n, stack, users, tokens, ledger, stop_at, args.max_requests)
+            for n in range(args.clients)
+        ]
+        beat = threading.Thread(
+            target=_beat, args=(producer, stop_at, args.beat_every, beats), daemon=True
+        )
         for thread in [*threads, beat]:
             thread.start()
         while any(t.is_alive() for t in threads):
             time.sleep(5)
-            print(f"  {time.monotonic() - started:6.0f}s  {ledger.requests} requests, "
-                  f"{len(ledger.errors)} errors", flush=True)
+            print(
+                f"  {time.monotonic() - started:6.0f}s  {ledger.requests} requests, "
+                f"{len(ledger.errors)} errors",
+                flush=True,
+            )
         duration = time.monotonic() - started
         producer.send_task("ledger.tasks.materialize_recurring")
         producer.send_task("ledger.tasks.confirm_due_transactions")
@@ -549,14 +665,20 @@ def _soak(args):
     print(f"by status           {dict(sorted(ledger.statuses.items()))}")
     if latencies:
         p95 = latencies[int(len(latencies) * 0.95)]
-        print(f"latency             p50 {statistics.median(latencies) * 1000:.0f} ms, "
-              f"p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
-    print("per operation       " + ", ".join(
-        f"{op} {len(v)}" for op, v in sorted(ledger.latencies.items())))
+        print(
+            f"latency             p50 {statistics.median(latencies) * 1000:.0f} ms, "
+            f"p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+        )
+    print(
+        "per operation       "
+        + ", ".join(f"{op} {len(v)}" for op, v in sorted(ledger.latencies.items()))
+    )
     print(f"beat runs           {beats['beat runs'] + 1}")
-    print(f"transactions        {counts[0]} in the database ({counts[1]} from rules, "
-          f"{counts[2]} imported); {len(ledger.live)} created by clients and kept, "
-          f"{len(ledger.deleted)} deleted")
+    print(
+        f"transactions        {counts[0]} in the database ({counts[1]} from rules, "
+        f"{counts[2]} imported); {len(ledger.live)} created by clients and kept, "
+        f"{len(ledger.deleted)} deleted"
+    )
     print(f"imported rows       {sum(len(v) for v in ledger.imported.values())} tracked")
     print(f"5xx                 {sum(v for k, v in ledger.statuses.items() if k >= 500)}")
     if problems:
@@ -564,8 +686,10 @@ def _soak(args):
         for kind, count in problems.items():
             print(f"  {kind}: {count}  e.g. {samples[kind][:3]}")
     else:
-        print("consistency         OK: every created transaction there once with its last "
-              "amount, deletions gone, imports once, no duplicate occurrence, totals = rows")
+        print(
+            "consistency         OK: every created transaction there once with its last "
+            "amount, deletions gone, imports once, no duplicate occurrence, totals = rows"
+        )
     print(f"logs                {stack.logs}")
     if not args.keep:
         _drop_database(args.database_url)

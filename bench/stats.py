@@ -41,8 +41,10 @@ def _configure_environment():
     os.environ.setdefault("THROTTLE_RATE_USER", "100000/s")
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database of its own, e.g. "
-                 "postgres://postgres@127.0.0.1:5432/hl_bench")
+        sys.exit(
+            "Set DATABASE_URL to a PostgreSQL database of its own, e.g. "
+            "postgres://postgres@127.0.0.1:5432/hl_bench"
+        )
 
 
 def _ensure_database():
@@ -95,8 +97,12 @@ def _seed(*, transactions: int, years: int, background_users: int, background_to
     span = (last - first).days + 1
     for i, day in enumerate((1, 10, 25, 31)):
         RecurringTransaction.objects.create(
-            user=heavy, template_name=f"정기 {i}", amount=Decimal(10000 * (i + 1)),
-            type="income" if i == 0 else "expense", start_date=first, day_of_month=day,
+            user=heavy,
+            template_name=f"정기 {i}",
+            amount=Decimal(10000 * (i + 1)),
+            type="income" if i == 0 else "expense",
+            start_date=first,
+            day_of_month=day,
         )
 
     background = User.objects.bulk_create(
@@ -120,9 +126,17 @@ def _seed(*, transactions: int, years: int, background_users: int, background_to
             else Decimal(rng.randrange(1_000, 300_000, 10))
         )
         return (
-            uuid.uuid4(), user_id, day, "bench", amount, "income" if income else "expense",
+            uuid.uuid4(),
+            user_id,
+            day,
+            "bench",
+            amount,
+            "income" if income else "expense",
             None if rng.random() < 0.05 else rng.choice(categories),
-            "confirmed" if day <= today else "scheduled", "", now, now,
+            "confirmed" if day <= today else "scheduled",
+            "",
+            now,
+            now,
         )
 
     started = time.perf_counter()
@@ -224,11 +238,12 @@ def _endpoints(today: datetime.date, years: int):
         ("summary (this month)", "/stats/summary"),
         ("summary (1 year)", f"/stats/summary?date_from={year_ago}&date_to={month_end(today)}"),
         ("monthly", f"/stats/monthly/{today.year}/{today.month}"),
-        ("monthly + projected",
-         f"/stats/monthly/{today.year}/{today.month}?include_projected=true"),
+        (
+            "monthly + projected",
+            f"/stats/monthly/{today.year}/{today.month}?include_projected=true",
+        ),
         ("category (this month)", "/stats/category"),
-        ("category (5 years)",
-         f"/stats/category?date_from={all_time}&date_to={month_end(today)}"),
+        ("category (5 years)", f"/stats/category?date_from={all_time}&date_to={month_end(today)}"),
         ("assets (all time)", "/stats/assets"),
         ("trend (12 months)", "/stats/trend?months=12"),
         ("trend (60 months)", "/stats/trend?months=60"),
@@ -275,16 +290,21 @@ def main(argv=None):
     )
     parser.add_argument("--transactions", type=int, default=100_000)
     parser.add_argument("--years", type=int, default=5)
-    parser.add_argument("--background", type=int, default=300_000,
-                        help="transactions of other users, interleaved with the heavy user's")
+    parser.add_argument(
+        "--background",
+        type=int,
+        default=300_000,
+        help="transactions of other users, interleaved with the heavy user's",
+    )
     parser.add_argument("--background-users", type=int, default=300)
     parser.add_argument("--requests", type=int, default=60, help="timed requests per endpoint")
     parser.add_argument("--explain-runs", type=int, default=7)
     parser.add_argument("--plans", action="store_true", help="print each main query's plan")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the seeded users")
-    parser.add_argument("--reuse", action="store_true",
-                        help="use the seeded user of a previous --keep run")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the seeded user of a previous --keep run"
+    )
     args = parser.parse_args(argv)
 
     _configure_environment()
@@ -347,8 +367,9 @@ def main(argv=None):
     )
     print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
-        print(json.dumps([{k: v for k, v in f.items() if k != "main_sql"} for f in figures],
-                         indent=2))
+        print(
+            json.dumps([{k: v for k, v in f.items() if k != "main_sql"} for f in figures], indent=2)
+        )
     if not args.keep:
         User.objects.filter(username__startswith="bench_stats_").delete()
     return 0 if all(f["within_target"] for f in figures) else 1

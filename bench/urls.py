@@ -26,8 +26,9 @@ class HelloRoundTripsView(HelloView):
 
     def get(self, request):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM accounts_user WHERE clerk_user_id = %s",
-                           ["user_demo_heavy"])
+            cursor.execute(
+                "SELECT id FROM accounts_user WHERE clerk_user_id = %s", ["user_demo_heavy"]
+            )
             cursor.fetchone()
         cache.count_hit("bench:hello", 60)
         return Response({"hello": "world"})

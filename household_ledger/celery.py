@@ -26,6 +26,8 @@ def catch_up_recurring(sender, **kwargs):
         return
     sender.app.send_task("ledger.tasks.materialize_recurring")
     sender.app.send_task("ledger.tasks.confirm_due_transactions")
+
+
 from household_ledger.metrics import connect_celery_signals  # noqa: E402
 
 connect_celery_signals()

@@ -28,9 +28,7 @@ _RETRY = {
 
 
 @shared_task(**_RETRY)
-def materialize_recurring(
-    through: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE
-) -> dict:
+def materialize_recurring(through: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> dict:
     """Create every active rule's missing occurrences through the horizon (or `through`,
     an ISO date), catching up on any months missed while beat was down."""
     result = recurring_materialize_all(

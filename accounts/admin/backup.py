@@ -154,8 +154,9 @@ def import_view(model_admin):
                 except BackupError as error:
                     upload_form.add_error("file", error.message)
                 else:
-                    context.update(report=report, summary=report_summary(report),
-                                   file_name=upload.name)
+                    context.update(
+                        report=report, summary=report_summary(report), file_name=upload.name
+                    )
                     if report.ok:
                         token = secrets.token_urlsafe(24)
                         cache.set(

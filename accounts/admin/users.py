@@ -62,9 +62,7 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    readonly_fields = (
-        "last_seen", "deleted_at", "clerk_updated_at", "last_login", "date_joined"
-    )
+    readonly_fields = ("last_seen", "deleted_at", "clerk_updated_at", "last_login", "date_joined")
     actions = ["export_user_data", "import_user_data"]
 
     # --- list -------------------------------------------------------------------------------

@@ -18,7 +18,10 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def superuser(db):
     return UserFactory(
-        clerk_user_id="", username="root", email="root@support.example", is_staff=True,
+        clerk_user_id="",
+        username="root",
+        email="root@support.example",
+        is_staff=True,
         is_superuser=True,
     )
 

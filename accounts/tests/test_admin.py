@@ -91,15 +91,23 @@ def test_user_list_query_count_does_not_grow_with_rows(superuser_client, support
 def test_user_page_shows_stats_panel_for_this_month_in_seoul_and_links(support_client):
     person = UserFactory()
     # all-time assets: confirmed only
-    TransactionFactory(user=person, type="income", amount=Decimal("3000000"),
-                       date=datetime.date(2025, 7, 25))
-    TransactionFactory(user=person, type="expense", amount=Decimal("1234567"),
-                       date=datetime.date(2025, 7, 26))
+    TransactionFactory(
+        user=person, type="income", amount=Decimal("3000000"), date=datetime.date(2025, 7, 25)
+    )
+    TransactionFactory(
+        user=person, type="expense", amount=Decimal("1234567"), date=datetime.date(2025, 7, 26)
+    )
     # this month in Seoul is August (UTC is still 31 July): income + a scheduled expense
-    TransactionFactory(user=person, type="income", amount=Decimal("100000"),
-                       date=datetime.date(2025, 8, 1))
-    TransactionFactory(user=person, type="expense", amount=Decimal("55000"),
-                       date=datetime.date(2025, 8, 20), status="scheduled")
+    TransactionFactory(
+        user=person, type="income", amount=Decimal("100000"), date=datetime.date(2025, 8, 1)
+    )
+    TransactionFactory(
+        user=person,
+        type="expense",
+        amount=Decimal("55000"),
+        date=datetime.date(2025, 8, 20),
+        status="scheduled",
+    )
     RecurringTransactionFactory(user=person)
     CategoryFactory(user=person)
 
@@ -265,9 +273,7 @@ def test_import_of_the_same_file_again_creates_no_duplicates(superuser_client):
         preview = _upload(superuser_client, person, raw)
         token = preview.context["confirm_form"].initial["token"]
         superuser_client.post(import_url(person), {"token": token})
-    assert Transaction.objects.filter(user=person).count() == len(
-        json.loads(raw)["transactions"]
-    )
+    assert Transaction.objects.filter(user=person).count() == len(json.loads(raw)["transactions"])
     assert _upload(superuser_client, person, raw).context["report"].created["transactions"] == 0
 
 

@@ -26,8 +26,10 @@ def test_within_the_minute_a_request_does_not_even_ask_the_shared_cache(api_clie
 
 def test_a_pem_key_needs_no_network(api_client, user):
     token = mint_token(sub=user.clerk_user_id)
-    with mock.patch("jwt.PyJWKClient.fetch_data", side_effect=AssertionError("network")), \
-            mock.patch("urllib.request.urlopen", side_effect=AssertionError("network")):
+    with (
+        mock.patch("jwt.PyJWKClient.fetch_data", side_effect=AssertionError("network")),
+        mock.patch("urllib.request.urlopen", side_effect=AssertionError("network")),
+    ):
         response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
 

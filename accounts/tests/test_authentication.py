@@ -150,8 +150,9 @@ def test_expired_token_is_refused(api_client, user):
 
 
 def test_token_without_exp_is_refused(api_client, user):
-    assert_rejected(get_me(api_client, mint_token(sub=user.clerk_user_id, drop=("exp",))),
-                    "token-invalid")
+    assert_rejected(
+        get_me(api_client, mint_token(sub=user.clerk_user_id, drop=("exp",))), "token-invalid"
+    )
 
 
 @pytest.mark.parametrize("sub", ["user_2abc\x00", "user_\x00", "user_2abc\n", "user_\x7f"])
@@ -190,14 +191,15 @@ def test_hs256_signed_with_the_public_key_pem_is_refused(api_client, user):
 def test_tampered_payload_is_refused(api_client, user, other_user):
     header, _, signature = mint_token(sub=user.clerk_user_id).split(".")
     forged = _b64(json.dumps(_claims(other_user.clerk_user_id)).encode())
-    assert_rejected(get_me(api_client, f"{header}.{forged}.{signature}"),
-                    "token-invalid-signature")
+    assert_rejected(get_me(api_client, f"{header}.{forged}.{signature}"), "token-invalid-signature")
 
 
 def test_token_signed_by_another_key_is_refused(api_client, user):
     stranger = generate_key_pair(SESSION_KEYS.kid)  # same kid, different key
-    assert_rejected(get_me(api_client, mint_token(sub=user.clerk_user_id, keys=stranger)),
-                    "token-invalid-signature")
+    assert_rejected(
+        get_me(api_client, mint_token(sub=user.clerk_user_id, keys=stranger)),
+        "token-invalid-signature",
+    )
 
 
 def test_wrong_authorized_party_is_refused(api_client, user):
@@ -407,9 +409,15 @@ def test_every_clerk_setting_is_documented():
     from django.conf import settings
 
     names = [
-        "CLERK_JWT_KEY", "CLERK_JWKS_URL", "CLERK_SECRET_KEY", "CLERK_API_URL",
-        "CLERK_AUTHORIZED_PARTIES", "CLERK_ISSUER", "CLERK_CLOCK_SKEW_SECONDS",
-        "CLERK_WEBHOOK_SIGNING_SECRET", "ACCOUNT_PURGE_DAYS",
+        "CLERK_JWT_KEY",
+        "CLERK_JWKS_URL",
+        "CLERK_SECRET_KEY",
+        "CLERK_API_URL",
+        "CLERK_AUTHORIZED_PARTIES",
+        "CLERK_ISSUER",
+        "CLERK_CLOCK_SKEW_SECONDS",
+        "CLERK_WEBHOOK_SIGNING_SECRET",
+        "ACCOUNT_PURGE_DAYS",
     ]
     env_example = (settings.BASE_DIR / ".env.example").read_text()
     reference = (settings.BASE_DIR / "docs" / "configuration.md").read_text()

@@ -32,9 +32,7 @@ def test_no_token_or_secret_appears_in_logs(api_client, user, jwks_server, setti
 
     cache.clear()
     tokens.append(mint_token(sub=user.clerk_user_id, claims={"sid": "sess_during_outage"}))
-    assert api_client.get(
-        "/auth/me", HTTP_AUTHORIZATION=f"Bearer {tokens[-1]}"
-    ).status_code == 503
+    assert api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {tokens[-1]}").status_code == 503
     # webhooks: good and bad signatures
     deliver(api_client, user_payload())
     bad = deliver(api_client, user_payload(), signature="v1,AAAA")

@@ -39,9 +39,12 @@ def test_user_created_creates_the_user_with_the_primary_email(api_client):
 
 
 def test_user_created_for_a_user_first_seen_through_a_token_fills_them_in(api_client):
-    assert api_client.get(
-        "/auth/me", HTTP_AUTHORIZATION=f"Bearer {mint_token(sub='user_2hook')}"
-    ).status_code == 200
+    assert (
+        api_client.get(
+            "/auth/me", HTTP_AUTHORIZATION=f"Bearer {mint_token(sub='user_2hook')}"
+        ).status_code
+        == 200
+    )
 
     assert deliver(api_client, user_payload()).json() == {"status": "updated"}
 
@@ -151,12 +154,19 @@ def test_replayed_svix_id_is_processed_once(api_client):
 
 
 def test_older_update_arriving_late_does_not_overwrite_newer_data(api_client):
-    deliver(api_client, user_payload(event_type="user.updated", email="newer@example.com",
-                                     updated_at=1_722_000_900_000))
+    deliver(
+        api_client,
+        user_payload(
+            event_type="user.updated", email="newer@example.com", updated_at=1_722_000_900_000
+        ),
+    )
 
-    response = deliver(api_client, user_payload(event_type="user.updated",
-                                                 email="older@example.com",
-                                                 updated_at=1_722_000_100_000))
+    response = deliver(
+        api_client,
+        user_payload(
+            event_type="user.updated", email="older@example.com", updated_at=1_722_000_100_000
+        ),
+    )
 
     assert response.status_code == 200
     assert response.json() == {"status": "ignored_stale"}

@@ -19,8 +19,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         page = request.query_params.get(self.page_query_param)
-        valid = page is None or page in self.last_page_strings or (
-            page.isascii() and page.isdigit() and int(page) >= 1
+        valid = (
+            page is None
+            or page in self.last_page_strings
+            or (page.isascii() and page.isdigit() and int(page) >= 1)
         )
         if not valid:
             raise ValidationError({self.page_query_param: ["Enter a page number from 1."]})

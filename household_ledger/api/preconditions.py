@@ -110,8 +110,9 @@ class ConditionalWriteMixin:
 
 PRECONDITION_FAILED = error_response(
     "If-Match does not match the object's current ETag: nothing was written.",
-    example={"error": {"code": "precondition_failed",
-                       "message": PreconditionFailed.default_detail}},
+    example={
+        "error": {"code": "precondition_failed", "message": PreconditionFailed.default_detail}
+    },
 )
 
 

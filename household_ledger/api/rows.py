@@ -42,8 +42,15 @@ def _converter(field: serializers.Field) -> Callable | None:
         return _date
     if isinstance(field, serializers.BooleanField):
         return _bool
-    if isinstance(field, (serializers.CharField, serializers.ChoiceField,
-                          serializers.DecimalField, serializers.IntegerField)):
+    if isinstance(
+        field,
+        (
+            serializers.CharField,
+            serializers.ChoiceField,
+            serializers.DecimalField,
+            serializers.IntegerField,
+        ),
+    ):
         return _identity  # Decimal stays Decimal: the JSON renderer writes it as a number
     raise TypeError(f"RowSerializer cannot render a {type(field).__name__}")
 
@@ -60,7 +67,8 @@ class RowSerializer(serializers.Serializer):
         plan = RowSerializer._plans.get(cls)
         if plan is None:
             plan = [
-                (name, None, None) if isinstance(field, serializers.SerializerMethodField)
+                (name, None, None)
+                if isinstance(field, serializers.SerializerMethodField)
                 else (name, field.source.replace(".", "__"), _converter(field))
                 for name, field in cls().fields.items()
             ]

@@ -23,9 +23,7 @@ ErrorSerializer = inline_serializer(
 
 
 def error_response(description: str, *, example: dict | None = None) -> OpenApiResponse:
-    examples = (
-        [OpenApiExample(description, value=example, response_only=True)] if example else []
-    )
+    examples = [OpenApiExample(description, value=example, response_only=True)] if example else []
     return OpenApiResponse(ErrorSerializer, description=description, examples=examples)
 
 

@@ -67,7 +67,9 @@ def add_error_responses(result, generator, request, public):
             for code, description in codes.items():
                 responses.setdefault(
                     code,
-                    {"description": description,
-                     "content": {"application/json": {"schema": reference}}},
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": reference}},
+                    },
                 )
     return result

@@ -105,7 +105,5 @@ class UserRateThrottle(_FailOpenMixin, throttling.UserRateThrottle, _FixedWindow
     scope = "user"
 
 
-class ScopedRateThrottle(
-    _FailOpenMixin, throttling.ScopedRateThrottle, _FixedWindowRateThrottle
-):
+class ScopedRateThrottle(_FailOpenMixin, throttling.ScopedRateThrottle, _FixedWindowRateThrottle):
     """Scopes `backup` and `webhook`: views opt in with `throttle_scope = "…"`."""

@@ -13,9 +13,7 @@ pytestmark = pytest.mark.django_db
 
 # Writes that read a body (`generate` takes none and ignores one; its size is still capped).
 NO_BODY = {"POST /recurring/{pk}/generate"}
-WRITE_ROUTES = sorted(
-    key for key in api_routes() if key.split(" ")[0] in ("POST", "PUT", "PATCH")
-)
+WRITE_ROUTES = sorted(key for key in api_routes() if key.split(" ")[0] in ("POST", "PUT", "PATCH"))
 BODY_ROUTES = [key for key in WRITE_ROUTES if key not in NO_BODY]
 
 
@@ -37,8 +35,11 @@ def target(user):
 
 
 def _counts():
-    return (Transaction.objects.count(), Category.objects.count(),
-            RecurringTransaction.objects.count())
+    return (
+        Transaction.objects.count(),
+        Category.objects.count(),
+        RecurringTransaction.objects.count(),
+    )
 
 
 def _json_error(response, status):
@@ -82,12 +83,14 @@ def test_unsupported_content_type_is_a_415(auth_client, user, target, key):
 @pytest.mark.parametrize("key", WRITE_ROUTES)
 def test_body_over_the_limit_is_a_413(auth_client, user, target, key, settings):
     method, path = target(key)
-    limit = settings.IMPORT_MAX_BYTES if key == "POST /backup/import" else \
-        settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = (
+        settings.IMPORT_MAX_BYTES
+        if key == "POST /backup/import"
+        else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    )
     body = json.dumps({"description": "x" * (limit + 200_000)}).encode()
     before = _counts()
-    response = getattr(auth_client(user), method)(path, data=body,
-                                                  content_type="application/json")
+    response = getattr(auth_client(user), method)(path, data=body, content_type="application/json")
     assert _json_error(response, 413)["code"] == "payload_too_large"
     assert _counts() == before
 
@@ -98,22 +101,42 @@ LONG = "가" * 20_000
 @pytest.mark.parametrize(
     "key, body, field",
     [
-        ("POST /transactions", {"date": "2025-07-25", "description": LONG, "amount": 1,
-                                "type": "expense"}, "description"),
+        (
+            "POST /transactions",
+            {"date": "2025-07-25", "description": LONG, "amount": 1, "type": "expense"},
+            "description",
+        ),
         ("POST /categories", {"name": LONG}, "name"),
         ("POST /categories", {"name": "ok", "emoji": LONG}, "emoji"),
-        ("POST /recurring", {"template_name": LONG, "amount": 1, "type": "expense",
-                             "start_date": "2025-01", "day_of_month": 1}, "template_name"),
-        ("POST /transactions", {"date": "2025-07-25", "description": "x",
-                                "amount": "9" * 5000, "type": "expense"}, "amount"),
-        ("POST /transactions", {"date": "9" * 5000, "description": "x", "amount": 1,
-                                "type": "expense"}, "date"),
-        ("POST /transactions", {"date": "2025-07-25", "description": "a\x00b", "amount": 1,
-                                "type": "expense"}, "description"),
+        (
+            "POST /recurring",
+            {
+                "template_name": LONG,
+                "amount": 1,
+                "type": "expense",
+                "start_date": "2025-01",
+                "day_of_month": 1,
+            },
+            "template_name",
+        ),
+        (
+            "POST /transactions",
+            {"date": "2025-07-25", "description": "x", "amount": "9" * 5000, "type": "expense"},
+            "amount",
+        ),
+        (
+            "POST /transactions",
+            {"date": "9" * 5000, "description": "x", "amount": 1, "type": "expense"},
+            "date",
+        ),
+        (
+            "POST /transactions",
+            {"date": "2025-07-25", "description": "a\x00b", "amount": 1, "type": "expense"},
+            "description",
+        ),
     ],
 )
-def test_strings_over_their_limits_are_a_400_naming_the_field(auth_client, user, key, body,
-                                                               field):
+def test_strings_over_their_limits_are_a_400_naming_the_field(auth_client, user, key, body, field):
     path = key.split(" ", 1)[1]
     before = _counts()
     response = auth_client(user).post(path, body, format="json")
@@ -137,8 +160,7 @@ def test_a_bad_page_number_is_a_400_naming_page(auth_client, user, page):
 
 
 def test_a_page_past_the_end_is_a_404(auth_client, user):
-    assert _json_error(auth_client(user).get("/transactions?page=99"), 404)["code"] == \
-        "not_found"
+    assert _json_error(auth_client(user).get("/transactions?page=99"), 404)["code"] == "not_found"
 
 
 def test_stats_period_is_bounded(auth_client, user):
@@ -146,17 +168,23 @@ def test_stats_period_is_bounded(auth_client, user):
     assert "date_to" in _json_error(response, 400)["fields"]
 
 
-def test_the_import_takes_files_larger_than_the_ordinary_body_limit(auth_client, user,
-                                                                      settings):
+def test_the_import_takes_files_larger_than_the_ordinary_body_limit(auth_client, user, settings):
     # given a valid SPA backup bigger than the ordinary limit, smaller than IMPORT_MAX_BYTES
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50_000
     rows = [
-        {"id": f"row-{n}", "description": "가져온 거래", "amount": 1000 + n, "type": "expense",
-         "date": "2025-07-24T15:00:00.000Z", "category": "식비"}
+        {
+            "id": f"row-{n}",
+            "description": "가져온 거래",
+            "amount": 1000 + n,
+            "type": "expense",
+            "date": "2025-07-24T15:00:00.000Z",
+            "category": "식비",
+        }
         for n in range(1000)
     ]
-    body = json.dumps({"version": 1, "exportDate": "2025-08-02T00:00:00.000Z",
-                       "transactions": rows}).encode()
+    body = json.dumps(
+        {"version": 1, "exportDate": "2025-08-02T00:00:00.000Z", "transactions": rows}
+    ).encode()
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < len(body) < settings.IMPORT_MAX_BYTES
 
     # as the JSON body and as a multipart upload

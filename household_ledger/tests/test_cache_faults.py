@@ -91,8 +91,12 @@ def test_default_cache_in_settings_is_fault_tolerant():
 def test_django_cache_api_keeps_working_when_settings_point_at_a_dead_redis():
     dead = f"redis://127.0.0.1:{free_port()}/0"
     with override_settings(
-        CACHES={"default": {"BACKEND": "household_ledger.cache.FaultTolerantRedisCache",
-                            "LOCATION": dead}}
+        CACHES={
+            "default": {
+                "BACKEND": "household_ledger.cache.FaultTolerantRedisCache",
+                "LOCATION": dead,
+            }
+        }
     ):
         from django.core.cache import cache
 

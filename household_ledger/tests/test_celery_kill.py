@@ -53,10 +53,24 @@ def worker(broker, tmp_path):
         )
         log = tmp_path / f"{name}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "household_ledger", "worker",
-             "--pool=solo", "--loglevel=info", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"{name}-{os.getpid()}@%h"],
-            cwd=Path(settings.BASE_DIR), env=env, stdout=log.open("w"),
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "household_ledger",
+                "worker",
+                "--pool=solo",
+                "--loglevel=info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"{name}-{os.getpid()}@%h",
+            ],
+            cwd=Path(settings.BASE_DIR),
+            env=env,
+            stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
         processes.append(process)
@@ -112,14 +126,9 @@ def test_worker_killed_mid_batch_leaves_no_duplicates_after_redelivery(broker, w
     # and the ledger is complete: every occurrence once, for every rule of every user
     assert Transaction.objects.count() == expected
     duplicates = (
-        Transaction.objects.values("recurring_id", "date").annotate(n=Count("id"))
-        .filter(n__gt=1)
+        Transaction.objects.values("recurring_id", "date").annotate(n=Count("id")).filter(n__gt=1)
     )
     assert not duplicates.exists()
     assert RecurringOccurrence.objects.count() == expected
-    per_rule = dict(
-        Transaction.objects.values_list("recurring_id").annotate(n=Count("id"))
-    )
-    assert all(
-        per_rule.get(r.pk) == _expected_dates(start, r.day_of_month, through) for r in rules
-    )
+    per_rule = dict(Transaction.objects.values_list("recurring_id").annotate(n=Count("id")))
+    assert all(per_rule.get(r.pk) == _expected_dates(start, r.day_of_month, through) for r in rules)

@@ -57,13 +57,19 @@ def test_write_with_a_stale_etag_is_a_412_and_writes_nothing(auth_client, user, 
     phone, laptop = auth_client(user), auth_client(user)
     stale = _etag(phone, row)
     # and the laptop changes it first
-    assert laptop.patch(f"/transactions/{row.pk}", {"description": "노트북"},
-                        format="json").status_code == 200
+    assert (
+        laptop.patch(
+            f"/transactions/{row.pk}", {"description": "노트북"}, format="json"
+        ).status_code
+        == 200
+    )
 
     # when the phone writes with what it read
     body = {"date": "2025-07-25", "description": "휴대폰", "amount": 3000, "type": "expense"}
     response = getattr(phone, method)(
-        f"/transactions/{row.pk}", body if method != "delete" else None, format="json",
+        f"/transactions/{row.pk}",
+        body if method != "delete" else None,
+        format="json",
         HTTP_IF_MATCH=stale,
     )
 
@@ -77,10 +83,12 @@ def test_write_with_a_stale_etag_is_a_412_and_writes_nothing(auth_client, user, 
 @pytest.mark.django_db
 def test_without_if_match_the_last_write_wins(auth_client, user, row):
     phone, laptop = auth_client(user), auth_client(user)
-    assert laptop.patch(f"/transactions/{row.pk}", {"amount": 2000}, format="json")\
-        .status_code == 200
-    assert phone.patch(f"/transactions/{row.pk}", {"amount": 3000}, format="json")\
-        .status_code == 200
+    assert (
+        laptop.patch(f"/transactions/{row.pk}", {"amount": 2000}, format="json").status_code == 200
+    )
+    assert (
+        phone.patch(f"/transactions/{row.pk}", {"amount": 3000}, format="json").status_code == 200
+    )
     row.refresh_from_db()
     assert row.amount == Decimal("3000")
 
@@ -88,11 +96,22 @@ def test_without_if_match_the_last_write_wins(auth_client, user, row):
 @pytest.mark.django_db
 def test_if_match_star_and_weak_etags_are_understood(auth_client, user, row):
     client = auth_client(user)
-    assert client.patch(f"/transactions/{row.pk}", {"amount": 5}, format="json",
-                        HTTP_IF_MATCH="*").status_code == 200
+    assert (
+        client.patch(
+            f"/transactions/{row.pk}", {"amount": 5}, format="json", HTTP_IF_MATCH="*"
+        ).status_code
+        == 200
+    )
     etag = _etag(client, row)
-    assert client.patch(f"/transactions/{row.pk}", {"amount": 6}, format="json",
-                        HTTP_IF_MATCH=f'"nope", W/{etag}').status_code == 200
+    assert (
+        client.patch(
+            f"/transactions/{row.pk}",
+            {"amount": 6},
+            format="json",
+            HTTP_IF_MATCH=f'"nope", W/{etag}',
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.django_db
@@ -128,8 +147,9 @@ def test_two_clients_writing_with_the_same_etag_at_once_exactly_one_wins(
         try:
             client = auth_client(user)
             start.wait()
-            response = client.patch(f"/transactions/{row.pk}", {"amount": amount},
-                                    format="json", HTTP_IF_MATCH=etag)
+            response = client.patch(
+                f"/transactions/{row.pk}", {"amount": amount}, format="json", HTTP_IF_MATCH=etag
+            )
             results[name] = response.status_code
         finally:
             connection.close()

@@ -31,9 +31,7 @@ def test_a_value_the_database_cannot_store_is_a_400(client, kind):
     assert "Retry-After" not in response
 
 
-@pytest.mark.parametrize(
-    ("kind", "field"), [("unique", "name"), ("check", "name")]
-)
+@pytest.mark.parametrize(("kind", "field"), [("unique", "name"), ("check", "name")])
 def test_a_model_constraint_is_a_400_naming_its_field(client, kind, field):
     response = client.get(f"/_db/{kind}")
     assert response.status_code == 400

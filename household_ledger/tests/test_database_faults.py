@@ -51,9 +51,13 @@ def keys():
 @pytest.fixture(scope="module")
 def app(cluster, redis_server, keys):
     env = app_environment(
-        DATABASE_URL=cluster.url(), DATABASE_CONN_MAX_AGE=600, REDIS_URL=redis_server.url,
-        CLERK_JWT_KEY=keys[1], CLERK_ISSUER=ISSUER,
-        CLERK_AUTHORIZED_PARTIES=SPA_ORIGIN, LOG_LEVEL="WARNING",
+        DATABASE_URL=cluster.url(),
+        DATABASE_CONN_MAX_AGE=600,
+        REDIS_URL=redis_server.url,
+        CLERK_JWT_KEY=keys[1],
+        CLERK_ISSUER=ISSUER,
+        CLERK_AUTHORIZED_PARTIES=SPA_ORIGIN,
+        LOG_LEVEL="WARNING",
     )
     manage("migrate", "--noinput", env=env)
     server = Gunicorn(env, workers=1, threads=2).start()
@@ -72,8 +76,9 @@ def api(app, keys):
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        status, response_headers, content = http(method, app.base_url + path, body=data,
-                                                 headers=headers)
+        status, response_headers, content = http(
+            method, app.base_url + path, body=data, headers=headers
+        )
         return status, response_headers, json.loads(content) if content else None
 
     return call

@@ -93,8 +93,11 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_collectstatic_and_healthch
 
 def test_the_images_collectstatic_runs_with_the_environment_the_dockerfile_gives_it(tmp_path):
     """The build's collectstatic: DEBUG off, so its settings must load with no services."""
-    (run,) = [rest for keyword, rest in _dockerfile_instructions()
-              if keyword == "RUN" and "collectstatic" in rest]
+    (run,) = [
+        rest
+        for keyword, rest in _dockerfile_instructions()
+        if keyword == "RUN" and "collectstatic" in rest
+    ]
     words = run.split()
     assignments = dict(word.split("=", 1) for word in words[: words.index("python")])
     assert assignments["DJANGO_DEBUG"] == "false"
@@ -103,8 +106,11 @@ def test_the_images_collectstatic_runs_with_the_environment_the_dockerfile_gives
         for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "CLERK_"))
     }
-    env.update(assignments, DJANGO_SETTINGS_MODULE="household_ledger.settings",
-               DJANGO_STATIC_ROOT=str(tmp_path / "static"))
+    env.update(
+        assignments,
+        DJANGO_SETTINGS_MODULE="household_ledger.settings",
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+    )
     result = _manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "static" / "staticfiles.json").is_file()
@@ -372,8 +378,12 @@ def test_k8s_clerk_configuration_is_split_between_configmap_and_secret():
     assert not {"CLERK_AUTHORIZED_PARTIES", "CLERK_ISSUER"} & set(secret["stringData"])
     # Every Clerk setting the code reads from the environment is in one of the two.
     configured = set(config) | set(secret["stringData"])
-    assert {"CLERK_JWT_KEY", "CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_AUTHORIZED_PARTIES",
-            "CLERK_ISSUER"} <= configured
+    assert {
+        "CLERK_JWT_KEY",
+        "CLERK_WEBHOOK_SIGNING_SECRET",
+        "CLERK_AUTHORIZED_PARTIES",
+        "CLERK_ISSUER",
+    } <= configured
 
 
 def test_k8s_ingress_routes_the_api_over_tls():
@@ -412,8 +422,6 @@ def _production_env(**overrides) -> dict[str, str]:
         "METRICS_TOKEN": "metrics-token-for-tests",
         **overrides,
     }
-
-
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -648,8 +656,15 @@ def test_gunicorn_workers_load_the_urls_and_freeze_them_before_serving():
         "print(before, 'accounts.api' in sys.modules, gc.get_freeze_count())\n"
     )
     env = child_process_env(PROMETHEUS_MULTIPROC_DIR="unused")
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     before, after, frozen = result.stdout.split()[-3:]
     assert (before, after) == ("False", "True")
     assert int(frozen) > 10_000

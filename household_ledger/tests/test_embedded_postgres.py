@@ -36,8 +36,12 @@ def data_dir(tmp_path):
 def _holder(data_dir) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-c", HOLDER],
-        cwd=ROOT, env=embedded_dev_env(data_dir), stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT,
+        env=embedded_dev_env(data_dir),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     line = process.stdout.readline()
     assert line, f"the holder exited with {process.wait(timeout=30)}"
@@ -83,7 +87,11 @@ def test_a_killed_process_does_not_keep_the_server_running(data_dir):
     # when the next command runs and ends
     check = subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=ROOT, env=embedded_dev_env(data_dir), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=embedded_dev_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     # then it attached to the running server, dropped the dead pid and, last, stopped it
@@ -100,12 +108,20 @@ def test_the_data_survives_a_restart_of_the_server(data_dir):
     )
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert migrate.returncode == 0, migrate.stderr
     assert _server_pid(data_dir) is None  # stopped when migrate ended
     again = subprocess.run(
-        [sys.executable, "-c", count_defaults], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", count_defaults],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert again.returncode == 0, again.stderr

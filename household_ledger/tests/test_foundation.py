@@ -153,7 +153,11 @@ def test_missing_secret_key_in_production_is_a_clear_error():
     env.update(DJANGO_SETTINGS_MODULE="household_ledger.settings", DJANGO_DEBUG="false")
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
@@ -161,12 +165,14 @@ def test_missing_secret_key_in_production_is_a_clear_error():
 
 def test_production_without_database_url_is_a_clear_error(tmp_path):
     """DEBUG off and no DATABASE_URL: start-up fails naming it; no embedded server starts."""
-    env = embedded_dev_env(
-        tmp_path / "pgdata", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 50
-    )
+    env = embedded_dev_env(tmp_path / "pgdata", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 50)
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured: DATABASE_URL is not set" in result.stderr
@@ -177,7 +183,11 @@ def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path):
     env = embedded_dev_env(tmp_path / "pgdata", DATABASE_URL=f"sqlite:///{tmp_path / 'db'}")
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "DATABASE_URL must name a PostgreSQL database" in result.stderr
@@ -200,14 +210,22 @@ def test_the_run_command_migrates_and_serves_on_the_embedded_postgres(embedded_d
     env = embedded_dev_env(data_dir)
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert migrate.returncode == 0, migrate.stderr
     assert "WARNINGS" not in migrate.stderr
     with running_dev_server(env) as url:
         token = subprocess.run(
             [sys.executable, "manage.py", "dev_token", "--user", "user_dev"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert token.returncode == 0, token.stderr
         assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+\n", token.stdout), token.stdout
@@ -216,7 +234,8 @@ def test_the_run_command_migrates_and_serves_on_the_embedded_postgres(embedded_d
         assert me.status_code == 200, me.text
         assert me.json()["clerk_user_id"] == "user_dev"
         month = httpx.get(
-            f"{url}/transactions/by-month/2025/7?include_projected=true", headers=bearer,
+            f"{url}/transactions/by-month/2025/7?include_projected=true",
+            headers=bearer,
             timeout=30,
         )
         assert month.status_code == 200, month.text

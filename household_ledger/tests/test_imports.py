@@ -119,8 +119,10 @@ def test_the_checks_see_the_project_and_would_fail(graph):
     made_up.add_import(importer="accounts.a", imported="accounts.b")
     made_up.add_import(importer="accounts.b", imported="accounts.a")
     made_up.add_import(importer="household_ledger.x", imported="ledger.y")
-    assert _cycles(made_up) == {"accounts.a -> accounts.b -> accounts.a",
-                                "accounts.b -> accounts.a -> accounts.b"}
+    assert _cycles(made_up) == {
+        "accounts.a -> accounts.b -> accounts.a",
+        "accounts.b -> accounts.a -> accounts.b",
+    }
     assert _layer_violations(made_up) == [
         "household_ledger -> ledger: household_ledger.x -> ledger.y"
     ]

@@ -96,8 +96,10 @@ def test_a_view_may_allow_a_larger_body_of_its_own(api_client, settings):
     small_enough = json.dumps({"d": "x" * 5000}).encode()
     too_big = json.dumps({"d": "x" * 20_000}).encode()
 
-    assert api_client.post("/_echo", data=small_enough, content_type="application/json")\
-        .status_code == 413
+    assert (
+        api_client.post("/_echo", data=small_enough, content_type="application/json").status_code
+        == 413
+    )
     ok = api_client.post("/_echo/backup", data=small_enough, content_type="application/json")
     assert ok.status_code == 200
     response = api_client.post("/_echo/backup", data=too_big, content_type="application/json")

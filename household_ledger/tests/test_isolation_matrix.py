@@ -99,8 +99,7 @@ class World:
         if data is not None and not isinstance(data, bytes):
             response = getattr(client, method)(path, data, format="json", **extra)
         elif data is not None:
-            response = getattr(client, method)(path, data, content_type="application/json",
-                                               **extra)
+            response = getattr(client, method)(path, data, content_type="application/json", **extra)
         else:
             response = getattr(client, method)(path, **extra)
         body = b"".join(response.streaming_content) if response.streaming else response.content
@@ -124,24 +123,53 @@ def _ledger(user, mark: str):
     other_category = CategoryFactory(user=user, name="공통 이름", emoji="🔁")
     start = (today.replace(day=1) - datetime.timedelta(days=70)).replace(day=1)
     rule = RecurringTransactionFactory(
-        user=user, template_name=f"{mark} 월세", description=f"{mark} 월세", category=category,
-        amount=Decimal("550000"), start_date=start, day_of_month=10,
+        user=user,
+        template_name=f"{mark} 월세",
+        description=f"{mark} 월세",
+        category=category,
+        amount=Decimal("550000"),
+        start_date=start,
+        day_of_month=10,
     )
     variable = RecurringTransactionFactory(
-        user=user, template_name=f"{mark} 전기", description=f"{mark} 전기", amount=None,
-        is_variable_amount=True, start_date=start, day_of_month=28,
+        user=user,
+        template_name=f"{mark} 전기",
+        description=f"{mark} 전기",
+        amount=None,
+        is_variable_amount=True,
+        start_date=start,
+        day_of_month=28,
     )
     transactions = [
-        TransactionFactory(user=user, date=today, description=f"{mark} 점심",
-                           amount=Decimal("12000"), category=category),
-        TransactionFactory(user=user, date=today, description=f"{mark} 월급", type="income",
-                           amount=Decimal("3000000")),
-        TransactionFactory(user=user, date=today + datetime.timedelta(days=3),
-                           description=f"{mark} 예정", status="scheduled",
-                           amount=Decimal("7000"), category=other_category),
-        TransactionFactory(user=user, date=today - datetime.timedelta(days=40),
-                           description=f"{mark} 가져옴", legacy_id=f"{mark}-legacy-1",
-                           amount=Decimal("5400")),
+        TransactionFactory(
+            user=user,
+            date=today,
+            description=f"{mark} 점심",
+            amount=Decimal("12000"),
+            category=category,
+        ),
+        TransactionFactory(
+            user=user,
+            date=today,
+            description=f"{mark} 월급",
+            type="income",
+            amount=Decimal("3000000"),
+        ),
+        TransactionFactory(
+            user=user,
+            date=today + datetime.timedelta(days=3),
+            description=f"{mark} 예정",
+            status="scheduled",
+            amount=Decimal("7000"),
+            category=other_category,
+        ),
+        TransactionFactory(
+            user=user,
+            date=today - datetime.timedelta(days=40),
+            description=f"{mark} 가져옴",
+            legacy_id=f"{mark}-legacy-1",
+            amount=Decimal("5400"),
+        ),
     ]
     return {
         "category": category.pk,
@@ -157,8 +185,9 @@ def _ledger(user, mark: str):
 def world(auth_client):
     alice = UserFactory(email="alice-secret@example.com")
     bob = UserFactory()
-    world = World(alice=alice, bob=bob, alice_client=auth_client(alice),
-                  bob_client=auth_client(bob))
+    world = World(
+        alice=alice, bob=bob, alice_client=auth_client(alice), bob_client=auth_client(bob)
+    )
     world.a = _ledger(alice, ALICE_MARK)
     world.b = _ledger(bob, "BOB")
     recurring_materialize_all()
@@ -207,14 +236,17 @@ def _foreign_ids(w, method, template, body=None):
         _error(response, 404)
     # and an id nobody has answers exactly the same
     unknown = w.bob_call(method, template.replace("{pk}", str(uuid.uuid4())), body)
-    assert (unknown.status_code, json.loads(unknown.body)) == (
-        404, json.loads(response.body)
-    )
+    assert (unknown.status_code, json.loads(unknown.body)) == (404, json.loads(response.body))
 
 
 TRANSACTION_BODY = {"date": "2025-07-25", "description": "bob", "amount": 1000, "type": "expense"}
-RULE_BODY = {"template_name": "bob rule", "amount": 1000, "type": "expense",
-             "start_date": "2025-01", "day_of_month": 5}
+RULE_BODY = {
+    "template_name": "bob rule",
+    "amount": 1000,
+    "type": "expense",
+    "start_date": "2025-01",
+    "day_of_month": 5,
+}
 
 
 def case_transactions_list(w):
@@ -319,9 +351,15 @@ def _stats_unchanged_by_alice(w, path):
     assert before.status_code == 200, before.body[:300]
     for kind in ("income", "expense"):
         for status in ("confirmed", "scheduled"):
-            TransactionFactory(user=w.alice, date=w.today, type=kind, status=status,
-                               amount=Decimal("999999"), description=ALICE_MARK,
-                               category_id=w.a["category"])
+            TransactionFactory(
+                user=w.alice,
+                date=w.today,
+                type=kind,
+                status=status,
+                amount=Decimal("999999"),
+                description=ALICE_MARK,
+                category_id=w.a["category"],
+            )
     w.alice_before = _snapshot(w.alice)  # Alice's own change, made above
     after = w.bob_call("get", path)
     assert json.loads(after.body) == json.loads(before.body)
@@ -329,9 +367,12 @@ def _stats_unchanged_by_alice(w, path):
 
 def case_stats(path_template):
     def run(w):
-        path = path_template.format(year=w.today.year, month=w.today.month,
-                                    start=w.today.replace(day=1).isoformat(),
-                                    end=w.today.replace(day=28).isoformat())
+        path = path_template.format(
+            year=w.today.year,
+            month=w.today.month,
+            start=w.today.replace(day=1).isoformat(),
+            end=w.today.replace(day=28).isoformat(),
+        )
         _stats_unchanged_by_alice(w, path)
 
     return run
@@ -347,13 +388,26 @@ def case_backup_export(w):
 def case_backup_import(w):
     # Bob's file reuses Alice's transaction ids and category name, in both modes
     rows = [
-        {"id": str(pk), "description": "bob import", "amount": 100, "type": "expense",
-         "date": "2025-07-24T15:00:00.000Z", "category": f"{ALICE_MARK} 카테고리",
-         "status": "confirmed", "recurring_id": None}
+        {
+            "id": str(pk),
+            "description": "bob import",
+            "amount": 100,
+            "type": "expense",
+            "date": "2025-07-24T15:00:00.000Z",
+            "category": f"{ALICE_MARK} 카테고리",
+            "status": "confirmed",
+            "recurring_id": None,
+        }
         for pk in w.a["transactions"]
     ] + [
-        {"id": f"{ALICE_MARK}-legacy-1", "description": "bob import", "amount": 100,
-         "type": "expense", "date": "2025-07-24T15:00:00.000Z", "category": "식비"}
+        {
+            "id": f"{ALICE_MARK}-legacy-1",
+            "description": "bob import",
+            "amount": 100,
+            "type": "expense",
+            "date": "2025-07-24T15:00:00.000Z",
+            "category": "식비",
+        }
     ]
     document = {"version": 1, "exportDate": "2025-08-02T00:00:00.000Z", "transactions": rows}
     for mode in ("merge", "replace"):
@@ -373,16 +427,22 @@ CASES = {
     "POST /transactions": case_transactions_create,
     "GET /transactions/by-date/{date}": case_transactions_by_date,
     "GET /transactions/by-month/{year}/{month}": case_transactions_by_month,
-    **{f"{m.upper()} /transactions/{{pk}}": case_transaction_detail(m)
-       for m in ("get", "put", "patch", "delete")},
+    **{
+        f"{m.upper()} /transactions/{{pk}}": case_transaction_detail(m)
+        for m in ("get", "put", "patch", "delete")
+    },
     "GET /categories": case_categories_list,
     "POST /categories": case_categories_create,
-    **{f"{m.upper()} /categories/{{pk}}": case_category_detail(m)
-       for m in ("get", "put", "patch", "delete")},
+    **{
+        f"{m.upper()} /categories/{{pk}}": case_category_detail(m)
+        for m in ("get", "put", "patch", "delete")
+    },
     "GET /recurring": case_recurring_list,
     "POST /recurring": case_recurring_create,
-    **{f"{m.upper()} /recurring/{{pk}}": case_recurring_detail(m)
-       for m in ("get", "put", "patch", "delete")},
+    **{
+        f"{m.upper()} /recurring/{{pk}}": case_recurring_detail(m)
+        for m in ("get", "put", "patch", "delete")
+    },
     "POST /recurring/{pk}/generate": case_recurring_generate,
     "GET /stats/summary": case_stats("/stats/summary"),
     "GET /stats/monthly/{year}/{month}": case_stats("/stats/monthly/{year}/{month}"),

@@ -56,8 +56,10 @@ def ledger_ids(user):
     category = CategoryFactory(user=user)
     rule = RecurringTransactionFactory(user=user, category=category)
     variable = RecurringTransactionFactory(user=user, amount=None, is_variable_amount=True)
-    rows = [TransactionFactory(user=user, category=category, amount=Decimal(n * 1000))
-            for n in range(1, 4)]
+    rows = [
+        TransactionFactory(user=user, category=category, amount=Decimal(n * 1000))
+        for n in range(1, 4)
+    ]
     recurring_materialize_all()
     return {
         "/transactions/{id}": [str(r.pk) for r in rows],

@@ -27,8 +27,13 @@ def test_configured_origin_gets_cors_headers(api_client, settings):
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://evil.example", "http://localhost:5174", "http://localhost:5173.evil.example",
-     "null", "https://localhost:5173"],
+    [
+        "https://evil.example",
+        "http://localhost:5174",
+        "http://localhost:5173.evil.example",
+        "null",
+        "https://localhost:5173",
+    ],
 )
 def test_foreign_origin_gets_no_cors_headers(api_client, settings, origin):
     settings.CORS_ALLOWED_ORIGINS = [SPA_ORIGIN]
@@ -87,7 +92,9 @@ def test_an_admin_session_does_not_authenticate_the_api(db):
 
     assert response.status_code in (401, 403)
     assert response.json()["error"]["code"] in (
-        "not_authenticated", "authentication_failed", "permission_denied"
+        "not_authenticated",
+        "authentication_failed",
+        "permission_denied",
     )
 
 
@@ -105,7 +112,8 @@ def test_an_admin_session_cannot_change_data_without_the_csrf_token(db):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(staff)
     response = browser.post(
-        f"/admin/accounts/user/{staff.pk}/delete/", {"post": "yes"},
+        f"/admin/accounts/user/{staff.pk}/delete/",
+        {"post": "yes"},
         HTTP_ORIGIN="https://evil.example",
     )
     assert response.status_code == 403
@@ -182,11 +190,11 @@ SECRET_TOKEN = (
 @pytest.mark.parametrize("path", ["/_echo/private", "/_echo", "/no/such/path", "/_echo/backup"])
 def test_bearer_tokens_never_reach_the_logs(api_client, caplog, path):
     with caplog.at_level(logging.DEBUG):
-        api_client.get(
-            f"{path}?token={SECRET_TOKEN}", HTTP_AUTHORIZATION=f"Bearer {SECRET_TOKEN}"
-        )
+        api_client.get(f"{path}?token={SECRET_TOKEN}", HTTP_AUTHORIZATION=f"Bearer {SECRET_TOKEN}")
         api_client.post(
-            path, data=b"{broken", content_type="application/json",
+            path,
+            data=b"{broken",
+            content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {SECRET_TOKEN}",
         )
     for part in SECRET_TOKEN.split("."):

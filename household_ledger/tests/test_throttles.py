@@ -19,7 +19,10 @@ def rates(settings):
     def set_rates(**scopes):
         framework = {**settings.REST_FRAMEWORK}
         framework["DEFAULT_THROTTLE_RATES"] = {
-            "user": "1000/min", "backup": "1000/min", "webhook": "1000/min", **scopes
+            "user": "1000/min",
+            "backup": "1000/min",
+            "webhook": "1000/min",
+            **scopes,
         }
         settings.REST_FRAMEWORK = framework
 
@@ -68,8 +71,10 @@ def test_behind_a_trusted_proxy_the_forwarded_client_ip_is_used(rates, api_clien
     first = api_client.get("/_echo", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="forged, 1.1.1.1")
     assert first.status_code == 200
     _assert_throttled(api_client.get("/_echo", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="1.1.1.1"))
-    assert api_client.get("/_echo", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="2.2.2.2")\
-        .status_code == 200
+    assert (
+        api_client.get("/_echo", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="2.2.2.2").status_code
+        == 200
+    )
 
 
 def test_backup_scope_is_stricter_and_separate_from_the_user_budget(rates, user, auth_client):
@@ -136,9 +141,14 @@ def test_throttles_fail_open_with_a_warning_when_redis_is_down(rates, user, auth
     rates(user="1/min")
     dead = f"redis://127.0.0.1:{free_port()}/0"
     with (
-        override_settings(CACHES={"default": {
-            "BACKEND": "household_ledger.cache.FaultTolerantRedisCache", "LOCATION": dead
-        }}),
+        override_settings(
+            CACHES={
+                "default": {
+                    "BACKEND": "household_ledger.cache.FaultTolerantRedisCache",
+                    "LOCATION": dead,
+                }
+            }
+        ),
         caplog.at_level(logging.WARNING),
     ):
         client = auth_client(user)
@@ -176,9 +186,14 @@ def test_default_rates_come_from_the_environment_with_sane_defaults():
 def test_without_redis_the_local_memory_cache_counts_too(rates, user, auth_client):
     """`make run` without REDIS_URL uses Django's local-memory cache: limits still apply."""
     rates(user="2/min")
-    with override_settings(CACHES={"default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle-test"
-    }}):
+    with override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": "throttle-test",
+            }
+        }
+    ):
         client = auth_client(user)
         assert [client.get("/_echo").status_code for _ in range(2)] == [200, 200]
         _assert_throttled(client.get("/_echo"))

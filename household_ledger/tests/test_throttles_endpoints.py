@@ -12,7 +12,10 @@ def rates(settings):
         settings.REST_FRAMEWORK = {
             **settings.REST_FRAMEWORK,
             "DEFAULT_THROTTLE_RATES": {
-                "user": "1000/min", "backup": "1000/min", "webhook": "1000/min", **scopes
+                "user": "1000/min",
+                "backup": "1000/min",
+                "webhook": "1000/min",
+                **scopes,
             },
         }
 
@@ -25,8 +28,9 @@ def _throttled(response):
     assert int(response["Retry-After"]) >= 1
 
 
-def test_a_user_over_the_user_rate_is_throttled_on_every_endpoint(rates, auth_client, user,
-                                                                   other_user):
+def test_a_user_over_the_user_rate_is_throttled_on_every_endpoint(
+    rates, auth_client, user, other_user
+):
     rates(user="4/min")
     client = auth_client(user)
     for path in ("/transactions", "/categories", "/recurring", "/stats/summary"):

@@ -66,8 +66,13 @@ READ_ONLY = error_response(
 )
 CATEGORY_EXAMPLE = OpenApiExample(
     "A category",
-    value={"id": "6f1d2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6", "name": "쇼핑", "emoji": "🛍️",
-           "is_default": False, "created_at": "2025-08-02T10:00:00+09:00"},
+    value={
+        "id": "6f1d2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6",
+        "name": "쇼핑",
+        "emoji": "🛍️",
+        "is_default": False,
+        "created_at": "2025-08-02T10:00:00+09:00",
+    },
     response_only=True,
 )
 CATEGORY_INPUT_EXAMPLE = OpenApiExample(
@@ -155,8 +160,11 @@ class CategoryViewSet(
         examples=[
             OpenApiExample(
                 "Deleted; 12 transactions and 1 rule are now uncategorized",
-                value={"deleted": "6f1d2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6",
-                       "uncategorized_transactions": 12, "uncategorized_recurring_rules": 1},
+                value={
+                    "deleted": "6f1d2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6",
+                    "uncategorized_transactions": 12,
+                    "uncategorized_recurring_rules": 1,
+                },
                 response_only=True,
             )
         ],

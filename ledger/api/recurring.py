@@ -99,7 +99,10 @@ class RecurringSerializer(RowSerializer):
     template_name = serializers.CharField()
     description = serializers.CharField()
     amount = serializers.DecimalField(
-        max_digits=15, decimal_places=2, coerce_to_string=False, allow_null=True,
+        max_digits=15,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=True,
         help_text="A JSON number; null for a variable amount without an estimate.",
     )
     type = serializers.ChoiceField(choices=TransactionType.choices)
@@ -279,9 +282,7 @@ class RecurringViewSet(
         return recurring_list(user=self.request.user)
 
     def list(self, request):
-        page = self.paginate_queryset(
-            recurring_rows(self.get_queryset(), fields=RECURRING_FIELDS)
-        )
+        page = self.paginate_queryset(recurring_rows(self.get_queryset(), fields=RECURRING_FIELDS))
         return self.get_paginated_response(RecurringSerializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):

@@ -93,8 +93,11 @@ class TransactionOrderingFilter(django_filters.OrderingFilter):
         ordering = [self.get_ordering_value(param) for param in value or () if param]
         if not ordering:
             return qs
-        ordering += [f for f in ("-date", "-created_at", "-id") if f.lstrip("-") not in
-                     {o.lstrip("-") for o in ordering}]
+        ordering += [
+            f
+            for f in ("-date", "-created_at", "-id")
+            if f.lstrip("-") not in {o.lstrip("-") for o in ordering}
+        ]
         return qs.order_by(*ordering)
 
 
@@ -102,11 +105,15 @@ class TransactionFilter(django_filters.FilterSet):
     """Every value is validated: a bad one is a 400 naming the parameter, never an empty list."""
 
     date_from = django_filters.DateFilter(
-        field_name="date", lookup_expr="gte", input_formats=_ISO_DATE_FORMATS,
+        field_name="date",
+        lookup_expr="gte",
+        input_formats=_ISO_DATE_FORMATS,
         label="On or after this date (YYYY-MM-DD, inclusive).",
     )
     date_to = django_filters.DateFilter(
-        field_name="date", lookup_expr="lte", input_formats=_ISO_DATE_FORMATS,
+        field_name="date",
+        lookup_expr="lte",
+        input_formats=_ISO_DATE_FORMATS,
         label="On or before this date (YYYY-MM-DD, inclusive).",
     )
     type = django_filters.ChoiceFilter(choices=TransactionType.choices, label="income or expense.")
@@ -123,16 +130,24 @@ class TransactionFilter(django_filters.FilterSet):
         queryset=_own_rules, label="A recurring rule id: the transactions it generated."
     )
     q = django_filters.CharFilter(
-        field_name="description", lookup_expr="icontains", max_length=200,
+        field_name="description",
+        lookup_expr="icontains",
+        max_length=200,
         label="Case-insensitive search in the description.",
     )
     amount_min = django_filters.NumberFilter(
-        field_name="amount", lookup_expr="gte", max_digits=15, decimal_places=2,
-        label="Amount at least this."
+        field_name="amount",
+        lookup_expr="gte",
+        max_digits=15,
+        decimal_places=2,
+        label="Amount at least this.",
     )
     amount_max = django_filters.NumberFilter(
-        field_name="amount", lookup_expr="lte", max_digits=15, decimal_places=2,
-        label="Amount at most this."
+        field_name="amount",
+        lookup_expr="lte",
+        max_digits=15,
+        decimal_places=2,
+        label="Amount at most this.",
     )
     ordering = TransactionOrderingFilter(
         fields=("date", "amount", "created_at"),
@@ -187,7 +202,10 @@ class TransactionSerializer(RowSerializer):
     date = serializers.DateField()
     description = serializers.CharField()
     amount = serializers.DecimalField(
-        max_digits=15, decimal_places=2, coerce_to_string=False, allow_null=True,
+        max_digits=15,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=True,
         help_text="A JSON number; null only while `amount_pending`.",
     )
     type = serializers.ChoiceField(choices=TransactionType.choices)
@@ -196,7 +214,8 @@ class TransactionSerializer(RowSerializer):
     category_emoji = serializers.CharField(source="category.emoji", allow_null=True)
     status = serializers.ChoiceField(choices=TransactionStatus.choices)
     recurring = serializers.UUIDField(
-        source="recurring_id", allow_null=True,
+        source="recurring_id",
+        allow_null=True,
         help_text="The recurring rule that generated it, if any.",
     )
     projected = serializers.SerializerMethodField(
@@ -274,14 +293,25 @@ TRANSACTION_EXAMPLE = OpenApiExample(
 CREATE_EXAMPLES = [
     OpenApiExample(
         "A lunch",
-        value={"date": "2025-07-25", "description": "점심", "amount": 5400, "type": "expense",
-               "category": "6f1d2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6"},
+        value={
+            "date": "2025-07-25",
+            "description": "점심",
+            "amount": 5400,
+            "type": "expense",
+            "category": "6f1d2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6",
+        },
         request_only=True,
     ),
     OpenApiExample(
         "The SPA's ISO instant (25 July in Seoul)",
-        value={"date": "2025-07-24T15:00:00.000Z", "description": "월급", "amount": 3000000,
-               "type": "income", "category": None, "status": "confirmed"},
+        value={
+            "date": "2025-07-24T15:00:00.000Z",
+            "description": "월급",
+            "amount": 3000000,
+            "type": "income",
+            "category": None,
+            "status": "confirmed",
+        },
         request_only=True,
     ),
 ]
@@ -310,7 +340,9 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 404: NOT_FOUND, 412: PRECONDITION_FAIL
         "the id of a category or rule that is not yours answers 400 naming the parameter.",
         parameters=[
             OpenApiParameter(
-                "category", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                "category",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
                 description="A category id (a default or your own), or `none` for "
                 "uncategorized transactions.",
                 examples=[
@@ -320,8 +352,7 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 404: NOT_FOUND, 412: PRECONDITION_FAIL
             ),
             IF_NONE_MATCH_PARAMETER,
         ],
-        responses={200: TransactionSerializer(many=True), 304: NOT_MODIFIED,
-                   400: VALIDATION_ERROR},
+        responses={200: TransactionSerializer(many=True), 304: NOT_MODIFIED, 400: VALIDATION_ERROR},
         examples=[TRANSACTION_EXAMPLE],
     ),
     retrieve=extend_schema(
@@ -334,8 +365,11 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 404: NOT_FOUND, 412: PRECONDITION_FAIL
         summary="Delete a transaction",
         description="A deleted recurring occurrence is not re-created by the engine.",
         parameters=[ID_PARAMETER, IF_MATCH_PARAMETER],
-        responses={204: OpenApiResponse(description="Deleted."), 404: NOT_FOUND,
-                   412: PRECONDITION_FAILED},
+        responses={
+            204: OpenApiResponse(description="Deleted."),
+            404: NOT_FOUND,
+            412: PRECONDITION_FAILED,
+        },
     ),
 )
 class TransactionViewSet(
@@ -435,13 +469,19 @@ class TransactionViewSet(
             CalendarQuerySerializer,
             IF_NONE_MATCH_PARAMETER,
         ],
-        responses={200: CalendarEntrySerializer(many=True), 304: NOT_MODIFIED,
-                   400: VALIDATION_ERROR},
+        responses={
+            200: CalendarEntrySerializer(many=True),
+            304: NOT_MODIFIED,
+            400: VALIDATION_ERROR,
+        },
         examples=[CALENDAR_EXAMPLE],
     )
     @action(
-        detail=False, methods=["get"], url_path=r"by-date/(?P<date>[^/]+)",
-        pagination_class=None, filter_backends=[],
+        detail=False,
+        methods=["get"],
+        url_path=r"by-date/(?P<date>[^/]+)",
+        pagination_class=None,
+        filter_backends=[],
     )
     def by_date(self, request, date=None):
         day = parse_day(date)
@@ -458,13 +498,19 @@ class TransactionViewSet(
             CalendarQuerySerializer,
             IF_NONE_MATCH_PARAMETER,
         ],
-        responses={200: CalendarEntrySerializer(many=True), 304: NOT_MODIFIED,
-                   400: VALIDATION_ERROR},
+        responses={
+            200: CalendarEntrySerializer(many=True),
+            304: NOT_MODIFIED,
+            400: VALIDATION_ERROR,
+        },
         examples=[CALENDAR_EXAMPLE],
     )
     @action(
-        detail=False, methods=["get"], url_path=r"by-month/(?P<year>[^/]+)/(?P<month>[^/]+)",
-        pagination_class=None, filter_backends=[],
+        detail=False,
+        methods=["get"],
+        url_path=r"by-month/(?P<year>[^/]+)/(?P<month>[^/]+)",
+        pagination_class=None,
+        filter_backends=[],
     )
     def by_month(self, request, year=None, month=None):
         first = datetime.date(*parse_year_month(year, month), 1)
@@ -474,7 +520,9 @@ class TransactionViewSet(
         query = CalendarQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         rows = transaction_calendar(
-            user=request.user, date_from=date_from, date_to=date_to,
+            user=request.user,
+            date_from=date_from,
+            date_to=date_to,
             include_projected=query.validated_data["include_projected"],
             fields=TRANSACTION_FIELDS,
         )

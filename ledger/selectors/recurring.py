@@ -130,7 +130,9 @@ def recurring_projection(
     ]
     projected.sort(
         key=lambda occurrence: (
-            occurrence.date, occurrence.rule.template_name, occurrence.rule.created_at
+            occurrence.date,
+            occurrence.rule.template_name,
+            occurrence.rule.created_at,
         )
     )
     return projected

@@ -241,7 +241,10 @@ def _category_totals(
     total, largest first. One query."""
     rows = _fetch_all(
         _CATEGORY_GROUPS_OF_TYPE_SQL if type else _CATEGORY_GROUPS_SQL,
-        user=user, date_from=date_from, date_to=date_to, type=type,
+        user=user,
+        date_from=date_from,
+        date_to=date_to,
+        type=type,
     )
     whole = {INCOME: ZERO, EXPENSE: ZERO}
     for _, type_, total, *_ in rows:
@@ -259,9 +262,7 @@ def _category_totals(
         for category_id, type_, total, count, name, emoji in rows
     ]
     # Largest first; ties by type and name, uncategorized after named ones, for a stable order.
-    totals.sort(
-        key=lambda t: (-t.total, t.type, t.category_id is None, t.name, str(t.category_id))
-    )
+    totals.sort(key=lambda t: (-t.total, t.type, t.category_id is None, t.name, str(t.category_id)))
     return totals
 
 
@@ -277,17 +278,22 @@ def stats_summary(
     """
     [(income, expense, count)] = _fetch_all(
         _SUMMARY_OF_STATUS_SQL if status else _SUMMARY_SQL,
-        user=user, date_from=date_from, date_to=date_to, status=status,
+        user=user,
+        date_from=date_from,
+        date_to=date_to,
+        status=status,
     )
     return PeriodSummary(
-        date_from=date_from, date_to=date_to, status=status,
-        income=income, expense=expense, count=count,
+        date_from=date_from,
+        date_to=date_to,
+        status=status,
+        income=income,
+        expense=expense,
+        count=count,
     )
 
 
-def stats_monthly(
-    *, user, year: int, month: int, include_projected: bool = False
-) -> MonthlyStats:
+def stats_monthly(*, user, year: int, month: int, include_projected: bool = False) -> MonthlyStats:
     """One calendar month: totals (scheduled included, as the SPA's cards), the same split
     into confirmed and scheduled, totals per category with their share, and per day.
 
@@ -332,9 +338,7 @@ def stats_monthly(
     )
 
 
-def stats_projected(
-    *, user, date_from: datetime.date, date_to: datetime.date
-) -> ProjectedTotals:
+def stats_projected(*, user, date_from: datetime.date, date_to: datetime.date) -> ProjectedTotals:
     """Sums of the occurrences `recurring_projection` projects in the range (the SPA's 📅).
 
     Rules without a fixed amount (variable-amount rules) are left out: there is nothing to sum.

@@ -86,9 +86,12 @@ def category_bulk_create(*, user, categories: Sequence[Category]) -> list[Catego
             revision_bump(user=user)
             _check_room(user=user, adding=len(categories))
             names = [category.name for category in categories]
-            if len(set(names)) < len(names) or Category.objects.filter(
-                Q(user__isnull=True) | Q(user=user), name__in=names
-            ).exists():
+            if (
+                len(set(names)) < len(names)
+                or Category.objects.filter(
+                    Q(user__isnull=True) | Q(user=user), name__in=names
+                ).exists()
+            ):
                 raise ValidationError({"name": DUPLICATE_NAME})
             return Category.objects.bulk_create(categories)
     except IntegrityError as error:

@@ -37,9 +37,7 @@ def _check_category(*, user, category: Category | None) -> None:
         raise ValidationError({"category": "Unknown category."})
 
 
-def transaction_validate_create(
-    *, user, amount: Decimal | None, category: Category | None
-) -> None:
+def transaction_validate_create(*, user, amount: Decimal | None, category: Category | None) -> None:
     """The rules of `transaction_create`, without writing: raises ValidationError naming the
     field. (The admin's add form calls it to show the error on the form.)"""
     if amount is None:
@@ -209,9 +207,7 @@ def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
     return deleted.get(Transaction._meta.label, 0)
 
 
-def transaction_confirm_due(
-    *, today: datetime.date | None = None, batch_size: int = 5000
-) -> int:
+def transaction_confirm_due(*, today: datetime.date | None = None, batch_size: int = 5000) -> int:
     """Turn `scheduled` transactions dated today or earlier (in `TIME_ZONE`) into `confirmed`
     (SPEC §7, the nightly task); returns how many.
 

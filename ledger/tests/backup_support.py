@@ -31,14 +31,25 @@ def spa_fixture() -> dict:
 
 # The own fixture's category names as the ledger stores them: the older SPA's emoji dropped.
 PLAIN_NAMES = {
-    "🍽️ 식비": "식비", "☕ 카페": "카페", "🚌 교통비": "교통비", "👕 생활용품": "생활용품",
-    "🍪 간식류": "간식류", "⚡ 공과금": "공과금", "🏠 주거비": "주거비", "🏥 의료비": "의료비",
+    "🍽️ 식비": "식비",
+    "☕ 카페": "카페",
+    "🚌 교통비": "교통비",
+    "👕 생활용품": "생활용품",
+    "🍪 간식류": "간식류",
+    "⚡ 공과금": "공과금",
+    "🏠 주거비": "주거비",
+    "🏥 의료비": "의료비",
 }
 # The own categories its import creates (not defaults), with their emoji: the file's prefix,
 # else the one the older SPA showed for that name, else none (쇼핑 is simply unknown).
 OWN_CATEGORIES = {
-    ("쇼핑", ""), ("생활용품", "👕"), ("주거비", "🏠"), ("음악", "🎵"), ("선물", "🎁"),
-    ("취미", "🎯"), ("금융", "💰"),
+    ("쇼핑", ""),
+    ("생활용품", "👕"),
+    ("주거비", "🏠"),
+    ("음악", "🎵"),
+    ("선물", "🎁"),
+    ("취미", "🎯"),
+    ("금융", "💰"),
 }
 # Rows the tests name (ids in the fixture).
 COFFEE = "8c3f6a1e-2b4d-4c5e-9f70-1a2b3c4d5e6f"  # 2025-07-24T15:00:00.000Z → 25 July
@@ -102,8 +113,15 @@ def snapshot(user) -> dict:
     return {
         "transactions": sorted(
             Transaction.objects.filter(user=user).values_list(
-                "id", "date", "description", "amount", "type", "category_id", "status",
-                "recurring_id", "legacy_id",
+                "id",
+                "date",
+                "description",
+                "amount",
+                "type",
+                "category_id",
+                "status",
+                "recurring_id",
+                "legacy_id",
             )
         ),
         "rules": sorted(

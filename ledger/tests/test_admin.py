@@ -50,7 +50,9 @@ def seed_rows(model, count: int) -> None:
         if model is Transaction:
             rule = RecurringTransactionFactory(user=owner)
             TransactionFactory(
-                user=owner, category=CategoryFactory(user=owner), recurring=rule,
+                user=owner,
+                category=CategoryFactory(user=owner),
+                recurring=rule,
                 date=datetime.date(2025, 7, 25),
             )
         elif model is RecurringTransaction:
@@ -123,7 +125,10 @@ def test_transaction_list_shows_won_amount_category_with_emoji_and_rule(superuse
     owner = UserFactory(email="minji@example.com")
     rule = RecurringTransactionFactory(user=owner, template_name="월세 자동이체")
     TransactionFactory(
-        user=owner, amount=Decimal("1234567"), category=default_category("월세"), recurring=rule,
+        user=owner,
+        amount=Decimal("1234567"),
+        category=default_category("월세"),
+        recurring=rule,
         description="7월 월세",
     )
 
@@ -278,8 +283,12 @@ def test_a_transaction_never_changes_hands_in_the_admin(superuser_client):
 
     response = superuser_client.post(
         change(row),
-        {**change_form_data(page, description="고침"), "user": str(new_owner.pk),
-         "recurring": "", "legacy_id": "x"},
+        {
+            **change_form_data(page, description="고침"),
+            "user": str(new_owner.pk),
+            "recurring": "",
+            "legacy_id": "x",
+        },
     )
     assert response.status_code == 302
     row.refresh_from_db()
@@ -319,7 +328,11 @@ def test_superuser_adds_a_transaction_through_the_service(superuser_client):
     add = reverse("admin:ledger_transaction_add")
     page = superuser_client.get(add)
     base = change_form_data(
-        page, user=str(owner.pk), date="2025-07-03", description="점심", type="expense",
+        page,
+        user=str(owner.pk),
+        date="2025-07-03",
+        description="점심",
+        type="expense",
         status="confirmed",
     )
     missing = superuser_client.post(add, base)
@@ -337,7 +350,9 @@ def test_superuser_adds_a_transaction_through_the_service(superuser_client):
     assert created.status_code == 302
     row = Transaction.objects.get(user=owner)
     assert (row.date, row.amount, row.category) == (
-        datetime.date(2025, 7, 3), Decimal("9000"), default_category()
+        datetime.date(2025, 7, 3),
+        Decimal("9000"),
+        default_category(),
     )
 
 
@@ -353,9 +368,7 @@ def test_rule_form_shows_the_engines_validation_errors(superuser_client):
     assert stranger.status_code == 200
     assert stranger.context["adminform"].form.errors["category"]
     # an end before the start: only the engine knows that rule
-    backwards = superuser_client.post(
-        change(rule), change_form_data(page, end_date="2025-01-01")
-    )
+    backwards = superuser_client.post(change(rule), change_form_data(page, end_date="2025-01-01"))
     assert backwards.status_code == 200
     assert backwards.context["adminform"].form.errors["end_date"] == [
         "The end must not be before the start."
@@ -379,9 +392,7 @@ def test_superuser_edits_amount_as_an_exact_decimal(superuser_client):
     field = page.context["adminform"].form.fields["amount"]
     assert field.__class__.__name__ == "DecimalField"
     # 17 significant digits: a float would round this.
-    response = superuser_client.post(
-        change(row), change_form_data(page, amount="1234567890123.47")
-    )
+    response = superuser_client.post(change(row), change_form_data(page, amount="1234567890123.47"))
     assert response.status_code == 302
     row.refresh_from_db()
     assert row.amount == Decimal("1234567890123.47")
@@ -395,8 +406,11 @@ def test_superuser_edits_amount_as_an_exact_decimal(superuser_client):
 
 def test_rule_list_shows_amount_frequency_day_and_period(superuser_client):
     RecurringTransactionFactory(
-        template_name="넷플릭스", amount=Decimal("17000"), day_of_month=15,
-        start_date=datetime.date(2025, 1, 1), end_date=datetime.date(2025, 12, 1),
+        template_name="넷플릭스",
+        amount=Decimal("17000"),
+        day_of_month=15,
+        start_date=datetime.date(2025, 1, 1),
+        end_date=datetime.date(2025, 12, 1),
     )
     page = superuser_client.get(changelist(RecurringTransaction)).content.decode()
     assert "넷플릭스" in page
@@ -580,16 +594,30 @@ def gunicorn_server(transactional_db, tmp_path):
     env = _server_env(tmp_path / "static")
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=base_dir, env=env, check=True, timeout=120,
+        cwd=base_dir,
+        env=env,
+        check=True,
+        timeout=120,
     )
     port = _free_port()
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "household_ledger.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "household_ledger.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "60",
         ],
-        cwd=base_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=base_dir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -603,9 +631,7 @@ def gunicorn_server(transactional_db, tmp_path):
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail(
-                    "gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text()
-                )
+                pytest.fail("gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text())
             time.sleep(0.2)
         yield base_url
     finally:
@@ -627,8 +653,11 @@ def test_browser_logs_in_and_sees_the_styled_transaction_changelist(gunicorn_ser
     # given a superuser whose password the server's (default) hashers can check
     hasher = PBKDF2PasswordHasher()
     UserFactory(
-        clerk_user_id="", username="browser-root", email="browser-root@support.example",
-        is_staff=True, is_superuser=True,
+        clerk_user_id="",
+        username="browser-root",
+        email="browser-root@support.example",
+        is_staff=True,
+        is_superuser=True,
         password=hasher.encode("s3cret-browser-pass", hasher.salt(), iterations=1000),
     )
     TransactionFactory(description="브라우저 확인", amount=Decimal("1234567"))
@@ -722,9 +751,8 @@ def test_deactivate_action_stops_the_rule_and_removes_future_scheduled_rows(supp
     assert rule.is_active is False
     # confirmed history stays; the two future scheduled occurrences are gone
     assert list(rule.transactions.values_list("status", flat=True)) == ["confirmed"] * 2
-    assert (
-        "Deactivated 1 rule(s); 2 future scheduled transaction(s) removed."
-        in _messages(response)
+    assert "Deactivated 1 rule(s); 2 future scheduled transaction(s) removed." in _messages(
+        response
     )
 
 

@@ -161,13 +161,9 @@ def test_create_rejects_bad_input_naming_the_field(auth_client, user, overrides,
     assert not Transaction.objects.exists()
 
 
-def test_create_with_another_users_category_is_400_naming_category(
-    auth_client, user, other_user
-):
+def test_create_with_another_users_category_is_400_naming_category(auth_client, user, other_user):
     theirs = CategoryFactory(user=other_user)
-    response = auth_client(user).post(
-        "/transactions", body(category=str(theirs.id)), format="json"
-    )
+    response = auth_client(user).post("/transactions", body(category=str(theirs.id)), format="json")
     error = assert_field_error(response, "category")
     random = auth_client(user).post(
         "/transactions", body(category=str(uuid.uuid4())), format="json"
@@ -242,7 +238,10 @@ def test_put_replaces_all_fields_and_omitted_optionals_take_defaults(auth_client
     assert response.status_code == 200, response.content
     row.refresh_from_db()
     assert (row.date, row.description, row.amount, row.type) == (
-        datetime.date(2025, 8, 1), "월급", Decimal("3000000"), "income",
+        datetime.date(2025, 8, 1),
+        "월급",
+        Decimal("3000000"),
+        "income",
     )
     assert row.category is None
     assert row.status == "confirmed"
@@ -250,9 +249,7 @@ def test_put_replaces_all_fields_and_omitted_optionals_take_defaults(auth_client
 
 def test_put_needs_the_required_fields(auth_client, user):
     row = TransactionFactory(user=user)
-    response = auth_client(user).put(
-        f"/transactions/{row.id}", {"description": "x"}, format="json"
-    )
+    response = auth_client(user).put(f"/transactions/{row.id}", {"description": "x"}, format="json")
     error = assert_field_error(response, "date")
     assert {"amount", "type"} <= set(error["fields"])
 
@@ -410,20 +407,33 @@ def ledger_rows(user):
     rule = RecurringTransactionFactory(user=user)
     return {
         "lunch": TransactionFactory(
-            user=user, date=datetime.date(2025, 7, 1), description="Lunch 김밥",
-            amount=Decimal("4000"), category=food,
+            user=user,
+            date=datetime.date(2025, 7, 1),
+            description="Lunch 김밥",
+            amount=Decimal("4000"),
+            category=food,
         ),
         "coffee": TransactionFactory(
-            user=user, date=datetime.date(2025, 7, 15), description="아이스 LATTE",
-            amount=Decimal("5500"), category=cafe,
+            user=user,
+            date=datetime.date(2025, 7, 15),
+            description="아이스 LATTE",
+            amount=Decimal("5500"),
+            category=cafe,
         ),
         "salary": TransactionFactory(
-            user=user, date=datetime.date(2025, 7, 25), description="월급", type="income",
+            user=user,
+            date=datetime.date(2025, 7, 25),
+            description="월급",
+            type="income",
             amount=Decimal("3000000"),
         ),
         "rent": TransactionFactory(
-            user=user, date=datetime.date(2025, 7, 31), description="월세", recurring=rule,
-            amount=Decimal("550000"), status="scheduled",
+            user=user,
+            date=datetime.date(2025, 7, 31),
+            description="월세",
+            recurring=rule,
+            amount=Decimal("550000"),
+            status="scheduled",
         ),
         "rule": rule,
         "food": food,
@@ -595,9 +605,7 @@ def test_by_month_lists_that_month_by_date(auth_client, user):
 
 def test_by_month_handles_february_of_a_leap_year(auth_client, user):
     leap_day = TransactionFactory(user=user, date=datetime.date(2024, 2, 29))
-    assert ids(auth_client(user).get("/transactions/by-month/2024/2").json()) == [
-        str(leap_day.id)
-    ]
+    assert ids(auth_client(user).get("/transactions/by-month/2024/2").json()) == [str(leap_day.id)]
 
 
 @pytest.mark.parametrize(
@@ -623,8 +631,13 @@ def test_calendar_rejects_bad_dates_and_months(auth_client, user, url, parameter
 @pytest.fixture
 def rent_rule(user):
     return RecurringTransactionFactory(
-        user=user, template_name="월세", description="7월 월세", amount=Decimal("550000"),
-        category=default_category("월세"), day_of_month=31, start_date=datetime.date(2025, 1, 1),
+        user=user,
+        template_name="월세",
+        description="7월 월세",
+        amount=Decimal("550000"),
+        category=default_category("월세"),
+        day_of_month=31,
+        start_date=datetime.date(2025, 1, 1),
     )
 
 
@@ -654,9 +667,7 @@ def test_by_month_includes_projected_occurrences_when_asked(auth_client, user, r
     }
 
 
-def test_projection_skips_occurrences_that_already_have_a_transaction(
-    auth_client, user, rent_rule
-):
+def test_projection_skips_occurrences_that_already_have_a_transaction(auth_client, user, rent_rule):
     TransactionFactory(user=user, recurring=rent_rule, date=datetime.date(2025, 7, 31))
     data = auth_client(user).get("/transactions/by-month/2025/7?include_projected=true").json()
     assert [row["projected"] for row in data] == [False]
@@ -664,8 +675,12 @@ def test_projection_skips_occurrences_that_already_have_a_transaction(
 
 def test_by_date_projection_and_a_variable_amount_rule(auth_client, user):
     RecurringTransactionFactory(
-        user=user, template_name="전기요금", description="", amount=None,
-        is_variable_amount=True, day_of_month=25,
+        user=user,
+        template_name="전기요금",
+        description="",
+        amount=None,
+        is_variable_amount=True,
+        day_of_month=25,
     )
     real = TransactionFactory(user=user, date=datetime.date(2025, 7, 25))
     client = auth_client(user)
@@ -680,10 +695,14 @@ def test_by_date_projection_and_a_variable_amount_rule(auth_client, user):
 def test_projection_leaves_out_inactive_rules_and_months_outside_the_rule(auth_client, user):
     RecurringTransactionFactory(user=user, is_active=False, day_of_month=10)
     RecurringTransactionFactory(
-        user=user, day_of_month=10, start_date=datetime.date(2025, 8, 1),
+        user=user,
+        day_of_month=10,
+        start_date=datetime.date(2025, 8, 1),
     )
     RecurringTransactionFactory(
-        user=user, day_of_month=10, start_date=datetime.date(2025, 1, 1),
+        user=user,
+        day_of_month=10,
+        start_date=datetime.date(2025, 1, 1),
         end_date=datetime.date(2025, 6, 30),
     )
     data = auth_client(user).get("/transactions/by-month/2025/7?include_projected=true").json()
@@ -697,7 +716,9 @@ def test_projected_entries_sit_between_real_ones_by_date(auth_client, user):
     after = TransactionFactory(user=user, date=datetime.date(2025, 7, 11))
     data = auth_client(user).get("/transactions/by-month/2025/7?include_projected=true").json()
     assert [(row["id"], row["date"]) for row in data] == [
-        (str(before.id), "2025-07-09"), (None, "2025-07-10"), (str(after.id), "2025-07-11"),
+        (str(before.id), "2025-07-09"),
+        (None, "2025-07-10"),
+        (str(after.id), "2025-07-11"),
     ]
 
 
@@ -708,8 +729,11 @@ def test_projected_entries_sit_between_real_ones_by_date(auth_client, user):
 def theirs(other_user):
     rule = RecurringTransactionFactory(user=other_user, day_of_month=25)
     return TransactionFactory(
-        user=other_user, date=datetime.date(2025, 7, 25), description="남의 거래",
-        category=CategoryFactory(user=other_user), recurring=rule,
+        user=other_user,
+        date=datetime.date(2025, 7, 25),
+        description="남의 거래",
+        category=CategoryFactory(user=other_user),
+        recurring=rule,
     )
 
 
@@ -734,7 +758,9 @@ def test_another_users_transaction_is_404_like_a_random_id(
     assert theirs_response.json() == random_response.json()
     after = Transaction.objects.get(pk=theirs.pk)
     assert (after.description, after.amount, after.user_id) == (
-        "남의 거래", theirs.amount, theirs.user_id,
+        "남의 거래",
+        theirs.amount,
+        theirs.user_id,
     )
 
 
@@ -774,7 +800,9 @@ def _fill(user, count, rule):
     categories = [default_category(), CategoryFactory(user=user)]
     for i in range(count):
         TransactionFactory(
-            user=user, date=datetime.date(2025, 7, 1 + i % 28), category=categories[i % 2],
+            user=user,
+            date=datetime.date(2025, 7, 1 + i % 28),
+            category=categories[i % 2],
             recurring=rule if i == 0 else None,
         )
 
@@ -840,8 +868,15 @@ def test_the_spas_backup_rows_post_as_they_are_and_land_on_seoul_dates(auth_clie
     # when
     _post_spa_rows(client, rows)
     # then: each instant is its Seoul date (worked out from the file apart from the code)
-    expected_by_month = {(2025, 3): 49, (2025, 4): 50, (2025, 5): 51, (2025, 6): 49,
-                         (2025, 7): 53, (2025, 8): 50, (2025, 9): 4}
+    expected_by_month = {
+        (2025, 3): 49,
+        (2025, 4): 50,
+        (2025, 5): 51,
+        (2025, 6): 49,
+        (2025, 7): 53,
+        (2025, 8): 50,
+        (2025, 9): 4,
+    }
     for (year, month), count in expected_by_month.items():
         month_rows = client.get(f"/transactions/by-month/{year}/{month}").json()
         assert len(month_rows) == count, (year, month)
@@ -902,8 +937,18 @@ def test_openapi_describes_the_transaction_and_category_endpoints(client):
     assert set(paths["/categories/{id}"]) >= {"get", "put", "patch", "delete"}
     listed = {p["name"] for p in paths["/transactions"]["get"]["parameters"]}
     assert listed >= {
-        "date_from", "date_to", "type", "status", "category", "recurring", "q",
-        "amount_min", "amount_max", "ordering", "page", "page_size",
+        "date_from",
+        "date_to",
+        "type",
+        "status",
+        "category",
+        "recurring",
+        "q",
+        "amount_min",
+        "amount_max",
+        "ordering",
+        "page",
+        "page_size",
     }
     for path in ("/transactions/by-date/{date}", "/transactions/by-month/{year}/{month}"):
         operation = paths[path]["get"]

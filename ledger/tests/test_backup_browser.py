@@ -31,8 +31,12 @@ DEXIE_VERSION = "4.4.7"
 BROWSER_DEPS = ROOT / ".browser-deps"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 pytestmark = pytest.mark.django_db
@@ -108,9 +112,19 @@ def _dexie_js() -> Path:
         assert npm, "npm is needed to install Dexie for the browser test (node 20 + npm)"
         BROWSER_DEPS.mkdir(exist_ok=True)
         subprocess.run(
-            [npm, "install", "--prefix", str(BROWSER_DEPS), "--no-audit", "--no-fund",
-             "--loglevel=error", f"dexie@{DEXIE_VERSION}"],
-            check=True, timeout=300, capture_output=True,
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(BROWSER_DEPS),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                f"dexie@{DEXIE_VERSION}",
+            ],
+            check=True,
+            timeout=300,
+            capture_output=True,
         )
     return package / "dist" / "dexie.js"
 
@@ -139,8 +153,9 @@ def chromium_page():
     """A page in headless Chromium, closed again before the test touches the database
     (Playwright's sync API runs an event loop, inside which Django refuses DB access)."""
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); "
-                    ".ci/run installs it")
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -180,8 +195,9 @@ def test_extraction_script_downloads_ledgerdb_and_the_file_imports(
     assert dump["data"]["databaseName"] == "ledgerDB" and dump["data"]["databaseVersion"] == 4
     schemas = {t["name"]: t["schema"] for t in dump["data"]["tables"]}
     assert schemas["categories"] == "++id,emoji,name"
-    first = dump["data"]["data"][[t["tableName"] for t in dump["data"]["data"]].index(
-        "transactions")]["rows"][0]
+    first = dump["data"]["data"][
+        [t["tableName"] for t in dump["data"]["data"]].index("transactions")
+    ]["rows"][0]
     assert first["$types"] == {"date": "date"} and isinstance(first["date"], int)
 
     # and it imports through the API (on the day of the SPA's backup, 2 August 2025)
@@ -207,8 +223,8 @@ def test_extraction_script_downloads_ledgerdb_and_the_file_imports(
     assert power.category == Category.objects.get(user=None, name="공과금")
 
     rows = {
-        t.description: t for t in Transaction.objects.filter(user=user).exclude(
-            description__startswith="점심 ")
+        t.description: t
+        for t in Transaction.objects.filter(user=user).exclude(description__startswith="점심 ")
     }
     rent_rows = Transaction.objects.filter(user=user, recurring=rent).order_by("date")
     assert [t.date for t in rent_rows] == [datetime.date(2025, 6, 25), datetime.date(2025, 7, 25)]
@@ -218,7 +234,8 @@ def test_extraction_script_downloads_ledgerdb_and_the_file_imports(
     assert rows["브루인 커피 3명"].category.user == user
     assert rows["브루인 커피 3명"].category.emoji == "🛍️"
     assert rows["월급"].amount == Decimal("2031940") and rows["월급"].date == datetime.date(
-        2025, 7, 30)
+        2025, 7, 30
+    )
     assert rows["월급"].category.is_default
     assert rows["새벽 편의점"].date == datetime.date(2025, 7, 1)  # 00:30 in Seoul
     assert rows["새벽 편의점"].amount == Decimal("3200")
@@ -230,8 +247,12 @@ def test_extraction_script_downloads_ledgerdb_and_the_file_imports(
     assert report["created"]["past_dates_closed"] == 1
     assert sorted(
         RecurringOccurrence.objects.filter(recurring__user=user).values_list("date", flat=True)
-    ) == [datetime.date(2025, 6, 25), datetime.date(2025, 7, 25), datetime.date(2025, 7, 31),
-          datetime.date(2025, 8, 31)]
+    ) == [
+        datetime.date(2025, 6, 25),
+        datetime.date(2025, 7, 25),
+        datetime.date(2025, 7, 31),
+        datetime.date(2025, 8, 31),
+    ]
 
     # importing the same download again adds nothing
     again = auth_client(user).post(

@@ -100,18 +100,37 @@ def test_replace_mode_deletes_first(user):
 
 @time_machine.travel(datetime.datetime(2025, 8, 2, 9, 0, tzinfo=datetime.UTC))
 def test_dexie_dump_with_rules(user, tmp_path):
-    document = dexie_document({
-        "recurring_transactions": [
-            {"id": 1, "template_name": "통신비", "amount": 55000, "type": "expense",
-             "category": "통신비", "frequency": "monthly", "start_date": "2025-01",
-             "end_date": None, "day_of_month": "10", "is_active": 1, "is_variable_amount": 0},
-        ],
-        "transactions": [
-            {"id": 1, "description": "통신비", "amount": 55000, "type": "expense",
-             "date": "2025-07-09T15:00:00.000Z", "category": "통신비",
-             "status": "confirmed", "recurring_id": 1},
-        ],
-    })
+    document = dexie_document(
+        {
+            "recurring_transactions": [
+                {
+                    "id": 1,
+                    "template_name": "통신비",
+                    "amount": 55000,
+                    "type": "expense",
+                    "category": "통신비",
+                    "frequency": "monthly",
+                    "start_date": "2025-01",
+                    "end_date": None,
+                    "day_of_month": "10",
+                    "is_active": 1,
+                    "is_variable_amount": 0,
+                },
+            ],
+            "transactions": [
+                {
+                    "id": 1,
+                    "description": "통신비",
+                    "amount": 55000,
+                    "type": "expense",
+                    "date": "2025-07-09T15:00:00.000Z",
+                    "category": "통신비",
+                    "status": "confirmed",
+                    "recurring_id": 1,
+                },
+            ],
+        }
+    )
 
     run(write(tmp_path, document), user=user.clerk_user_id)
 
@@ -133,8 +152,11 @@ def test_invalid_rows_fail_with_every_problem_listed(user, tmp_path):
 
     with pytest.raises(CommandError, match="2 rows of the file are invalid"):
         call_command(
-            "import_indexeddb", write(tmp_path, document), user=user.clerk_user_id,
-            stdout=StringIO(), stderr=err,
+            "import_indexeddb",
+            write(tmp_path, document),
+            user=user.clerk_user_id,
+            stdout=StringIO(),
+            stderr=err,
         )
 
     assert "transactions[3].amount" in err.getvalue()
@@ -143,8 +165,12 @@ def test_invalid_rows_fail_with_every_problem_listed(user, tmp_path):
 
 
 def test_dry_run_of_an_invalid_file_fails_too(user, tmp_path):
-    document = {"version": 1, "transactions": [{"id": 1, "amount": 5, "type": "gift",
-                                                "date": "2025-07-01", "description": "x"}]}
+    document = {
+        "version": 1,
+        "transactions": [
+            {"id": 1, "amount": 5, "type": "gift", "date": "2025-07-01", "description": "x"}
+        ],
+    }
 
     with pytest.raises(CommandError, match="Dry run: 1 invalid row"):
         run(write(tmp_path, document), user=user.clerk_user_id, dry_run=True)
@@ -181,8 +207,14 @@ def test_max_bytes_refuses_large_files(user):
 
 def test_progress_bar_on_large_files(user, tmp_path):
     rows = [
-        {"id": i, "description": f"거래 {i}", "amount": 1000, "type": "expense",
-         "date": "2025-07-01", "category": "식비"}
+        {
+            "id": i,
+            "description": f"거래 {i}",
+            "amount": 1000,
+            "type": "expense",
+            "date": "2025-07-01",
+            "category": "식비",
+        }
         for i in range(6000)
     ]
     out, err = run(write(tmp_path, {"version": 1, "transactions": rows}), user=user.clerk_user_id)
@@ -200,7 +232,11 @@ def test_exit_status_is_non_zero_for_an_invalid_file(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "manage.py", "import_indexeddb", bad, "--user", user.clerk_user_id],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode == 1, result.stdout + result.stderr

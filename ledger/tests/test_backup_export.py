@@ -52,48 +52,105 @@ def _rich_ledger(client, user):
     import_(client, spa_fixture_bytes())
     gym = CategoryFactory(user=user, name="헬스", emoji="💪")
     rent = RecurringTransactionFactory(
-        user=user, template_name="월세", amount=Decimal("550000"), day_of_month=25,
-        start_date=datetime.date(2025, 1, 1), end_date=datetime.date(2025, 12, 31),
+        user=user,
+        template_name="월세",
+        amount=Decimal("550000"),
+        day_of_month=25,
+        start_date=datetime.date(2025, 1, 1),
+        end_date=datetime.date(2025, 12, 31),
         category=Category.objects.get(user=None, name="월세"),
     )
     power = RecurringTransactionFactory(
-        user=user, template_name="전기요금", amount=None, is_variable_amount=True,
-        day_of_month=31, start_date=datetime.date(2025, 6, 1), category=None, frequency="monthly",
+        user=user,
+        template_name="전기요금",
+        amount=None,
+        is_variable_amount=True,
+        day_of_month=31,
+        start_date=datetime.date(2025, 6, 1),
+        category=None,
+        frequency="monthly",
     )
     yearly = RecurringTransactionFactory(
-        user=user, template_name="연회비", amount=Decimal("120000.50"), frequency="yearly",
-        day_of_month=1, start_date=datetime.date(2024, 3, 1), is_active=False, category=gym,
+        user=user,
+        template_name="연회비",
+        amount=Decimal("120000.50"),
+        frequency="yearly",
+        day_of_month=1,
+        start_date=datetime.date(2024, 3, 1),
+        is_active=False,
+        category=gym,
     )
     for month in (6, 7):
         day = datetime.date(2025, month, 25)
-        TransactionFactory(user=user, recurring=rent, date=day, amount=Decimal("550000"),
-                           description="월세", category=rent.category)
+        TransactionFactory(
+            user=user,
+            recurring=rent,
+            date=day,
+            amount=Decimal("550000"),
+            description="월세",
+            category=rent.category,
+        )
         RecurringOccurrence.objects.create(recurring=rent, date=day)
     RecurringOccurrence.objects.create(recurring=rent, date=datetime.date(2025, 5, 25))  # deleted
-    pending = TransactionFactory(user=user, recurring=power, date=datetime.date(2025, 8, 31),
-                                 amount=None, status="scheduled", description="전기요금")
+    pending = TransactionFactory(
+        user=user,
+        recurring=power,
+        date=datetime.date(2025, 8, 31),
+        amount=None,
+        status="scheduled",
+        description="전기요금",
+    )
     RecurringOccurrence.objects.create(recurring=power, date=pending.date)
     RecurringOccurrence.objects.create(recurring=yearly, date=datetime.date(2025, 3, 1))
-    TransactionFactory(user=user, date=datetime.date(2025, 7, 3), amount=Decimal("1234.56"),
-                       description="센트 단위", category=gym, type="expense")
-    TransactionFactory(user=user, date=datetime.date(2025, 7, 4), amount=Decimal("777"),
-                       description="분류 없음", category=None, type="income")
+    TransactionFactory(
+        user=user,
+        date=datetime.date(2025, 7, 3),
+        amount=Decimal("1234.56"),
+        description="센트 단위",
+        category=gym,
+        type="expense",
+    )
+    TransactionFactory(
+        user=user,
+        date=datetime.date(2025, 7, 4),
+        amount=Decimal("777"),
+        description="분류 없음",
+        category=None,
+        type="income",
+    )
 
 
 def _transactions(user):
     return Counter(
-        (t.date, t.description, t.amount, t.type, t.category.name if t.category else None,
-         t.category.emoji if t.category else None, t.status,
-         t.recurring.template_name if t.recurring else None)
+        (
+            t.date,
+            t.description,
+            t.amount,
+            t.type,
+            t.category.name if t.category else None,
+            t.category.emoji if t.category else None,
+            t.status,
+            t.recurring.template_name if t.recurring else None,
+        )
         for t in Transaction.objects.filter(user=user).select_related("category", "recurring")
     )
 
 
 def _rules(user):
     return sorted(
-        (r.template_name, r.description, r.amount, r.type,
-         r.category.name if r.category else None, r.frequency, r.start_date, r.end_date,
-         r.day_of_month, r.is_active, r.is_variable_amount)
+        (
+            r.template_name,
+            r.description,
+            r.amount,
+            r.type,
+            r.category.name if r.category else None,
+            r.frequency,
+            r.start_date,
+            r.end_date,
+            r.day_of_month,
+            r.is_active,
+            r.is_variable_amount,
+        )
         for r in RecurringTransaction.objects.filter(user=user).select_related("category")
     )
 
@@ -253,8 +310,9 @@ def test_spa_v1_export_reproduces_the_spas_own_backup_rows(auth_client, user):
     assert lunch["date"] == "2025-07-30T15:00:00.000Z"
     sale = exported["5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"]  # 2025-06-30T23:30:00.000Z
     assert sale["date"] == "2025-06-30T15:00:00.000Z"
-    assert "가계부_백업_" in response["Content-Disposition"] or "%EB%B0%B1%EC%97%85" in (
-        response["Content-Disposition"]
+    assert (
+        "가계부_백업_" in response["Content-Disposition"]
+        or "%EB%B0%B1%EC%97%85" in (response["Content-Disposition"])
     )
 
 
@@ -319,19 +377,37 @@ def test_empty_ledger_exports_an_importable_document(auth_client, user, other_us
 
 
 def test_dexie_dump_round_trips_through_the_export(auth_client, user, other_user):
-    document = dexie_document({
-        "recurring_transactions": [
-            {"id": 1, "template_name": "구독", "amount": 9900, "type": "expense",
-             "category": "📺 구독료", "frequency": "monthly", "start_date": "2025-05",
-             "end_date": "2025-09", "day_of_month": "31", "is_active": 1,
-             "is_variable_amount": 0},
-        ],
-        "transactions": [
-            {"id": 1, "description": "구독", "amount": 9900, "type": "expense",
-             "date": "2025-06-29T15:00:00.000Z", "category": "구독료", "status": "confirmed",
-             "recurring_id": 1},
-        ],
-    })
+    document = dexie_document(
+        {
+            "recurring_transactions": [
+                {
+                    "id": 1,
+                    "template_name": "구독",
+                    "amount": 9900,
+                    "type": "expense",
+                    "category": "📺 구독료",
+                    "frequency": "monthly",
+                    "start_date": "2025-05",
+                    "end_date": "2025-09",
+                    "day_of_month": "31",
+                    "is_active": 1,
+                    "is_variable_amount": 0,
+                },
+            ],
+            "transactions": [
+                {
+                    "id": 1,
+                    "description": "구독",
+                    "amount": 9900,
+                    "type": "expense",
+                    "date": "2025-06-29T15:00:00.000Z",
+                    "category": "구독료",
+                    "status": "confirmed",
+                    "recurring_id": 1,
+                },
+            ],
+        }
+    )
     import_(auth_client(user), document)
 
     _, exported = export(auth_client(user))
@@ -341,8 +417,14 @@ def test_dexie_dump_round_trips_through_the_export(auth_client, user, other_user
     assert _transactions(other_user) == _transactions(user)
     # The browser's rule is history through the import day: its past dates without a row
     # (May, July–September) are closed too, and the export carries every record.
-    assert _occurrences(other_user) == _occurrences(user) == [
-        ("구독", datetime.date(2025, 5, 31)), ("구독", datetime.date(2025, 6, 30)),
-        ("구독", datetime.date(2025, 7, 31)), ("구독", datetime.date(2025, 8, 31)),
-        ("구독", datetime.date(2025, 9, 30)),
-    ]
+    assert (
+        _occurrences(other_user)
+        == _occurrences(user)
+        == [
+            ("구독", datetime.date(2025, 5, 31)),
+            ("구독", datetime.date(2025, 6, 30)),
+            ("구독", datetime.date(2025, 7, 31)),
+            ("구독", datetime.date(2025, 8, 31)),
+            ("구독", datetime.date(2025, 9, 30)),
+        ]
+    )

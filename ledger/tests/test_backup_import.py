@@ -133,7 +133,8 @@ def test_spa_fixture_july_totals_equal_the_files_rows_by_local_date(auth_client,
 
     expected = file_totals_by_local_month(spa_fixture()["transactions"])
     assert (expected[(2025, 7, "income")], expected[(2025, 7, "expense")]) == (
-        Decimal(3160000), Decimal(1472490)
+        Decimal(3160000),
+        Decimal(1472490),
     )
     for kind in ("income", "expense"):
         total = Transaction.objects.filter(
@@ -148,8 +149,9 @@ def test_spa_fixture_july_totals_equal_the_files_rows_by_local_date(auth_client,
 def test_spa_fixture_categories_use_defaults_and_its_own_categories(auth_client, user):
     post_json(auth_client(user), spa_fixture_bytes())
 
-    names = {PLAIN_NAMES.get(row["category"], row["category"])
-             for row in spa_fixture()["transactions"]}
+    names = {
+        PLAIN_NAMES.get(row["category"], row["category"]) for row in spa_fixture()["transactions"]
+    }
     used = Category.objects.filter(transactions__user=user).distinct()
     assert {c.name for c in used} == names
     assert {c.name for c in used if not c.is_default} == {name for name, _ in OWN_CATEGORIES}
@@ -166,7 +168,10 @@ def test_importing_the_same_file_again_creates_nothing(auth_client, user):
     assert response.status_code == 200
     report = response.json()
     assert report["created"] == {
-        "categories": 0, "recurring_transactions": 0, "transactions": 0, "occurrences": 0,
+        "categories": 0,
+        "recurring_transactions": 0,
+        "transactions": 0,
+        "occurrences": 0,
         "past_dates_closed": 0,
     }
     assert report["skipped"]["transactions"] == 306
@@ -331,16 +336,46 @@ def test_older_spa_rows_with_floats_strings_plain_dates_and_integer_ids(auth_cli
         "version": 1,
         "exportDate": "2024-03-01T00:00:00.000Z",
         "transactions": [
-            {"id": 1, "description": "점심", "amount": 5400.0, "type": "expense",
-             "date": "2024-02-29T15:00:00.000Z", "category": "🍽️ 식비"},
-            {"id": 2, "description": "월급", "amount": "2,500,000", "type": "income",
-             "date": "2024-02-25", "category": "월급"},
-            {"id": "3", "description": "버스", "amount": "1,450.50", "type": "expense",
-             "date": "2024-02-10T09:30:00+09:00", "category": "🚌 교통비"},
-            {"id": 4.0, "description": "세제", "amount": 12000, "type": "expense",
-             "date": "2024-02-11T23:30:00.000Z", "category": "👕 생활용품"},
-            {"id": 5, "description": "앨범", "amount": 0.1 + 0.2, "type": "expense",
-             "date": "2024-02-12", "category": "음악"},
+            {
+                "id": 1,
+                "description": "점심",
+                "amount": 5400.0,
+                "type": "expense",
+                "date": "2024-02-29T15:00:00.000Z",
+                "category": "🍽️ 식비",
+            },
+            {
+                "id": 2,
+                "description": "월급",
+                "amount": "2,500,000",
+                "type": "income",
+                "date": "2024-02-25",
+                "category": "월급",
+            },
+            {
+                "id": "3",
+                "description": "버스",
+                "amount": "1,450.50",
+                "type": "expense",
+                "date": "2024-02-10T09:30:00+09:00",
+                "category": "🚌 교통비",
+            },
+            {
+                "id": 4.0,
+                "description": "세제",
+                "amount": 12000,
+                "type": "expense",
+                "date": "2024-02-11T23:30:00.000Z",
+                "category": "👕 생활용품",
+            },
+            {
+                "id": 5,
+                "description": "앨범",
+                "amount": 0.1 + 0.2,
+                "type": "expense",
+                "date": "2024-02-12",
+                "category": "음악",
+            },
         ],
     }
 
@@ -386,8 +421,13 @@ def test_category_names_match_ignoring_emoji_and_spaces(auth_client, user):
 
 
 def test_rows_without_ids_are_not_duplicated_on_reimport(auth_client, user):
-    row = {"description": "커피", "amount": 4500, "type": "expense", "date": "2025-07-01",
-           "category": "카페"}
+    row = {
+        "description": "커피",
+        "amount": 4500,
+        "type": "expense",
+        "date": "2025-07-01",
+        "category": "카페",
+    }
     document = {"version": 1, "transactions": [row, dict(row), {**row, "amount": 4600}]}
     client = auth_client(user)
 
@@ -410,37 +450,99 @@ def _dexie_ledger(*, transactions_inbound=True):
         {"id": 4, "name": "월급", "emoji": "💰"},
     ]
     rules = [
-        {"id": 1, "template_name": "월세", "description": "원룸 월세", "amount": 550000,
-         "type": "expense", "category": "🏠 월세", "frequency": "monthly",
-         "start_date": "2025-01", "end_date": "2025-12", "day_of_month": "25",
-         "is_active": 1, "is_variable_amount": 0},
-        {"id": 2, "template_name": "전기요금", "description": "", "amount": None,
-         "type": "expense", "category": "공과금", "frequency": "monthly",
-         "start_date": "2025-06", "end_date": None, "day_of_month": 31,
-         "is_active": True, "is_variable_amount": True},
-        {"id": 3, "template_name": "헬스장 연회비", "description": "", "amount": "300,000",
-         "type": "expense", "category": "헬스", "frequency": "yearly",
-         "start_date": "2024-03", "end_date": "", "day_of_month": 1,
-         "is_active": False, "is_variable_amount": False},
+        {
+            "id": 1,
+            "template_name": "월세",
+            "description": "원룸 월세",
+            "amount": 550000,
+            "type": "expense",
+            "category": "🏠 월세",
+            "frequency": "monthly",
+            "start_date": "2025-01",
+            "end_date": "2025-12",
+            "day_of_month": "25",
+            "is_active": 1,
+            "is_variable_amount": 0,
+        },
+        {
+            "id": 2,
+            "template_name": "전기요금",
+            "description": "",
+            "amount": None,
+            "type": "expense",
+            "category": "공과금",
+            "frequency": "monthly",
+            "start_date": "2025-06",
+            "end_date": None,
+            "day_of_month": 31,
+            "is_active": True,
+            "is_variable_amount": True,
+        },
+        {
+            "id": 3,
+            "template_name": "헬스장 연회비",
+            "description": "",
+            "amount": "300,000",
+            "type": "expense",
+            "category": "헬스",
+            "frequency": "yearly",
+            "start_date": "2024-03",
+            "end_date": "",
+            "day_of_month": 1,
+            "is_active": False,
+            "is_variable_amount": False,
+        },
     ]
     transactions = [
-        {"id": 10, "description": "원룸 월세", "amount": 550000, "type": "expense",
-         "date": js_time(datetime.date(2025, 6, 25)), "category": "월세",
-         "status": "confirmed", "recurring_id": 1, "$types": {"date": "date"}},
-        {"id": 11, "description": "원룸 월세", "amount": 550000, "type": "expense",
-         "date": "2025-07-24T15:00:00.000Z", "category": "월세",
-         "status": "confirmed", "recurring_id": "1"},
-        {"id": 12, "description": "전기요금", "amount": None, "type": "expense",
-         "date": "2025-08-30T15:00:00.000Z", "category": "공과금",
-         "status": "scheduled", "recurring_id": 2},
-        {"id": 13, "description": "월급", "amount": 3000000, "type": "income",
-         "date": "2025-07-09T15:00:00.000Z", "category": 4, "status": "confirmed",
-         "recurring_id": None},
+        {
+            "id": 10,
+            "description": "원룸 월세",
+            "amount": 550000,
+            "type": "expense",
+            "date": js_time(datetime.date(2025, 6, 25)),
+            "category": "월세",
+            "status": "confirmed",
+            "recurring_id": 1,
+            "$types": {"date": "date"},
+        },
+        {
+            "id": 11,
+            "description": "원룸 월세",
+            "amount": 550000,
+            "type": "expense",
+            "date": "2025-07-24T15:00:00.000Z",
+            "category": "월세",
+            "status": "confirmed",
+            "recurring_id": "1",
+        },
+        {
+            "id": 12,
+            "description": "전기요금",
+            "amount": None,
+            "type": "expense",
+            "date": "2025-08-30T15:00:00.000Z",
+            "category": "공과금",
+            "status": "scheduled",
+            "recurring_id": 2,
+        },
+        {
+            "id": 13,
+            "description": "월급",
+            "amount": 3000000,
+            "type": "income",
+            "date": "2025-07-09T15:00:00.000Z",
+            "category": 4,
+            "status": "confirmed",
+            "recurring_id": None,
+        },
     ]
     if not transactions_inbound:
         transactions = [
-            {"$": [row["id"], {k: v for k, v in row.items() if k not in ("id", "$types")}],
-             "$types": {"$": {"1.date": "date"}}} if "$types" in row
+            {
+                "$": [row["id"], {k: v for k, v in row.items() if k not in ("id", "$types")}],
+                "$types": {"$": {"1.date": "date"}},
+            }
+            if "$types" in row
             else [row["id"], {k: v for k, v in row.items() if k != "id"}]
             for row in transactions
         ]
@@ -501,15 +603,33 @@ def test_dexie_dump_imports_rules_and_links_their_transactions(auth_client, user
 def _browser_rent_with_gaps() -> dict:
     """A rule the SPA materialized itself since January; the user deleted March and May."""
     rows = [
-        {"id": 100 + month, "description": "월세", "amount": 500000, "type": "expense",
-         "date": js_time(datetime.date(2025, month, 25)), "category": "월세",
-         "status": "confirmed", "recurring_id": 1, "$types": {"date": "date"}}
+        {
+            "id": 100 + month,
+            "description": "월세",
+            "amount": 500000,
+            "type": "expense",
+            "date": js_time(datetime.date(2025, month, 25)),
+            "category": "월세",
+            "status": "confirmed",
+            "recurring_id": 1,
+            "$types": {"date": "date"},
+        }
         for month in (1, 2, 4)
     ]
-    rule = {"id": 1, "template_name": "월세", "description": "월세", "amount": 500000,
-            "type": "expense", "category": "월세", "frequency": "monthly",
-            "start_date": "2025-01", "end_date": None, "day_of_month": 25, "is_active": 1,
-            "is_variable_amount": 0}
+    rule = {
+        "id": 1,
+        "template_name": "월세",
+        "description": "월세",
+        "amount": 500000,
+        "type": "expense",
+        "category": "월세",
+        "frequency": "monthly",
+        "start_date": "2025-01",
+        "end_date": None,
+        "day_of_month": 25,
+        "is_active": 1,
+        "is_variable_amount": 0,
+    }
     return dexie_document({"recurring_transactions": [rule], "transactions": rows})
 
 
@@ -557,11 +677,21 @@ def test_dexie_dump_reimport_adds_nothing(auth_client, user):
 def test_spa_backup_links_to_rules_imported_earlier(auth_client, user):
     client = auth_client(user)
     post_json(client, _dexie_ledger())
-    document = {"version": 1, "transactions": [
-        {"id": 99, "description": "원룸 월세", "amount": 550000, "type": "expense",
-         "date": "2025-08-24T15:00:00.000Z", "category": "월세", "status": "scheduled",
-         "recurring_id": 1},
-    ]}
+    document = {
+        "version": 1,
+        "transactions": [
+            {
+                "id": 99,
+                "description": "원룸 월세",
+                "amount": 550000,
+                "type": "expense",
+                "date": "2025-08-24T15:00:00.000Z",
+                "category": "월세",
+                "status": "scheduled",
+                "recurring_id": 1,
+            },
+        ],
+    }
 
     post_json(client, document)
 
@@ -591,12 +721,24 @@ def test_an_occurrence_already_on_the_server_is_not_duplicated(auth_client, user
     post_json(client, document)
     rent = RecurringTransaction.objects.get(user=user, legacy_id="1")
     # The recurring engine materialized August on the server; the browser did too (id 20).
-    TransactionFactory(user=user, recurring=rent, date=datetime.date(2025, 8, 25),
-                       amount=Decimal("550000"), status="scheduled")
+    TransactionFactory(
+        user=user,
+        recurring=rent,
+        date=datetime.date(2025, 8, 25),
+        amount=Decimal("550000"),
+        status="scheduled",
+    )
     document["data"]["data"][2]["rows"].append(
-        {"id": 20, "description": "원룸 월세", "amount": 550000, "type": "expense",
-         "date": "2025-08-24T15:00:00.000Z", "category": "월세", "status": "scheduled",
-         "recurring_id": 1}
+        {
+            "id": 20,
+            "description": "원룸 월세",
+            "amount": 550000,
+            "type": "expense",
+            "date": "2025-08-24T15:00:00.000Z",
+            "category": "월세",
+            "status": "scheduled",
+            "recurring_id": 1,
+        }
     )
 
     response = post_json(client, document)
@@ -615,7 +757,9 @@ def test_replace_with_a_dexie_dump_replaces_rules_and_categories_too(auth_client
 
     assert response.status_code == 200
     assert response.json()["deleted"] == {
-        "categories": 1, "recurring_transactions": 1, "transactions": 1,
+        "categories": 1,
+        "recurring_transactions": 1,
+        "transactions": 1,
     }
     assert not RecurringTransaction.objects.filter(pk=old_rule.pk).exists()
     assert not Category.objects.filter(pk=old_category.pk).exists()
@@ -624,11 +768,22 @@ def test_replace_with_a_dexie_dump_replaces_rules_and_categories_too(auth_client
 
 
 def test_rule_without_amount_becomes_variable_and_day_strings_are_numbers(auth_client, user):
-    document = dexie_document({"recurring_transactions": [
-        {"id": "a1", "template_name": "가스비", "amount": None, "type": "expense",
-         "frequency": "monthly", "start_date": "2025-02", "day_of_month": "5",
-         "is_variable_amount": False},
-    ]})
+    document = dexie_document(
+        {
+            "recurring_transactions": [
+                {
+                    "id": "a1",
+                    "template_name": "가스비",
+                    "amount": None,
+                    "type": "expense",
+                    "frequency": "monthly",
+                    "start_date": "2025-02",
+                    "day_of_month": "5",
+                    "is_variable_amount": False,
+                },
+            ]
+        }
+    )
 
     response = post_json(auth_client(user), document)
 
@@ -689,7 +844,8 @@ def _count_scan(user) -> dict:
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute(
             "EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM ledger_transaction "
-            "WHERE user_id = %s", [user.pk]
+            "WHERE user_id = %s",
+            [user.pk],
         )
         plan = cursor.fetchone()[0][0]["Plan"]
     while plan["Node Type"] != "Index Only Scan":

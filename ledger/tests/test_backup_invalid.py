@@ -16,8 +16,14 @@ from ledger.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 URL = "/backup/import"
-GOOD = {"id": "ok", "description": "점심", "amount": 9000, "type": "expense",
-        "date": "2025-07-24T15:00:00.000Z", "category": "식비"}
+GOOD = {
+    "id": "ok",
+    "description": "점심",
+    "amount": 9000,
+    "type": "expense",
+    "date": "2025-07-24T15:00:00.000Z",
+    "category": "식비",
+}
 
 
 @pytest.fixture
@@ -60,10 +66,16 @@ def spa(*rows):
         (b'{"format": "household_ledger", "version": 1, "transactions": []}', "invalid_backup"),
         (b'{"formatName": "dexie", "formatVersion": 2, "data": {}}', "unsupported_version"),
         (b'{"formatName": "dexie", "formatVersion": 1, "data": []}', "invalid_backup"),
-        (b'{"formatName": "dexie", "formatVersion": 1, "data": {"data": [{"tableName": '
-         b'"transactions", "rows": 5}]}}', "invalid_backup"),
-        (b'{"formatName": "dexie", "formatVersion": 1, "data": {"data": [{"tableName": '
-         b'"friends", "inbound": true, "rows": []}]}}', "invalid_backup"),
+        (
+            b'{"formatName": "dexie", "formatVersion": 1, "data": {"data": [{"tableName": '
+            b'"transactions", "rows": 5}]}}',
+            "invalid_backup",
+        ),
+        (
+            b'{"formatName": "dexie", "formatVersion": 1, "data": {"data": [{"tableName": '
+            b'"friends", "inbound": true, "rows": []}]}}',
+            "invalid_backup",
+        ),
         (b"[" * 100000 + b"]" * 100000, "invalid_json"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
@@ -124,9 +136,7 @@ def test_a_bad_transaction_field_refuses_the_file_and_names_row_and_field(
     assert f"transactions[1].{field}" in error["fields"]
     assert reason in error["fields"][f"transactions[1].{field}"][0]
     problems = [p for p in error["report"]["problems"] if p["level"] == "error"]
-    assert [(p["table"], p["index"], p["field"]) for p in problems] == [
-        ("transactions", 1, field)
-    ]
+    assert [(p["table"], p["index"], p["field"]) for p in problems] == [("transactions", 1, field)]
     assert reason in problems[0]["reason"]
     assert error["report"]["failed"] == 1
     assert snapshot(user) == existing
@@ -144,7 +154,8 @@ def test_python_json_nan_and_infinity_tokens_are_bad_amounts(auth_client, user, 
 
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {
-        "transactions[0].amount", "transactions[1].amount",
+        "transactions[0].amount",
+        "transactions[1].amount",
     }
     assert snapshot(user) == existing
 
@@ -173,7 +184,9 @@ def test_every_bad_row_is_reported_at_once(auth_client, user, existing):
     assert error["report"]["failed"] == 3
     assert error["report"]["errors"] == 4
     assert set(error["fields"]) == {
-        "transactions[3].amount", "transactions[7].date", "transactions[7].type",
+        "transactions[3].amount",
+        "transactions[7].date",
+        "transactions[7].type",
         "transactions[15].amount",
     }
     assert "3 rows" in error["message"]
@@ -185,8 +198,14 @@ def test_ten_thousand_rows_with_one_bad_row_in_the_middle_change_nothing(
     auth_client, user, existing, mode
 ):
     rows = [
-        {"id": f"row-{i}", "description": f"거래 {i}", "amount": 1000 + i, "type": "expense",
-         "date": "2025-07-24T15:00:00.000Z", "category": "식비"}
+        {
+            "id": f"row-{i}",
+            "description": f"거래 {i}",
+            "amount": 1000 + i,
+            "type": "expense",
+            "date": "2025-07-24T15:00:00.000Z",
+            "category": "식비",
+        }
         for i in range(10_000)
     ]
     rows[5_000]["amount"] = -3
@@ -198,8 +217,12 @@ def test_ten_thousand_rows_with_one_bad_row_in_the_middle_change_nothing(
     assert error["fields"] == {"transactions[5000].amount": ["must be greater than 0, not -3"]}
     [problem] = error["report"]["problems"]
     assert problem == {
-        "level": "error", "table": "transactions", "index": 5000, "id": "row-5000",
-        "field": "amount", "reason": "must be greater than 0, not -3",
+        "level": "error",
+        "table": "transactions",
+        "index": 5000,
+        "id": "row-5000",
+        "field": "amount",
+        "reason": "must be greater than 0, not -3",
     }
     assert snapshot(user) == existing  # replace mode's deletions were rolled back too
 
@@ -230,13 +253,25 @@ BAD_RULES = [
 
 @pytest.mark.parametrize(("field", "change", "reason"), BAD_RULES)
 def test_a_bad_rule_refuses_the_dexie_dump(auth_client, user, existing, field, change, reason):
-    rule = {"id": 1, "template_name": "월세", "description": "월세", "amount": 500000,
-            "type": "expense", "frequency": "monthly", "start_date": "2025-01",
-            "end_date": None, "day_of_month": 25, "is_active": 1, "is_variable_amount": 0}
-    document = dexie_document({
-        "recurring_transactions": [rule, {**rule, "id": 2, **change}],
-        "transactions": [{**GOOD, "id": 5, "recurring_id": 1}],
-    })
+    rule = {
+        "id": 1,
+        "template_name": "월세",
+        "description": "월세",
+        "amount": 500000,
+        "type": "expense",
+        "frequency": "monthly",
+        "start_date": "2025-01",
+        "end_date": None,
+        "day_of_month": 25,
+        "is_active": 1,
+        "is_variable_amount": 0,
+    }
+    document = dexie_document(
+        {
+            "recurring_transactions": [rule, {**rule, "id": 2, **change}],
+            "transactions": [{**GOOD, "id": 5, "recurring_id": 1}],
+        }
+    )
 
     response = post(auth_client(user), document, mode="replace")
 
@@ -248,9 +283,13 @@ def test_a_bad_rule_refuses_the_dexie_dump(auth_client, user, existing, field, c
 
 
 def test_invalid_typeson_date_is_reported(auth_client, user, existing):
-    document = dexie_document({"transactions": [
-        {**GOOD, "id": 1, "date": "NaN", "$types": {"date": "date"}},
-    ]})
+    document = dexie_document(
+        {
+            "transactions": [
+                {**GOOD, "id": 1, "date": "NaN", "$types": {"date": "date"}},
+            ]
+        }
+    )
 
     response = post(auth_client(user), document)
 

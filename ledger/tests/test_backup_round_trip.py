@@ -46,8 +46,10 @@ def totals(user) -> dict:
         .annotate(total=Sum("amount"), count=Count("id"))
     )
     return {
-        (r["category__name"], r["date__year"], r["date__month"], r["type"]):
-            (r["total"], r["count"])
+        (r["category__name"], r["date__year"], r["date__month"], r["type"]): (
+            r["total"],
+            r["count"],
+        )
         for r in rows
     }
 
@@ -63,8 +65,13 @@ def v1_file_totals(document: dict) -> dict:
     return {key: (total or None, count) for key, (total, count) in found.items()}
 
 
-NOTHING = {"categories": 0, "recurring_transactions": 0, "transactions": 0, "occurrences": 0,
-           "past_dates_closed": 0}
+NOTHING = {
+    "categories": 0,
+    "recurring_transactions": 0,
+    "transactions": 0,
+    "occurrences": 0,
+    "past_dates_closed": 0,
+}
 
 
 # --- version 1 files ------------------------------------------------------------------------
@@ -96,7 +103,8 @@ def test_a_version_1_export_imports_with_its_totals_links_and_records(auth_clien
     )
     assert records == sorted(
         (rule["template_name"], datetime.date.fromisoformat(day))
-        for rule in document["recurring_transactions"] for day in rule["occurrence_dates"]
+        for rule in document["recurring_transactions"]
+        for day in rule["occurrence_dates"]
     )
     # and again: nothing new
     before = snapshot(user)
@@ -113,8 +121,13 @@ def test_export_then_import_into_a_new_user_gives_equal_totals_per_category_and_
     # given: a ledger that came from a version 1 file, plus rows made on the server
     import_(auth_client(user), OWN_V1.read_bytes())
     gift = CategoryFactory(user=user, name="선물", emoji="🎁")
-    TransactionFactory(user=user, date=datetime.date(2025, 8, 1), amount=Decimal("30000.10"),
-                       category=gift, description="생일 선물")
+    TransactionFactory(
+        user=user,
+        date=datetime.date(2025, 8, 1),
+        amount=Decimal("30000.10"),
+        category=gift,
+        description="생일 선물",
+    )
     document = export(auth_client(user))
     assert document["version"] == 2
     # when
@@ -164,9 +177,11 @@ def test_a_version_1_file_and_its_version_2_export_are_the_same_ledger(
 
 def _edge_rows(client) -> None:
     for day, amount in (("1900-01-01", 1000), ("2100-12-31", 2000)):
-        response = client.post("/transactions", {"date": day, "description": f"끝 {day}",
-                                                  "amount": amount, "type": "expense"},
-                               format="json")
+        response = client.post(
+            "/transactions",
+            {"date": day, "description": f"끝 {day}", "amount": amount, "type": "expense"},
+            format="json",
+        )
         assert response.status_code == 201, response.json()
 
 
@@ -224,11 +239,20 @@ def test_an_import_changes_the_transactions_etag_and_a_dry_run_does_not(auth_cli
 
 
 def _spa(*categories: str) -> dict:
-    return {"version": 1, "transactions": [
-        {"id": str(n), "description": "x", "amount": 1000, "type": "expense",
-         "date": "2025-07-01", "category": name}
-        for n, name in enumerate(categories)
-    ]}
+    return {
+        "version": 1,
+        "transactions": [
+            {
+                "id": str(n),
+                "description": "x",
+                "amount": 1000,
+                "type": "expense",
+                "date": "2025-07-01",
+                "category": name,
+            }
+            for n, name in enumerate(categories)
+        ],
+    }
 
 
 def test_an_import_cannot_pass_the_category_cap(auth_client, user):

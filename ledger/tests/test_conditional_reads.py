@@ -30,8 +30,7 @@ READ_URLS = [
 
 
 def _lunch(**extra):
-    return {"date": "2025-07-25", "description": "점심", "amount": 5400, "type": "expense",
-            **extra}
+    return {"date": "2025-07-25", "description": "점심", "amount": 5400, "type": "expense", **extra}
 
 
 @pytest.mark.parametrize("url", READ_URLS)
@@ -115,19 +114,36 @@ def test_a_stale_etag_gets_the_new_answer(auth_client, user):
 def test_projected_entries_render_in_the_transaction_shape(auth_client, user):
     # given: a variable-amount rule with no occurrence yet in July 2025
     rule = RecurringTransactionFactory(
-        user=user, template_name=" 가스비 ", description="", amount=None,
-        is_variable_amount=True, day_of_month=31, start_date="2025-07-01",
+        user=user,
+        template_name=" 가스비 ",
+        description="",
+        amount=None,
+        is_variable_amount=True,
+        day_of_month=31,
+        start_date="2025-07-01",
         category=Category.objects.get(user=None, name="공과금"),
     )
     # when
     rows = auth_client(user).get("/transactions/by-month/2025/7?include_projected=true").json()
     # then
-    assert rows == [{
-        "id": None, "date": "2025-07-31", "description": "가스비", "amount": None,
-        "type": rule.type, "category": str(rule.category_id), "category_name": "공과금",
-        "category_emoji": "⚡", "status": "scheduled", "recurring": str(rule.id),
-        "projected": True, "amount_pending": True, "created_at": None, "updated_at": None,
-    }]
+    assert rows == [
+        {
+            "id": None,
+            "date": "2025-07-31",
+            "description": "가스비",
+            "amount": None,
+            "type": rule.type,
+            "category": str(rule.category_id),
+            "category_name": "공과금",
+            "category_emoji": "⚡",
+            "status": "scheduled",
+            "recurring": str(rule.id),
+            "projected": True,
+            "amount_pending": True,
+            "created_at": None,
+            "updated_at": None,
+        }
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,10 +17,24 @@ pytestmark = pytest.mark.django_db
 
 # Written out here, not imported, so a change to the defaults is a deliberate test change.
 SPA_DEFAULTS = [
-    ("식비", "🍽️"), ("간식류", "🍪"), ("카페", "☕"), ("농구 패배", "🏀"), ("교통비", "🚗"),
-    ("문화생활", "🎭"), ("취미생활", "🎮"), ("의류", "👔"), ("생필품", "🛒"), ("미용", "💈"),
-    ("의료비", "🏥"), ("교육", "📚"), ("월급", "💰"), ("월세", "🏠"), ("통신비", "📱"),
-    ("구독료", "📺"), ("공과금", "⚡"), ("기타", "📝"),
+    ("식비", "🍽️"),
+    ("간식류", "🍪"),
+    ("카페", "☕"),
+    ("농구 패배", "🏀"),
+    ("교통비", "🚗"),
+    ("문화생활", "🎭"),
+    ("취미생활", "🎮"),
+    ("의류", "👔"),
+    ("생필품", "🛒"),
+    ("미용", "💈"),
+    ("의료비", "🏥"),
+    ("교육", "📚"),
+    ("월급", "💰"),
+    ("월세", "🏠"),
+    ("통신비", "📱"),
+    ("구독료", "📺"),
+    ("공과금", "⚡"),
+    ("기타", "📝"),
 ]
 
 
@@ -81,10 +95,20 @@ def test_bulk_create_cannot_bypass_the_constraints(user):
     with pytest.raises(IntegrityError), transaction.atomic():
         Transaction.objects.bulk_create(
             [
-                Transaction(user=user, date=datetime.date(2025, 1, 1), description="ok",
-                            amount=Decimal("1"), type="expense"),
-                Transaction(user=user, date=datetime.date(2025, 1, 1), description="bad",
-                            amount=Decimal("-5"), type="expense"),
+                Transaction(
+                    user=user,
+                    date=datetime.date(2025, 1, 1),
+                    description="ok",
+                    amount=Decimal("1"),
+                    type="expense",
+                ),
+                Transaction(
+                    user=user,
+                    date=datetime.date(2025, 1, 1),
+                    description="bad",
+                    amount=Decimal("-5"),
+                    type="expense",
+                ),
             ]
         )
     assert Transaction.objects.count() == 0

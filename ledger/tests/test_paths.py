@@ -14,8 +14,11 @@ from ledger.api.paths import parse_day, parse_year_month
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2025-07-25", datetime.date(2025, 7, 25)), ("1900-01-01", datetime.date(1900, 1, 1)),
-     ("2100-12-31", datetime.date(2100, 12, 31))],
+    [
+        ("2025-07-25", datetime.date(2025, 7, 25)),
+        ("1900-01-01", datetime.date(1900, 1, 1)),
+        ("2100-12-31", datetime.date(2100, 12, 31)),
+    ],
 )
 def test_parse_day_reads_a_date_in_the_product_range(text, expected):
     assert parse_day(text) == expected

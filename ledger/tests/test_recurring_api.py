@@ -71,7 +71,9 @@ def test_create_returns_the_rule_with_category_inline_and_fills_past_months(clie
     assert body["amount"] == 550000 and isinstance(body["amount"], int | float)
     assert body["start_date"] == "2025-01-01" and body["end_date"] is None
     assert (body["category"], body["category_name"], body["category_emoji"]) == (
-        str(category.id), "월세", "🏠",
+        str(category.id),
+        "월세",
+        "🏠",
     )
     assert ledger_of(body["id"]) == [
         (date(2025, 1, 25), "confirmed", Decimal("550000")),
@@ -89,7 +91,9 @@ def test_create_accepts_the_spa_shapes_month_end_and_string_day(client):
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["start_date"], body["end_date"], body["day_of_month"]) == (
-        "2025-02-01", "2025-03-31", 31,
+        "2025-02-01",
+        "2025-03-31",
+        31,
     )
     assert [d for d, _, _ in ledger_of(body["id"])] == [date(2025, 2, 28), date(2025, 3, 31)]
 
@@ -98,7 +102,8 @@ def test_create_accepts_full_dates(client):
     response = post(client, "/recurring", rent(start_date="2025-03-15", end_date="2025-05-01"))
     assert response.status_code == 201
     assert (response.json()["start_date"], response.json()["end_date"]) == (
-        "2025-03-15", "2025-05-01",
+        "2025-03-15",
+        "2025-05-01",
     )
 
 
@@ -154,14 +159,18 @@ def test_the_product_date_range_bounds_are_accepted(client):
     response = post(client, "/recurring", rent(start_date="1900-01", end_date="2100-12"))
     assert response.status_code == 201, response.content
     assert (response.json()["start_date"], response.json()["end_date"]) == (
-        "1900-01-01", "2100-12-31",
+        "1900-01-01",
+        "2100-12-31",
     )
 
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"start_date": "9999-12"}, "start_date"), ({"end_date": "2101-01"}, "end_date"),
-     ({"start_date": "0001-01"}, "start_date")],
+    [
+        ({"start_date": "9999-12"}, "start_date"),
+        ({"end_date": "2101-01"}, "end_date"),
+        ({"start_date": "0001-01"}, "start_date"),
+    ],
 )
 def test_patch_outside_the_date_range_is_a_400_naming_the_field(client, fields, field):
     rule_id = post(client, "/recurring", rent()).json()["id"]
@@ -225,9 +234,7 @@ LIST_QUERIES = 5
 
 
 @pytest.mark.parametrize("rules", [1, 100])
-def test_list_runs_a_bounded_number_of_queries(
-    client, user, rules, django_assert_max_num_queries
-):
+def test_list_runs_a_bounded_number_of_queries(client, user, rules, django_assert_max_num_queries):
     category = CategoryFactory(user=user)
     for _ in range(rules):
         RecurringTransactionFactory(user=user, category=category)
@@ -297,7 +304,10 @@ def test_a_blank_description_is_the_trimmed_name_in_the_calendar_and_when_materi
 ):
     # given a rule whose description is only whitespace and whose name has spaces around it
     rule = RecurringTransactionFactory(
-        user=user, template_name="  넷플릭스 ", description=" \t ", start_date=date(2025, 3, 1),
+        user=user,
+        template_name="  넷플릭스 ",
+        description=" \t ",
+        start_date=date(2025, 3, 1),
         day_of_month=28,
     )
     # when its March occurrence is first projected, then materialized
@@ -332,7 +342,10 @@ def test_patch_amount_rewrites_future_scheduled_and_keeps_history(client):
     assert response.status_code == 200, response.content
     assert response.json()["amount"] == 600000
     assert [a for _, _, a in ledger_of(rule_id)] == [
-        Decimal("550000"), Decimal("550000"), Decimal("600000"), Decimal("600000"),
+        Decimal("550000"),
+        Decimal("550000"),
+        Decimal("600000"),
+        Decimal("600000"),
     ]
 
 
@@ -370,7 +383,10 @@ def test_put_replaces_the_rule(client):
     assert (response.json()["template_name"], response.json()["day_of_month"]) == ("관리비", 10)
     # history stays on the 25th; the future moved to the 10th
     assert [d for d, _, _ in ledger_of(rule_id)] == [
-        date(2025, 1, 25), date(2025, 2, 25), date(2025, 3, 10), date(2025, 4, 10),
+        date(2025, 1, 25),
+        date(2025, 2, 25),
+        date(2025, 3, 10),
+        date(2025, 4, 10),
     ]
 
 
@@ -394,7 +410,8 @@ def test_delete_says_how_many_scheduled_were_removed_and_keeps_confirmed(client)
     assert response.status_code == 200
     assert response.json() == {"id": rule_id, "removed_scheduled": 2}
     assert list(Transaction.objects.values_list("status", "recurring")) == [
-        ("confirmed", None), ("confirmed", None),
+        ("confirmed", None),
+        ("confirmed", None),
     ]
     assert client.get(f"/recurring/{rule_id}").status_code == 404
 
@@ -412,7 +429,9 @@ def test_generate_defaults_to_the_end_of_this_month_and_is_idempotent(client, us
     body = first.json()
     assert (body["created"], body["through"]) == (3, "2025-03-31")
     assert [(t["date"], t["status"]) for t in body["transactions"]] == [
-        ("2025-01-25", "confirmed"), ("2025-02-25", "confirmed"), ("2025-03-25", "scheduled"),
+        ("2025-01-25", "confirmed"),
+        ("2025-02-25", "confirmed"),
+        ("2025-03-25", "scheduled"),
     ]
     assert body["transactions"][0]["amount"] == 550000
     assert body["transactions"][0]["recurring"] == str(rule.id)
@@ -423,15 +442,14 @@ def test_generate_defaults_to_the_end_of_this_month_and_is_idempotent(client, us
 def test_generated_transactions_have_the_shape_of_transactions_items(client, user):
     # One transaction shape: each generated item is exactly what GET /transactions/{id} gives.
     category = CategoryFactory(user=user, name="주거", emoji="🏠")
-    rule = RecurringTransactionFactory(
-        user=user, category=category, start_date=date(2025, 2, 1)
-    )
+    rule = RecurringTransactionFactory(user=user, category=category, start_date=date(2025, 2, 1))
     body = post(client, f"/recurring/{rule.id}/generate").json()
     assert body["created"] == 2
     for item in body["transactions"]:
         assert item == client.get(f"/transactions/{item['id']}").json()
     assert (body["transactions"][0]["category_name"], body["transactions"][0]["projected"]) == (
-        "주거", False
+        "주거",
+        False,
     )
 
 
@@ -439,7 +457,10 @@ def test_generate_through_a_month(client, user):
     rule = RecurringTransactionFactory(user=user, start_date=date(2025, 3, 1), day_of_month=31)
     body = post(client, f"/recurring/{rule.id}/generate?through=2025-06").json()
     assert [t["date"] for t in body["transactions"]] == [
-        "2025-03-31", "2025-04-30", "2025-05-31", "2025-06-30",
+        "2025-03-31",
+        "2025-04-30",
+        "2025-05-31",
+        "2025-06-30",
     ]
 
 

@@ -13,8 +13,14 @@ from ledger.tests.factories import RecurringTransactionFactory, TransactionFacto
 
 def rule(**fields):
     defaults = dict(
-        template_name="월세", amount=Decimal("550000"), type="expense", frequency="monthly",
-        start_date=date(2024, 1, 1), end_date=None, day_of_month=25, is_active=True,
+        template_name="월세",
+        amount=Decimal("550000"),
+        type="expense",
+        frequency="monthly",
+        start_date=date(2024, 1, 1),
+        end_date=None,
+        day_of_month=25,
+        is_active=True,
     )
     return RecurringTransaction(**{**defaults, **fields})
 
@@ -38,7 +44,9 @@ def test_day_31_clamps_to_april_30():
 def test_monthly_rule_yields_every_month_through_the_end_month_inclusive():
     r = rule(start_date=date(2025, 1, 1), end_date=date(2025, 3, 1), day_of_month=25)
     assert dates(r, date(2024, 12, 1), date(2025, 6, 30)) == [
-        date(2025, 1, 25), date(2025, 2, 25), date(2025, 3, 25),
+        date(2025, 1, 25),
+        date(2025, 2, 25),
+        date(2025, 3, 25),
     ]
 
 
@@ -50,7 +58,9 @@ def test_start_month_counts_whole_even_when_start_is_mid_month():
 def test_yearly_rule_yields_once_a_year_in_the_start_month():
     r = rule(frequency="yearly", start_date=date(2023, 8, 1), day_of_month=10)
     assert dates(r, date(2023, 1, 1), date(2025, 12, 31)) == [
-        date(2023, 8, 10), date(2024, 8, 10), date(2025, 8, 10),
+        date(2023, 8, 10),
+        date(2024, 8, 10),
+        date(2025, 8, 10),
     ]
 
 
@@ -77,7 +87,8 @@ def test_projection_skips_generated_and_deleted_occurrences(user, other_user):
 
     # then only the untouched months are projected, clamped, and only the user's own rule
     assert [(p.rule.id, p.date) for p in projected] == [
-        (r.id, date(2025, 7, 31)), (r.id, date(2025, 8, 31)),
+        (r.id, date(2025, 7, 31)),
+        (r.id, date(2025, 8, 31)),
     ]
     assert projected[0].amount == Decimal("550000")
 

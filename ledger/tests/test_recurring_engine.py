@@ -48,8 +48,11 @@ def clock(time_machine):
 
 def create(user, **fields):
     defaults = dict(
-        template_name="월세", amount=Decimal("550000"), type="expense",
-        start_date=date(2025, 1, 1), day_of_month=25,
+        template_name="월세",
+        amount=Decimal("550000"),
+        type="expense",
+        start_date=date(2025, 1, 1),
+        day_of_month=25,
     )
     return recurring_create(user=user, **{**defaults, **fields})
 
@@ -82,9 +85,7 @@ def test_today_is_the_date_in_seoul_not_utc(clock):
     assert ledger_of(rule) == [(date(2025, 3, 25), C, RENT), (date(2025, 4, 25), S, RENT)]
 
 
-def test_rule_with_a_past_start_fills_past_months_confirmed_and_schedules_the_horizon(
-    clock, user
-):
+def test_rule_with_a_past_start_fills_past_months_confirmed_and_schedules_the_horizon(clock, user):
     # given it is 10 March
     clock(2025, 3, 10)
 
@@ -140,7 +141,9 @@ def test_end_month_is_inclusive_even_when_end_date_is_its_first_day(clock, user)
     clock(2025, 6, 10)
     rule = create(user, start_date=date(2025, 1, 1), end_date=date(2025, 3, 1))
     assert [d for d, _, _ in ledger_of(rule)] == [
-        date(2025, 1, 25), date(2025, 2, 25), date(2025, 3, 25),
+        date(2025, 1, 25),
+        date(2025, 2, 25),
+        date(2025, 3, 25),
     ]
 
 
@@ -157,8 +160,12 @@ def test_rule_starting_in_the_future_creates_nothing_until_it_is_in_the_horizon(
 def test_yearly_rule_yields_once_a_year_in_its_start_month(clock, user):
     clock(2025, 3, 10)
     rule = create(
-        user, frequency="yearly", start_date=date(2023, 8, 1), day_of_month=10,
-        template_name="자동차보험", amount=Decimal("900000"),
+        user,
+        frequency="yearly",
+        start_date=date(2023, 8, 1),
+        day_of_month=10,
+        template_name="자동차보험",
+        amount=Decimal("900000"),
     )
     assert ledger_of(rule) == [
         (date(2023, 8, 10), C, Decimal("900000")),
@@ -180,8 +187,13 @@ def test_inactive_rule_yields_nothing(clock, user):
 def test_description_falls_back_to_the_template_name_and_category_is_copied(clock, user):
     clock(2025, 3, 10)
     category = CategoryFactory(user=user)
-    rule = create(user, description="", template_name="넷플릭스", category=category,
-                  start_date=date(2025, 3, 1))
+    rule = create(
+        user,
+        description="",
+        template_name="넷플릭스",
+        category=category,
+        start_date=date(2025, 3, 1),
+    )
     t = Transaction.objects.get(recurring=rule, date=date(2025, 3, 25))
     assert (t.description, t.category) == ("넷플릭스", category)
 
@@ -203,8 +215,9 @@ def test_variable_rule_without_estimate_creates_pending_scheduled_occurrences(cl
 
 def test_variable_rule_with_an_estimate_carries_it_and_never_auto_confirms(clock, user):
     clock(2025, 3, 10)
-    rule = create(user, is_variable_amount=True, amount=Decimal("70000"),
-                  start_date=date(2025, 2, 1))
+    rule = create(
+        user, is_variable_amount=True, amount=Decimal("70000"), start_date=date(2025, 2, 1)
+    )
     assert ledger_of(rule)[0] == (date(2025, 2, 25), S, Decimal("70000"))
     clock(2025, 5, 1)
     assert transaction_confirm_due() == 0
@@ -254,8 +267,9 @@ def test_materialize_twice_creates_nothing_the_second_time(clock, user):
 def test_an_occurrence_the_user_deleted_is_not_re_created(clock, user):
     clock(2025, 3, 10)
     rule = create(user, start_date=date(2025, 1, 1))
-    Transaction.objects.filter(recurring=rule, date__in=[date(2025, 2, 25), date(2025, 4, 25)]
-                               ).delete()
+    Transaction.objects.filter(
+        recurring=rule, date__in=[date(2025, 2, 25), date(2025, 4, 25)]
+    ).delete()
 
     recurring_materialize_all()
     recurring_materialize(rule=rule, through=date(2025, 12, 31))
@@ -270,8 +284,10 @@ def test_materialize_through_a_later_month_goes_beyond_the_horizon(clock, user):
     rule = RecurringTransactionFactory(user=user, start_date=date(2025, 3, 1))
     created = recurring_materialize(rule=rule, through=date(2025, 6, 30))
     assert [(t.date, t.status) for t in created] == [
-        (date(2025, 3, 25), S), (date(2025, 4, 25), S),
-        (date(2025, 5, 25), S), (date(2025, 6, 25), S),
+        (date(2025, 3, 25), S),
+        (date(2025, 4, 25), S),
+        (date(2025, 5, 25), S),
+        (date(2025, 6, 25), S),
     ]
 
 
@@ -305,9 +321,14 @@ def test_changing_the_amount_rewrites_future_scheduled_occurrences_only(clock, u
     rule = create(user, start_date=date(2025, 1, 1))
     category = CategoryFactory(user=user)
 
-    result = recurring_update(rule=rule, data={
-        "amount": Decimal("600000"), "description": "새 월세", "category": category,
-    })
+    result = recurring_update(
+        rule=rule,
+        data={
+            "amount": Decimal("600000"),
+            "description": "새 월세",
+            "category": category,
+        },
+    )
 
     assert (result.updated, result.removed, result.created) == (2, 0, 0)
     assert ledger_of(rule) == [
@@ -330,7 +351,10 @@ def test_changing_the_day_moves_future_scheduled_occurrences(clock, user):
 
     assert (result.removed, result.created) == (2, 2)
     assert [d for d, _, _ in ledger_of(rule)] == [
-        date(2025, 1, 25), date(2025, 2, 25), date(2025, 3, 31), date(2025, 4, 30),
+        date(2025, 1, 25),
+        date(2025, 2, 25),
+        date(2025, 3, 31),
+        date(2025, 4, 30),
     ]
     # and changing it back restores the original future dates (nothing left behind)
     recurring_update(rule=rule, data={"day_of_month": 25})
@@ -343,7 +367,9 @@ def test_an_earlier_end_removes_scheduled_occurrences_after_it(clock, user):
     result = recurring_update(rule=rule, data={"end_date": date(2025, 3, 31)})
     assert result.removed == 1
     assert [d for d, _, _ in ledger_of(rule)] == [
-        date(2025, 1, 25), date(2025, 2, 25), date(2025, 3, 25),
+        date(2025, 1, 25),
+        date(2025, 2, 25),
+        date(2025, 3, 25),
     ]
 
 
@@ -369,8 +395,10 @@ def test_reactivating_does_not_back_fill_the_inactive_months(clock, user):
     recurring_materialize_all()
 
     assert [(d, s) for d, s, _ in ledger_of(rule)] == [
-        (date(2025, 1, 25), C), (date(2025, 2, 25), C),
-        (date(2025, 6, 25), S), (date(2025, 7, 25), S),
+        (date(2025, 1, 25), C),
+        (date(2025, 2, 25), C),
+        (date(2025, 6, 25), S),
+        (date(2025, 7, 25), S),
     ]
 
 
@@ -443,8 +471,12 @@ def test_bulk_create_inserts_rules_without_materializing_and_bumps_the_revision(
     before = revision_of(user)
     rules = [
         RecurringTransaction(
-            user=user, template_name=f"규칙 {n}", amount=RENT, type="expense",
-            start_date=date(2025, 1, 1), day_of_month=n + 1,
+            user=user,
+            template_name=f"규칙 {n}",
+            amount=RENT,
+            type="expense",
+            start_date=date(2025, 1, 1),
+            day_of_month=n + 1,
         )
         for n in range(3)
     ]
@@ -456,10 +488,19 @@ def test_bulk_create_inserts_rules_without_materializing_and_bumps_the_revision(
     assert Transaction.objects.count() == 0  # the importer decides what is history
     assert revision_of(user) > before
     with pytest.raises(ValueError):
-        recurring_bulk_create(user=other_user, rules=[RecurringTransaction(
-            user=user, template_name="x", amount=RENT, type="expense",
-            start_date=date(2025, 1, 1), day_of_month=1,
-        )])
+        recurring_bulk_create(
+            user=other_user,
+            rules=[
+                RecurringTransaction(
+                    user=user,
+                    template_name="x",
+                    amount=RENT,
+                    type="expense",
+                    start_date=date(2025, 1, 1),
+                    day_of_month=1,
+                )
+            ],
+        )
 
 
 def test_recorded_dates_are_not_materialized_and_recording_twice_is_harmless(clock, user):

@@ -35,9 +35,7 @@ def clock(time_machine):
 
 def duplicates():
     return list(
-        Transaction.objects.values("recurring", "date")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
+        Transaction.objects.values("recurring", "date").annotate(n=Count("id")).filter(n__gt=1)
     )
 
 
@@ -66,18 +64,25 @@ def test_materialize_task_accepts_a_through_date(clock):
 
 
 @pytest.mark.django_db
-def test_catch_up_after_three_months_down_fills_every_month_and_confirms_what_is_due(
-    clock, user
-):
+def test_catch_up_after_three_months_down_fills_every_month_and_confirms_what_is_due(clock, user):
     # given a rule created on 10 March (Jan, Feb confirmed; Mar, Apr scheduled)
     clock(2025, 3, 10)
     rule = recurring_create(
-        user=user, template_name="월세", amount=Decimal("550000"), type="expense",
-        start_date=date(2025, 1, 1), day_of_month=25,
+        user=user,
+        template_name="월세",
+        amount=Decimal("550000"),
+        type="expense",
+        start_date=date(2025, 1, 1),
+        day_of_month=25,
     )
     variable = recurring_create(
-        user=user, template_name="전기요금", amount=None, is_variable_amount=True,
-        type="expense", start_date=date(2025, 3, 1), day_of_month=15,
+        user=user,
+        template_name="전기요금",
+        amount=None,
+        is_variable_amount=True,
+        type="expense",
+        start_date=date(2025, 3, 1),
+        day_of_month=15,
     )
 
     # when beat was down until 10 June, and one run of each task happens
@@ -194,9 +199,12 @@ def test_the_unique_key_decides_when_another_writer_got_there_first(clock, user)
 
     # then it skips March (ON CONFLICT DO NOTHING), writes April, and records both
     assert [t.date for t in created] == [date(2025, 4, 25)]
-    assert list(
-        Transaction.objects.filter(recurring=rule).order_by("date").values_list("pk", flat=True)
-    )[0] == theirs.pk
+    assert (
+        list(
+            Transaction.objects.filter(recurring=rule).order_by("date").values_list("pk", flat=True)
+        )[0]
+        == theirs.pk
+    )
     assert duplicates() == []
     assert set(
         RecurringOccurrence.objects.filter(recurring=rule).values_list("date", flat=True)
@@ -204,13 +212,16 @@ def test_the_unique_key_decides_when_another_writer_got_there_first(clock, user)
 
 
 @pytest.mark.django_db
-def test_confirming_due_occurrences_changes_the_calendar_etag(clock, user, other_user,
-                                                             auth_client):
+def test_confirming_due_occurrences_changes_the_calendar_etag(clock, user, other_user, auth_client):
     # given a scheduled occurrence of 25 March and the calendar read on the 24th
     clock(2025, 3, 24)
     recurring_create(
-        user=user, template_name="월세", amount=Decimal("550000"), type="expense",
-        start_date=date(2025, 3, 1), day_of_month=25,
+        user=user,
+        template_name="월세",
+        amount=Decimal("550000"),
+        type="expense",
+        start_date=date(2025, 3, 1),
+        day_of_month=25,
     )
     client = auth_client(user)
     url = "/transactions/by-month/2025/3"

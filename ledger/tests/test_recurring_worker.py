@@ -27,8 +27,6 @@ from ledger.tests.factories import RecurringTransactionFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-
-
 @pytest.fixture
 def start_worker(tmp_path):
     """`start_worker(catch_up=False)` → a running worker process; stopped (warm) afterwards."""
@@ -43,9 +41,19 @@ def start_worker(tmp_path):
         log = tmp_path / f"worker{len(workers)}.log"
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "household_ledger", "worker",
-                "--pool=solo", "--loglevel=info", "--without-gossip", "--without-mingle",
-                "--without-heartbeat", "-n", f"pytest-{os.getpid()}-{len(workers)}@%h",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "household_ledger",
+                "worker",
+                "--pool=solo",
+                "--loglevel=info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"pytest-{os.getpid()}-{len(workers)}@%h",
             ],
             cwd=Path(settings.BASE_DIR),
             env=env,

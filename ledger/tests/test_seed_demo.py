@@ -14,15 +14,21 @@ pytestmark = pytest.mark.django_db
 
 def test_seed_demo_creates_users_rules_and_transactions():
     out = StringIO()
-    call_command("seed_demo", users=3, transactions_per_user=40, heavy_user_transactions=200,
-                 stdout=out)
+    call_command(
+        "seed_demo", users=3, transactions_per_user=40, heavy_user_transactions=200, stdout=out
+    )
 
     per_user = dict(
         User.objects.filter(clerk_user_id__startswith="user_demo_")
-        .annotate(n=Count("transactions")).values_list("clerk_user_id", "n")
+        .annotate(n=Count("transactions"))
+        .values_list("clerk_user_id", "n")
     )
-    assert per_user == {"user_demo_000000": 40, "user_demo_000001": 40,
-                        "user_demo_000002": 40, "user_demo_heavy": 200}
+    assert per_user == {
+        "user_demo_000000": 40,
+        "user_demo_000001": 40,
+        "user_demo_000002": 40,
+        "user_demo_heavy": 200,
+    }
     assert RecurringTransaction.objects.filter(user__clerk_user_id="user_demo_heavy").count() == 2
     assert not Transaction.objects.filter(amount__lte=0).exists()
     assert Transaction.objects.filter(category__isnull=False).count() == 320

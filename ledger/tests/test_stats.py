@@ -38,22 +38,43 @@ def ledger(user, other_user):
     salary, rent, utilities = (default_category(n) for n in ("월급", "월세", "공과금"))
     eating_out = CategoryFactory(user=user, name="외식", emoji="🍜")
     rent_rule = RecurringTransactionFactory(
-        user=user, amount=Decimal("550000"), type="expense", day_of_month=15,
-        start_date=D(2025, 7, 1), category=rent,
+        user=user,
+        amount=Decimal("550000"),
+        type="expense",
+        day_of_month=15,
+        start_date=D(2025, 7, 1),
+        category=rent,
     )
     RecurringTransactionFactory(  # projected on the 31st (clamped to the 30th in June)
-        user=user, template_name="용돈", amount=Decimal("200000"), type="income",
-        day_of_month=31, start_date=D(2025, 7, 1), end_date=D(2025, 12, 1), category=salary,
+        user=user,
+        template_name="용돈",
+        amount=Decimal("200000"),
+        type="income",
+        day_of_month=31,
+        start_date=D(2025, 7, 1),
+        end_date=D(2025, 12, 1),
+        category=salary,
     )
     variable_rule = RecurringTransactionFactory(
-        user=user, template_name="전기요금", amount=None, is_variable_amount=True,
-        type="expense", day_of_month=20, start_date=D(2025, 7, 1), category=utilities,
+        user=user,
+        template_name="전기요금",
+        amount=None,
+        is_variable_amount=True,
+        type="expense",
+        day_of_month=20,
+        start_date=D(2025, 7, 1),
+        category=utilities,
     )
 
     def tx(day, amount, type_, category=None, status="confirmed", recurring=None):
         return TransactionFactory(
-            user=user, date=day, amount=None if amount is None else Decimal(amount),
-            type=type_, category=category, status=status, recurring=recurring,
+            user=user,
+            date=day,
+            amount=None if amount is None else Decimal(amount),
+            type=type_,
+            category=category,
+            status=status,
+            recurring=recurring,
         )
 
     # June: the last day of the month
@@ -74,8 +95,12 @@ def ledger(user, other_user):
 
     other_food = CategoryFactory(user=other_user, name="외식", emoji="🍔")
     RecurringTransactionFactory(
-        user=other_user, amount=Decimal("999"), type="income", day_of_month=10,
-        start_date=D(2025, 1, 1), category=salary,
+        user=other_user,
+        amount=Decimal("999"),
+        type="income",
+        day_of_month=10,
+        start_date=D(2025, 1, 1),
+        category=salary,
     )
     for day in (D(2025, 6, 30), D(2025, 7, 1), D(2025, 7, 20), D(2025, 7, 31), D(2025, 8, 1)):
         for type_, category, status in (
@@ -86,8 +111,12 @@ def ledger(user, other_user):
             ("income", None, "scheduled"),
         ):
             TransactionFactory(
-                user=other_user, date=day, amount=Decimal("77777"), type=type_,
-                category=category, status=status,
+                user=other_user,
+                date=day,
+                amount=Decimal("77777"),
+                type=type_,
+                category=category,
+                status=status,
             )
     return {"salary": salary, "rent": rent, "utilities": utilities, "eating_out": eating_out}
 
@@ -114,8 +143,12 @@ def test_monthly_counts_scheduled_in_totals_and_splits_them(auth_client, user, l
     assert body["expense"] == 574500
     assert body["net"] == 2475500.5
     assert body["count"] == 7
-    assert body["confirmed"] == {"income": 3000000, "expense": 574500, "net": -574500 + 3000000,
-                                 "count": 5}
+    assert body["confirmed"] == {
+        "income": 3000000,
+        "expense": 574500,
+        "net": -574500 + 3000000,
+        "count": 5,
+    }
     assert body["scheduled"] == {"income": 50000.5, "expense": 0, "net": 50000.5, "count": 2}
     assert "projected" not in body
 
@@ -128,7 +161,10 @@ def test_monthly_per_category_largest_first_with_shares(auth_client, user, ledge
             "id": str(category.id) if category else None,
             "name": category.name if category else "미분류",
             "emoji": category.emoji if category else "",
-            "type": type_, "total": total, "count": count, "share": share,
+            "type": type_,
+            "total": total,
+            "count": count,
+            "share": share,
         }
 
     assert body["categories"] == [
@@ -156,7 +192,10 @@ def test_monthly_first_day_of_next_month_belongs_to_it(auth_client, user, ledger
     body = get(auth_client(user), "/stats/monthly/2025/8")
 
     assert (body["income"], body["expense"], body["net"], body["count"]) == (
-        1000, 557000, -556000, 3,
+        1000,
+        557000,
+        -556000,
+        3,
     )
     assert body["confirmed"] == {"income": 1000, "expense": 7000, "net": -6000, "count": 2}
     assert body["scheduled"] == {"income": 0, "expense": 550000, "net": -550000, "count": 1}
@@ -174,11 +213,12 @@ def test_monthly_projected_block_has_fixed_amount_rules_not_yet_generated(
     assert july["income"] == 3050000.5
     projected = july["projected"]
     assert (projected["income"], projected["expense"], projected["net"], projected["count"]) == (
-        200000, 0, 200000, 1,
+        200000,
+        0,
+        200000,
+        1,
     )
-    assert projected["days"] == [
-        {"date": "2025-07-31", "income": 200000, "expense": 0, "count": 1}
-    ]
+    assert projected["days"] == [{"date": "2025-07-31", "income": 200000, "expense": 0, "count": 1}]
     [occurrence] = projected["occurrences"]
     assert occurrence["template_name"] == "용돈"
     assert occurrence["date"] == "2025-07-31" and occurrence["amount"] == 200000
@@ -279,8 +319,12 @@ def test_monthly_path_outside_the_product_range_is_a_400_naming_the_part(
 def test_monthly_at_the_edges_of_the_product_range_with_an_active_rule(auth_client, user):
     # given a rule in effect for ever (the projection would reach year 10000 past 9999/12)
     RecurringTransactionFactory(
-        user=user, template_name="월세", amount=Decimal("550000"), type="expense",
-        day_of_month=31, start_date=D(1900, 1, 1),
+        user=user,
+        template_name="월세",
+        amount=Decimal("550000"),
+        type="expense",
+        day_of_month=31,
+        start_date=D(1900, 1, 1),
     )
     client = auth_client(user)
 
@@ -302,17 +346,24 @@ def test_summary_over_a_period(auth_client, user, ledger):
     body = get(auth_client(user), "/stats/summary", date_from="2025-07-01", date_to="2025-07-31")
 
     assert body == {
-        "income": 3050000.5, "expense": 574500, "net": 2475500.5, "count": 7,
-        "date_from": "2025-07-01", "date_to": "2025-07-31", "status": None,
+        "income": 3050000.5,
+        "expense": 574500,
+        "net": 2475500.5,
+        "count": 7,
+        "date_from": "2025-07-01",
+        "date_to": "2025-07-31",
+        "status": None,
     }
 
 
 def test_summary_filters_by_status(auth_client, user, ledger):
     client = auth_client(user)
-    confirmed = get(client, "/stats/summary", date_from="2025-07-01", date_to="2025-07-31",
-                    status="confirmed")
-    scheduled = get(client, "/stats/summary", date_from="2025-07-01", date_to="2025-07-31",
-                    status="scheduled")
+    confirmed = get(
+        client, "/stats/summary", date_from="2025-07-01", date_to="2025-07-31", status="confirmed"
+    )
+    scheduled = get(
+        client, "/stats/summary", date_from="2025-07-01", date_to="2025-07-31", status="scheduled"
+    )
 
     assert (confirmed["income"], confirmed["expense"], confirmed["count"]) == (3000000, 574500, 5)
     assert (scheduled["income"], scheduled["expense"], scheduled["count"]) == (50000.5, 0, 2)
@@ -321,8 +372,12 @@ def test_summary_filters_by_status(auth_client, user, ledger):
 
 def test_summary_reads_iso_instants_as_seoul_dates(auth_client, user, ledger):
     # 2025-06-30T15:00Z is 1 July in Seoul and 2025-07-31T15:00Z is 1 August.
-    body = get(auth_client(user), "/stats/summary",
-               date_from="2025-06-30T15:00:00.000Z", date_to="2025-07-31T15:00:00Z")
+    body = get(
+        auth_client(user),
+        "/stats/summary",
+        date_from="2025-06-30T15:00:00.000Z",
+        date_to="2025-07-31T15:00:00Z",
+    )
 
     assert (body["date_from"], body["date_to"]) == ("2025-07-01", "2025-08-01")
     assert (body["income"], body["expense"], body["count"]) == (3051000.5, 581500, 9)
@@ -334,7 +389,10 @@ def test_summary_defaults_to_the_current_month_in_seoul(auth_client, user, ledge
 
     assert (body["date_from"], body["date_to"]) == ("2025-08-01", "2025-08-31")
     assert (body["income"], body["expense"], body["net"], body["count"]) == (
-        1000, 557000, -556000, 3,
+        1000,
+        557000,
+        -556000,
+        3,
     )
 
 
@@ -348,8 +406,13 @@ def test_summary_is_one_query(auth_client, user, ledger, django_assert_max_num_q
 
 
 def test_category_totals_over_a_period_largest_first(auth_client, user, ledger):
-    body = get(auth_client(user), "/stats/category",
-               date_from="2025-06-30", date_to="2025-08-01", type="expense")
+    body = get(
+        auth_client(user),
+        "/stats/category",
+        date_from="2025-06-30",
+        date_to="2025-08-01",
+        type="expense",
+    )
 
     assert (body["type"], body["income"], body["expense"]) == ("expense", 0, 611500)
     rows = [(r["id"], r["name"], r["total"], r["count"], r["share"]) for r in body["categories"]]
@@ -403,7 +466,9 @@ def test_assets_as_of_a_date(auth_client, user, ledger):
     first_of_august = get(client, "/stats/assets", as_of="2025-07-31T15:00:00Z")
 
     assert (july["as_of"], july["assets"], july["projected_balance"]) == (
-        "2025-07-31", 4395500, 4445500.5,
+        "2025-07-31",
+        4395500,
+        4445500.5,
     )
     assert (first_of_august["as_of"], first_of_august["assets"]) == ("2025-08-01", 4389500)
     assert first_of_august["scheduled_expense"] == 0
@@ -429,8 +494,7 @@ def test_trend_per_month_ending_with_this_month(
     assert body["items"] == [
         {"month": "2025-05", "income": 0, "expense": 0, "net": 0, "count": 0},
         {"month": "2025-06", "income": 2000000, "expense": 30000, "net": 1970000, "count": 2},
-        {"month": "2025-07", "income": 3050000.5, "expense": 574500, "net": 2475500.5,
-         "count": 7},
+        {"month": "2025-07", "income": 3050000.5, "expense": 574500, "net": 2475500.5, "count": 7},
         {"month": "2025-08", "income": 1000, "expense": 557000, "net": -556000, "count": 3},
     ]
     assert len(ledger_queries(captured)) == 1
@@ -455,9 +519,16 @@ def test_empty_period_gives_zeros_not_nulls(auth_client, user, ledger):
     assets = get(client, "/stats/assets", as_of="2020-01-01")
 
     assert (monthly["income"], monthly["expense"], monthly["net"], monthly["count"]) == (0, 0, 0, 0)
-    assert monthly["confirmed"] == monthly["scheduled"] == {
-        "income": 0, "expense": 0, "net": 0, "count": 0,
-    }
+    assert (
+        monthly["confirmed"]
+        == monthly["scheduled"]
+        == {
+            "income": 0,
+            "expense": 0,
+            "net": 0,
+            "count": 0,
+        }
+    )
     assert monthly["categories"] == monthly["days"] == []
     assert monthly["projected"]["count"] == 0 and monthly["projected"]["income"] == 0
     assert (summary["income"], summary["expense"], summary["net"], summary["count"]) == (0, 0, 0, 0)
@@ -478,8 +549,13 @@ def test_a_user_sees_only_their_own_figures(auth_client, other_user, ledger):
 
 
 def test_stats_need_authentication(api_client, ledger):
-    for url in ("/stats/summary", "/stats/monthly/2025/7", "/stats/category",
-                "/stats/assets", "/stats/trend"):
+    for url in (
+        "/stats/summary",
+        "/stats/monthly/2025/7",
+        "/stats/category",
+        "/stats/assets",
+        "/stats/trend",
+    ):
         assert api_client.get(url).status_code in (401, 403), url
 
 
@@ -562,7 +638,9 @@ def test_the_edges_of_the_product_range_are_answered(auth_client, user, ledger):
 
     assert (assets["as_of"], assets["assets"]) == ("2100-12-31", 4389500)
     assert (century["date_from"], century["date_to"], century["count"]) == (
-        "1900-01-01", "1909-12-31", 0,
+        "1900-01-01",
+        "1909-12-31",
+        0,
     )
     assert last["categories"] == []
 
@@ -606,9 +684,10 @@ def test_openapi_documents_every_stats_endpoint_with_its_response(client):
         assert ok["schema"]["$ref"] == f"#/components/schemas/{component}"
         assert ok["examples"], path
         assert "400" in operation["responses"], path
-    assert schema["components"]["schemas"]["StatsMonthlyOutput"]["properties"]["income"][
-        "type"
-    ] == "number"
+    assert (
+        schema["components"]["schemas"]["StatsMonthlyOutput"]["properties"]["income"]["type"]
+        == "number"
+    )
 
 
 def test_openapi_400_examples_name_a_parameter_of_their_own_endpoint(client):
@@ -664,7 +743,8 @@ def test_july_2025_of_the_imported_real_spa_backup(auth_client, user):
     # Recompute July from the file: ISO instants → Asia/Seoul calendar dates.
     seoul = ZoneInfo("Asia/Seoul")
     july = [
-        row for row in real_spa_fixture()["transactions"]
+        row
+        for row in real_spa_fixture()["transactions"]
         if datetime.datetime.fromisoformat(row["date"]).astimezone(seoul).date().timetuple()[:2]
         == (2025, 7)
     ]

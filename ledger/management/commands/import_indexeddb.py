@@ -36,7 +36,9 @@ class Command(BaseCommand):
             "--user", required=True, help="the user's Clerk user id (user_…) or email"
         )
         parser.add_argument(
-            "--mode", choices=MODES, default="merge",
+            "--mode",
+            choices=MODES,
+            default="merge",
             help="merge (default): add what is new; replace: delete the user's transactions "
             "(and rules/categories when the file has them) first",
         )
@@ -44,12 +46,15 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="report what would happen; write nothing"
         )
         parser.add_argument(
-            "--timezone", default=None,
+            "--timezone",
+            default=None,
             help="time zone that turns the file's instants into dates "
             "(default: the user's, normally TIME_ZONE = Asia/Seoul)",
         )
         parser.add_argument(
-            "--max-bytes", type=int, default=None,
+            "--max-bytes",
+            type=int,
+            default=None,
             help="largest file accepted (default: IMPORT_MAX_BYTES)",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -78,9 +83,7 @@ class Command(BaseCommand):
         except BackupRowsInvalid as exc:
             self._finish_progress(progress)
             self._print_report(exc.report, options["file"], user)
-            raise CommandError(
-                f"{exc.message} {exc.report.errors} error(s) listed above."
-            ) from exc
+            raise CommandError(f"{exc.message} {exc.report.errors} error(s) listed above.") from exc
         except BackupError as exc:
             self._finish_progress(progress)
             details = "".join(

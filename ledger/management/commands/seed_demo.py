@@ -70,8 +70,10 @@ class Command(BaseCommand):
             raise CommandError("Demo users exist already; pass --reset to replace them.")
 
         categories = {c.name: c.id for c in Category.objects.filter(user=None)}
-        plan = [(f"{DEMO_PREFIX}{i:06d}", options["transactions_per_user"])
-                for i in range(options["users"])]
+        plan = [
+            (f"{DEMO_PREFIX}{i:06d}", options["transactions_per_user"])
+            for i in range(options["users"])
+        ]
         if options["heavy_user_transactions"]:
             plan.append((HEAVY_USER_ID, options["heavy_user_transactions"]))
 
@@ -82,15 +84,21 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE ledger_transaction")
         elapsed = time.perf_counter() - started
-        self.stdout.write(self.style.SUCCESS(
-            f"seeded {len(users)} users, {total} transactions in {elapsed:.1f} s"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"seeded {len(users)} users, {total} transactions in {elapsed:.1f} s"
+            )
+        )
 
     def _create_users(self, User, clerk_ids):
         now = timezone.now()
         users = [
-            User(clerk_user_id=clerk_id, username=clerk_id, email=f"{clerk_id}@demo.invalid",
-                 date_joined=now)
+            User(
+                clerk_user_id=clerk_id,
+                username=clerk_id,
+                email=f"{clerk_id}@demo.invalid",
+                date_joined=now,
+            )
             for clerk_id in clerk_ids
         ]
         for user in users:
@@ -102,24 +110,49 @@ class Command(BaseCommand):
         start = add_months(local_today(), -12 * YEARS)
         rules = []
         for user in users:
-            rules.append(RecurringTransaction(
-                user=user, template_name="월급", description="월급", amount=Decimal(3_100_000),
-                type="income", category_id=categories.get("월급"), start_date=start,
-                day_of_month=25,
-            ))
-            rules.append(RecurringTransaction(
-                user=user, template_name="월세", description="월세", amount=Decimal(550_000),
-                type="expense", category_id=categories.get("월세"), start_date=start,
-                day_of_month=rng.choice([1, 5, 10, 31]),
-            ))
+            rules.append(
+                RecurringTransaction(
+                    user=user,
+                    template_name="월급",
+                    description="월급",
+                    amount=Decimal(3_100_000),
+                    type="income",
+                    category_id=categories.get("월급"),
+                    start_date=start,
+                    day_of_month=25,
+                )
+            )
+            rules.append(
+                RecurringTransaction(
+                    user=user,
+                    template_name="월세",
+                    description="월세",
+                    amount=Decimal(550_000),
+                    type="expense",
+                    category_id=categories.get("월세"),
+                    start_date=start,
+                    day_of_month=rng.choice([1, 5, 10, 31]),
+                )
+            )
         RecurringTransaction.objects.bulk_create(rules, batch_size=5000)
 
     def _copy_transactions(self, users, plan, categories, rng):
         today = local_today()
         first_day = today - datetime.timedelta(days=365 * YEARS)
         span = (today - first_day).days
-        columns = ("id", "user_id", "date", "description", "amount", "type", "category_id",
-                   "status", "legacy_id", "created_at", "updated_at")
+        columns = (
+            "id",
+            "user_id",
+            "date",
+            "description",
+            "amount",
+            "type",
+            "category_id",
+            "status",
+            "legacy_id",
+            "created_at",
+            "updated_at",
+        )
         now = timezone.now()
         total = 0
         sql = f"COPY {Transaction._meta.db_table} ({', '.join(columns)}) FROM STDIN"
@@ -135,8 +168,21 @@ class Command(BaseCommand):
                         kind, amount = "expense", rng.randrange(low, high, 100)
                         description = rng.choice(DESCRIPTIONS.get(name, [name]))
                     status = "scheduled" if day > today else "confirmed"
-                    copy.write_row((uuid.uuid4(), user.id, day, description, amount, kind,
-                                    categories.get(name), status, "", now, now))
+                    copy.write_row(
+                        (
+                            uuid.uuid4(),
+                            user.id,
+                            day,
+                            description,
+                            amount,
+                            kind,
+                            categories.get(name),
+                            status,
+                            "",
+                            now,
+                            now,
+                        )
+                    )
                     total += 1
                 if total and total % 100_000 < count:
                     self.stdout.write(f"  … {total} transactions")

@@ -100,12 +100,14 @@ def _head(document: dict) -> str:
 
 
 def _export_own(user) -> Iterator[str]:
-    yield _head({
-        "format": OWN,
-        "version": OWN_VERSION,
-        "exportDate": _instant(timezone.now()),
-        "timeZone": _user_zone(user),
-    })
+    yield _head(
+        {
+            "format": OWN,
+            "version": OWN_VERSION,
+            "exportDate": _instant(timezone.now()),
+            "timeZone": _user_zone(user),
+        }
+    )
 
     yield ',\n"categories":'
     categories = Category.objects.filter(user=user).order_by("sort_order", "name")
@@ -148,7 +150,14 @@ def _transaction_rows(user, fields: list[str]) -> Iterator[dict]:
 # --- the SPA's backup shape -----------------------------------------------------------------
 
 _SPA_FIELDS = [
-    "id", "legacy_id", "date", "description", "amount", "type", "category__name", "status",
+    "id",
+    "legacy_id",
+    "date",
+    "description",
+    "amount",
+    "type",
+    "category__name",
+    "status",
     "recurring_id",
 ]
 

@@ -118,8 +118,8 @@ def recognise(document) -> Source:
         )
     raise BackupUnreadable(
         "unsupported_format",
-        "Unrecognised file: expected the SPA's backup ({\"version\": 1, \"transactions\"}), "
-        "a Dexie export of ledgerDB ({\"formatName\": \"dexie\"}) or this API's export.",
+        'Unrecognised file: expected the SPA\'s backup ({"version": 1, "transactions"}), '
+        'a Dexie export of ledgerDB ({"formatName": "dexie"}) or this API\'s export.',
     )
 
 

@@ -83,7 +83,10 @@ def backup_import(
     rows = Normalizer(source=source, time_zone=zone, report=report)
     with db_transaction.atomic():
         writer = ImportWriter(
-            user=user, report=report, time_zone=zone, own_format=source.format == OWN,
+            user=user,
+            report=report,
+            time_zone=zone,
+            own_format=source.format == OWN,
             link_field=rows.link_field,
         )
         writer.begin(

@@ -32,6 +32,7 @@ _RULE_NAME_MAX = RecurringTransaction._meta.get_field("template_name").max_lengt
 _RULE_DESCRIPTION_MAX = RecurringTransaction._meta.get_field("description").max_length
 _INVALID = object()
 
+
 class Normalizer:
     """Normalises the rows of `source` table by table: categories, rules, then transactions
     (whose category ids and rule ids refer to the first two)."""
@@ -57,18 +58,28 @@ class Normalizer:
                 continue
             ref = keys[0]
             name = self._field(
-                table, index, ref, "name", f.parse_text, raw.get("name"),
-                max_length=MAX_NAME_LENGTH + 20, required=True,
+                table,
+                index,
+                ref,
+                "name",
+                f.parse_text,
+                raw.get("name"),
+                max_length=MAX_NAME_LENGTH + 20,
+                required=True,
             )
             emoji = raw.get("emoji") if isinstance(raw.get("emoji"), str) else ""
             if name is not _INVALID:
                 _, bare = split_emoji(name)
                 if not bare:
-                    self.report.error(table, index, "name", "must contain a name besides the emoji",
-                                      ref)
+                    self.report.error(
+                        table, index, "name", "must contain a name besides the emoji", ref
+                    )
                 elif len(bare) > MAX_NAME_LENGTH:
                     self.report.error(
-                        table, index, "name", f"is too long (at most {MAX_NAME_LENGTH} characters)",
+                        table,
+                        index,
+                        "name",
+                        f"is too long (at most {MAX_NAME_LENGTH} characters)",
                         ref,
                     )
             if self._count_failed(errors_before):
@@ -86,8 +97,9 @@ class Normalizer:
                 continue
             if row.key in seen:
                 self.report.skipped[table] += 1
-                self.report.warn(table, index, "id",
-                                 "the same id appears earlier in the file: skipped", row.ref)
+                self.report.warn(
+                    table, index, "id", "the same id appears earlier in the file: skipped", row.ref
+                )
                 continue
             seen.add(row.key)
             found.append(row)
@@ -120,41 +132,103 @@ class Normalizer:
         if name_source is None or name_source == "":
             name_source = raw.get("description")
         values = {
-            "template_name": check(table, index, ref, "template_name", f.parse_text, name_source,
-                                   max_length=_RULE_NAME_MAX, required=True),
-            "description": check(table, index, ref, "description", f.parse_text,
-                                  raw.get("description"), max_length=_RULE_DESCRIPTION_MAX),
-            "amount": check(table, index, ref, "amount", f.parse_amount, raw.get("amount"),
-                             required=False),
-            "is_variable_amount": check(table, index, ref, "is_variable_amount", f.parse_bool,
-                                         raw.get("is_variable_amount"), default=False),
-            "type": check(table, index, ref, "type", f.parse_choice, raw.get("type"),
-                           choices=TYPES),
+            "template_name": check(
+                table,
+                index,
+                ref,
+                "template_name",
+                f.parse_text,
+                name_source,
+                max_length=_RULE_NAME_MAX,
+                required=True,
+            ),
+            "description": check(
+                table,
+                index,
+                ref,
+                "description",
+                f.parse_text,
+                raw.get("description"),
+                max_length=_RULE_DESCRIPTION_MAX,
+            ),
+            "amount": check(
+                table, index, ref, "amount", f.parse_amount, raw.get("amount"), required=False
+            ),
+            "is_variable_amount": check(
+                table,
+                index,
+                ref,
+                "is_variable_amount",
+                f.parse_bool,
+                raw.get("is_variable_amount"),
+                default=False,
+            ),
+            "type": check(
+                table, index, ref, "type", f.parse_choice, raw.get("type"), choices=TYPES
+            ),
             "category": self._category(table, index, ref, raw),
-            "frequency": check(table, index, ref, "frequency", f.parse_choice,
-                                raw.get("frequency"), choices=FREQUENCIES, default="monthly"),
-            "start_date": check(table, index, ref, "start_date", f.parse_month,
-                                 raw.get("start_date"), time_zone=self.time_zone),
-            "end_date": check(table, index, ref, "end_date", f.parse_month, raw.get("end_date"),
-                               time_zone=self.time_zone, end=True),
-            "day_of_month": check(table, index, ref, "day_of_month", f.parse_int,
-                                   raw.get("day_of_month"), low=1, high=31),
-            "is_active": check(table, index, ref, "is_active", f.parse_bool,
-                                raw.get("is_active"), default=True),
+            "frequency": check(
+                table,
+                index,
+                ref,
+                "frequency",
+                f.parse_choice,
+                raw.get("frequency"),
+                choices=FREQUENCIES,
+                default="monthly",
+            ),
+            "start_date": check(
+                table,
+                index,
+                ref,
+                "start_date",
+                f.parse_month,
+                raw.get("start_date"),
+                time_zone=self.time_zone,
+            ),
+            "end_date": check(
+                table,
+                index,
+                ref,
+                "end_date",
+                f.parse_month,
+                raw.get("end_date"),
+                time_zone=self.time_zone,
+                end=True,
+            ),
+            "day_of_month": check(
+                table,
+                index,
+                ref,
+                "day_of_month",
+                f.parse_int,
+                raw.get("day_of_month"),
+                low=1,
+                high=31,
+            ),
+            "is_active": check(
+                table, index, ref, "is_active", f.parse_bool, raw.get("is_active"), default=True
+            ),
             "occurrence_dates": self._occurrence_dates(table, index, ref, raw),
         }
         if values["amount"] is None and values["is_variable_amount"] is False:
             values["is_variable_amount"] = True
-            self.report.warn(table, index, "amount",
-                             "no amount: imported as a variable-amount rule", ref)
+            self.report.warn(
+                table, index, "amount", "no amount: imported as a variable-amount rule", ref
+            )
         if values["start_date"] is None:
             self.report.error(table, index, "start_date", "is required", ref)
         if self._count_failed(errors_before):
             return None
         if key is None:
-            key = self._fingerprint_key("r", values["template_name"], values["type"],
-                                        values["amount"], values["start_date"],
-                                        values["day_of_month"])
+            key = self._fingerprint_key(
+                "r",
+                values["template_name"],
+                values["type"],
+                values["amount"],
+                values["start_date"],
+                values["day_of_month"],
+            )
         return RuleRow(index=index, ref=ref, key=key, **values)
 
     def _occurrence_dates(self, table, index, ref, raw) -> list[datetime.date]:
@@ -165,8 +239,12 @@ class Normalizer:
         if not isinstance(dates, list):
             self.report.error(table, index, "occurrence_dates", "must be a list of dates", ref)
             return []
-        parsed = (self._field(table, index, ref, "occurrence_dates", f.parse_date, value,
-                              time_zone=self.time_zone) for value in dates)
+        parsed = (
+            self._field(
+                table, index, ref, "occurrence_dates", f.parse_date, value, time_zone=self.time_zone
+            )
+            for value in dates
+        )
         return [day for day in parsed if day is not _INVALID]
 
     def _transaction(self, index: int, raw) -> TransactionRow | None:
@@ -176,13 +254,29 @@ class Normalizer:
             return None
         ref, key = keys
         check = self._field
-        date = check(table, index, ref, "date", f.parse_date, raw.get("date"),
-                     time_zone=self.time_zone)
-        description = check(table, index, ref, "description", f.parse_text,
-                            raw.get("description"), max_length=_TX_DESCRIPTION_MAX)
+        date = check(
+            table, index, ref, "date", f.parse_date, raw.get("date"), time_zone=self.time_zone
+        )
+        description = check(
+            table,
+            index,
+            ref,
+            "description",
+            f.parse_text,
+            raw.get("description"),
+            max_length=_TX_DESCRIPTION_MAX,
+        )
         kind = check(table, index, ref, "type", f.parse_choice, raw.get("type"), choices=TYPES)
-        status = check(table, index, ref, "status", f.parse_choice, raw.get("status"),
-                       choices=STATUSES, default=TransactionStatus.CONFIRMED)
+        status = check(
+            table,
+            index,
+            ref,
+            "status",
+            f.parse_choice,
+            raw.get("status"),
+            choices=STATUSES,
+            default=TransactionStatus.CONFIRMED,
+        )
         link = self.link_field
         rule_ref = check(table, index, ref, link, f.parse_key, raw.get(link))
         amount_missing = raw.get("amount") is None or raw.get("amount") == ""
@@ -198,14 +292,22 @@ class Normalizer:
             key = self._fingerprint_key("t", date, kind, amount, description, category)
         if key in self.seen_keys:
             self.report.skipped[table] += 1
-            self.report.warn(table, index, "id",
-                             "the same id appears earlier in the file: skipped", key)
+            self.report.warn(
+                table, index, "id", "the same id appears earlier in the file: skipped", key
+            )
             return None
         self.seen_keys.add(key)
         return TransactionRow(
-            index=index, key=key, server_id=ref if self.own_format else None, date=date,
-            description=description, amount=amount, type=kind, category=category,
-            status=status, rule_ref=rule_ref,
+            index=index,
+            key=key,
+            server_id=ref if self.own_format else None,
+            date=date,
+            description=description,
+            amount=amount,
+            type=kind,
+            category=category,
+            status=status,
+            rule_ref=rule_ref,
         )
 
     # -- values ------------------------------------------------------------------------------

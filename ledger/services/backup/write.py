@@ -37,8 +37,9 @@ from .report import ImportReport
 
 
 class ImportWriter:
-    def __init__(self, *, user, report: ImportReport, time_zone: str, own_format: bool,
-                 link_field: str):
+    def __init__(
+        self, *, user, report: ImportReport, time_zone: str, own_format: bool, link_field: str
+    ):
         self.user = user
         self.report = report
         self.time_zone = time_zone
@@ -123,12 +124,19 @@ class ImportWriter:
                 self.report.skipped[table] += 1
             else:
                 rule = RecurringTransaction(
-                    user=self.user, template_name=row.template_name,
-                    description=row.description, amount=row.amount, type=row.type,
-                    category=self._category(row.category), frequency=row.frequency,
-                    start_date=row.start_date, end_date=row.end_date,
-                    day_of_month=row.day_of_month, is_active=row.is_active,
-                    is_variable_amount=row.is_variable_amount, legacy_id=row.key,
+                    user=self.user,
+                    template_name=row.template_name,
+                    description=row.description,
+                    amount=row.amount,
+                    type=row.type,
+                    category=self._category(row.category),
+                    frequency=row.frequency,
+                    start_date=row.start_date,
+                    end_date=row.end_date,
+                    day_of_month=row.day_of_month,
+                    is_active=row.is_active,
+                    is_variable_amount=row.is_variable_amount,
+                    legacy_id=row.key,
                 )
                 new.append((row, rule))
                 occurrences.extend((rule.pk, day) for day in row.occurrence_dates)
@@ -166,15 +174,21 @@ class ImportWriter:
                 if pair in self.taken_rule_dates:
                     skipped[table] += 1
                     self.report.warn(
-                        table, row.index, self.link_field,
-                        f"the rule's occurrence on {row.date} already exists: skipped", row.key,
+                        table,
+                        row.index,
+                        self.link_field,
+                        f"the rule's occurrence on {row.date} already exists: skipped",
+                        row.key,
                     )
                     continue
                 if pair in self.file_rule_dates:
                     self.report.warn(
-                        table, row.index, self.link_field,
+                        table,
+                        row.index,
+                        self.link_field,
                         f"a second occurrence of the same rule on {row.date}: "
-                        "imported without the link", row.key,
+                        "imported without the link",
+                        row.key,
                     )
                     rule = None
                 else:
@@ -182,17 +196,27 @@ class ImportWriter:
             if row.amount is None and rule is None:
                 skipped[table] += 1
                 self.report.warn(
-                    table, row.index, "amount",
-                    "a pending occurrence without an amount cannot stand without its rule: "
-                    "skipped", row.key,
+                    table,
+                    row.index,
+                    "amount",
+                    "a pending occurrence without an amount cannot stand without its rule: skipped",
+                    row.key,
                 )
                 continue
             category = self._category(row.category)
-            new.append(Transaction(
-                user_id=self.user.pk, date=row.date, description=row.description,
-                amount=row.amount, type=row.type, category_id=category and category.pk,
-                status=row.status, recurring_id=rule and rule.pk, legacy_id=row.key,
-            ))
+            new.append(
+                Transaction(
+                    user_id=self.user.pk,
+                    date=row.date,
+                    description=row.description,
+                    amount=row.amount,
+                    type=row.type,
+                    category_id=category and category.pk,
+                    status=row.status,
+                    recurring_id=rule and rule.pk,
+                    legacy_id=row.key,
+                )
+            )
         self._flush_categories()
         if not self.writing:
             return
@@ -226,8 +250,11 @@ class ImportWriter:
         rule = self.rules_by_ref.get(row.rule_ref) or self.existing_rules.get(row.rule_ref)
         if rule is None:
             self.report.warn(
-                "transactions", row.index, self.link_field,
-                f"no recurring rule with id {row.rule_ref!r}: imported without the link", row.key,
+                "transactions",
+                row.index,
+                self.link_field,
+                f"no recurring rule with id {row.rule_ref!r}: imported without the link",
+                row.key,
             )
         return rule
 

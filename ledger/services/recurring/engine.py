@@ -47,8 +47,19 @@ DEFAULT_BATCH_SIZE = 500
 OCCURRENCE_BATCH_SIZE = 5000
 # What the all-users run reads of a rule: everything an occurrence is made from.
 _RULE_COLUMNS = (
-    "id", "user_id", "template_name", "description", "amount", "type", "category_id",
-    "frequency", "start_date", "end_date", "day_of_month", "is_active", "is_variable_amount",
+    "id",
+    "user_id",
+    "template_name",
+    "description",
+    "amount",
+    "type",
+    "category_id",
+    "frequency",
+    "start_date",
+    "end_date",
+    "day_of_month",
+    "is_active",
+    "is_variable_amount",
 )
 
 
@@ -225,6 +236,9 @@ def recurring_materialize_all(
             report(created)
     logger.info(
         "recurring materialized: %d rules, %d transactions created through %s%s",
-        result.rules, result.created, through, " (dry run)" if dry_run else "",
+        result.rules,
+        result.created,
+        through,
+        " (dry run)" if dry_run else "",
     )
     return result

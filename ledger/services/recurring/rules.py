@@ -84,9 +84,10 @@ def recurring_validate(*, rule: RecurringTransaction) -> None:
         errors["start_date"] = ["This field is required."]
     elif rule.end_date and rule.end_date < rule.start_date and "end_date" not in errors:
         errors["end_date"] = ["The end must not be before the start."]
-    if rule.category_id is not None and not category_list(user=rule.user).filter(
-        pk=rule.category_id
-    ).exists():
+    if (
+        rule.category_id is not None
+        and not category_list(user=rule.user).filter(pk=rule.category_id).exists()
+    ):
         errors["category"] = ["Unknown category."]
     if errors:
         raise ValidationError(errors)
