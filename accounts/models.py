@@ -36,6 +36,9 @@ class User(AbstractUser):
     # transactions adds one in the same database transaction (ledger.services.revisions), so
     # it names a state of the data — the ETag of their lists, calendars and stats.
     revision = models.BigIntegerField(default=0, editable=False)
+    # Tombstones up to this revision were purged (SYNC_TOMBSTONE_DAYS): a sync from an older
+    # revision cannot say what was deleted and must start again from 0.
+    sync_floor = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

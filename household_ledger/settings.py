@@ -164,7 +164,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.tasks.confirm_due_transactions",
         "schedule": crontab(minute=10, hour=0),
     },
+    "purge-sync-tombstones": {
+        "task": "ledger.tasks.purge_sync_tombstones",
+        "schedule": crontab(minute=40, hour=4),
+    },
+    "purge-idempotency-keys": {
+        "task": "ledger.tasks.purge_idempotency_keys",
+        "schedule": crontab(minute=50, hour=4),
+    },
 }
+# Hours the answer to a write sent with `Idempotency-Key` is kept for its retries.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# Days a deleted row's tombstone is kept for offline clients' `GET /sync` (older clients: 410).
+SYNC_TOMBSTONE_DAYS = env.int("SYNC_TOMBSTONE_DAYS", default=90)
 # A worker starting up queues both tasks once, to catch up on runs missed while it was down.
 RECURRING_CATCH_UP_ON_WORKER_START = env.bool("RECURRING_CATCH_UP_ON_WORKER_START", default=True)
 

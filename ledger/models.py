@@ -44,6 +44,8 @@ class Category(models.Model):
     is_default = models.BooleanField(default=False)
     # Defaults keep the SPA's order; user categories sort after them by name.
     sort_order = models.PositiveSmallIntegerField(default=1000)
+    # The owner's revision at this row's last change (ledger.services.revisions): delta sync.
+    revision = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -96,6 +98,8 @@ class RecurringTransaction(models.Model):
     is_variable_amount = models.BooleanField(default=False)
     # The id the rule had in the browser's IndexedDB, so re-imports do not duplicate it.
     legacy_id = models.CharField(max_length=64, blank=True, default="")
+    # The owner's revision at this row's last change (ledger.services.revisions): delta sync.
+    revision = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,6 +107,7 @@ class RecurringTransaction(models.Model):
         ordering = ["template_name", "created_at"]
         indexes = [
             models.Index(fields=["user", "is_active"], name="recurring_user_active_idx"),
+            models.Index(fields=["user", "revision"], name="recurring_user_revision_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -169,12 +174,15 @@ class Transaction(models.Model):
     )
     # The id the row had in the browser's IndexedDB, so re-imports do not duplicate it.
     legacy_id = models.CharField(max_length=64, blank=True, default="")
+    # The owner's revision at this row's last change (ledger.services.revisions): delta sync.
+    revision = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-date", "-created_at"]
         indexes = [
+            models.Index(fields=["user", "revision"], name="transaction_user_revision_idx"),
             # A user's list (newest first: a backward scan) and calendar (by date, then
             # creation order) read in index order: no sort, however many rows the user has.
             models.Index(
@@ -246,3 +254,71 @@ class RecurringOccurrence(models.Model):
 
     def __str__(self):
         return f"{self.recurring_id} @ {self.date}"
+
+
+class SyncKind(models.TextChoices):
+    """The kinds of rows `/sync` delivers (and their tombstones name)."""
+
+    TRANSACTION = "transactions", "transaction"
+    RECURRING = "recurring", "recurring rule"
+    CATEGORY = "categories", "category"
+
+
+class Tombstone(models.Model):
+    """A deleted row, kept for `SYNC_TOMBSTONE_DAYS` so offline clients learn of the deletion.
+
+    `revision` is the owner's revision of the deletion. Purged tombstones raise the owner's
+    `sync_floor`: a client whose last revision is below it must reload everything.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    kind = models.CharField(max_length=20, choices=SyncKind.choices)
+    object_id = models.UUIDField()
+    revision = models.BigIntegerField()
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "revision"], name="tombstone_user_revision_idx"),
+            models.Index(fields=["deleted_at"], name="tombstone_deleted_at_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=SyncKind.values), name="tombstone_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.object_id} @ {self.revision}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write sent with `Idempotency-Key`, replayed to its retries.
+
+    Stored in the same database transaction as the write itself, so a write and its record
+    commit or vanish together; kept IDEMPOTENCY_KEY_HOURS (24).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, the path and the body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    body = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_at_idx")]
+
+    def __str__(self):
+        return f"{self.key} → {self.status_code}"

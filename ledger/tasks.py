@@ -12,7 +12,9 @@ import datetime
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from ledger.services.idempotency import idempotency_purge
 from ledger.services.recurring.engine import DEFAULT_BATCH_SIZE, recurring_materialize_all
+from ledger.services.sync import sync_tombstones_purge
 from ledger.services.transactions import transaction_confirm_due
 
 # Transient database trouble (a restart, a failover, a dropped connection) is retried with
@@ -42,3 +44,16 @@ def materialize_recurring(through: str | None = None, batch_size: int = DEFAULT_
 def confirm_due_transactions() -> dict:
     """Confirm scheduled transactions dated today or earlier (not pending variable amounts)."""
     return {"confirmed": transaction_confirm_due()}
+
+
+@shared_task(**_RETRY)
+def purge_sync_tombstones() -> dict:
+    """Forget deletions older than SYNC_TOMBSTONE_DAYS (offline clients older than that
+    reload everything)."""
+    return {"purged": sync_tombstones_purge()}
+
+
+@shared_task(**_RETRY)
+def purge_idempotency_keys() -> dict:
+    """Forget stored answers to writes older than IDEMPOTENCY_KEY_HOURS."""
+    return {"purged": idempotency_purge()}

@@ -5,6 +5,7 @@ from ledger.api.backup import BackupExportView, BackupImportView
 from ledger.api.categories import CategoryViewSet
 from ledger.api.recurring import RecurringViewSet
 from ledger.api.stats import views as stats
+from ledger.api.sync import SyncView
 from ledger.api.transactions import TransactionViewSet
 
 # At the site root, without trailing slashes (SPEC §5): /transactions, /categories, …
@@ -26,4 +27,5 @@ urlpatterns = [
     path("stats/trend", stats.StatsTrendView.as_view(), name="stats-trend"),
     path("backup/export", BackupExportView.as_view(), name="backup-export"),
     path("backup/import", BackupImportView.as_view(), name="backup-import"),
+    path("sync", SyncView.as_view(), name="sync"),
 ]

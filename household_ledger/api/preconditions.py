@@ -42,6 +42,10 @@ class PreconditionFailed(exceptions.APIException):
     )
     default_code = "precondition_failed"
 
+    def __init__(self, *, current: dict | None = None):
+        super().__init__()
+        self.current = current
+
 
 IF_MATCH_PARAMETER = OpenApiParameter(
     "If-Match",
@@ -95,9 +99,21 @@ class ConditionalWriteMixin:
             self.check_object_permissions(self.request, obj)
             header = self.request.headers.get("If-Match")
             if header and not _matches(header, etag_for(obj)):
-                raise PreconditionFailed()
+                self._etag_of_current = etag_for(obj)
+                raise PreconditionFailed(current=self.render_current(obj))
         self._etag_object = obj
         return obj
+
+    def render_current(self, obj) -> dict | None:
+        """The object as a read shows it, sent with a 412 so the client can merge."""
+        return None
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(exc, PreconditionFailed) and exc.current is not None:
+            response.data["error"]["current"] = exc.current
+            response["ETag"] = self._etag_of_current
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -109,7 +125,8 @@ class ConditionalWriteMixin:
 
 
 PRECONDITION_FAILED = error_response(
-    "If-Match does not match the object's current ETag: nothing was written.",
+    "If-Match does not match the object's current ETag: nothing was written. `error.current` "
+    "is the object as it is now (and `ETag` its tag), so the client can merge and retry.",
     example={
         "error": {"code": "precondition_failed", "message": PreconditionFailed.default_detail}
     },

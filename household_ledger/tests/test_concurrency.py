@@ -78,6 +78,9 @@ def test_write_with_a_stale_etag_is_a_412_and_writes_nothing(auth_client, user, 
     assert response.json()["error"]["code"] == "precondition_failed"
     row.refresh_from_db()
     assert row.description == "노트북" and row.amount == Decimal("1000")
+    # and the phone is given the row as it is now, with its tag, to merge and retry
+    assert response.json()["error"]["current"] == phone.get(f"/transactions/{row.pk}").json()
+    assert response["ETag"] == _etag(phone, row)
 
 
 @pytest.mark.django_db

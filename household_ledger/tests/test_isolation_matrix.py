@@ -416,6 +416,24 @@ def case_backup_import(w):
     assert Transaction.objects.filter(user=w.bob, description="bob import").count() == len(rows)
 
 
+def case_sync(w):
+    """Bob's snapshot and deltas hold only Bob's rows, whatever Alice writes or deletes."""
+    snapshot = w.bob_call("get", "/sync?since=0")
+    assert snapshot.status_code == 200
+    assert ALICE_MARK.encode() not in snapshot.body and b"BOB" in snapshot.body
+    since = json.loads(snapshot.body)["revision"]
+    created = w.alice_client.post(
+        "/transactions",
+        {"date": "2025-07-25", "description": ALICE_MARK, "amount": 1, "type": "expense"},
+        format="json",
+    ).json()
+    w.alice_client.delete(f"/transactions/{created['id']}")
+    w.alice_client.delete(f"/transactions/{w.a['transactions'][0]}")
+    w.alice_before = _snapshot(w.alice)  # Alice's own changes, made above
+    delta = json.loads(w.bob_call("get", f"/sync?since={since}").body)
+    assert delta["transactions"] == [] and delta["deleted"]["transactions"] == []
+
+
 def case_auth_me(w):
     response = w.bob_call("get", "/auth/me")
     assert response.status_code == 200
@@ -452,6 +470,7 @@ CASES = {
     "GET /backup/export": case_backup_export,
     "POST /backup/import": case_backup_import,
     "GET /auth/me": case_auth_me,
+    "GET /sync": case_sync,
 }
 
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from household_ledger.api.exceptions import error_body
+from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.services.backup import (
     EXPORT_FORMATS,
     MODES,
@@ -144,7 +145,7 @@ class BackupExportView(APIView):
         return response
 
 
-class BackupImportView(APIView):
+class BackupImportView(IdempotentWriteMixin, APIView):
     parser_classes = [RawJSONParser, MultiPartParser]
     throttle_scope = "backup"  # household_ledger.api.throttles
 

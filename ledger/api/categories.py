@@ -16,6 +16,7 @@ from household_ledger.api.preconditions import (
     RevisionETagMixin,
 )
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR, error_response
+from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.api.transactions import UUID_PATTERN
 from ledger.selectors.categories import category_list
 from ledger.services.categories import category_create, category_delete, category_update
@@ -97,7 +98,11 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 403: READ_ONLY, 404: NOT_FOUND}
     ),
 )
 class CategoryViewSet(
-    RevisionETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    IdempotentWriteMixin,
+    RevisionETagMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = CategorySerializer
     revision_etag_actions = ("list",)

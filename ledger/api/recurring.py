@@ -28,6 +28,7 @@ from household_ledger.api.preconditions import (
 from household_ledger.api.rows import RowSerializer
 from household_ledger.api.schema import NOT_FOUND, error_response
 from ledger.api.fields import DayOfMonthField, MoneyField, MonthOrDateField
+from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.api.transactions import TRANSACTION_FIELDS, TransactionSerializer
 from ledger.dates import add_months, local_today, month_end
 from ledger.models import Category, Frequency, TransactionType
@@ -267,6 +268,7 @@ _INVALID = error_response(
     ),
 )
 class RecurringViewSet(
+    IdempotentWriteMixin,
     RevisionETagMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -29,6 +29,7 @@ from household_ledger.api.preconditions import (
 from household_ledger.api.rows import RowSerializer
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
 from ledger.api.fields import LocalDateField, MoneyField
+from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.api.paths import (
     DAY_PARAMETER,
     MONTH_PARAMETER,
@@ -373,6 +374,7 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 404: NOT_FOUND, 412: PRECONDITION_FAIL
     ),
 )
 class TransactionViewSet(
+    IdempotentWriteMixin,
     RevisionETagMixin,
     ConditionalWriteMixin,
     mixins.ListModelMixin,
@@ -395,6 +397,10 @@ class TransactionViewSet(
 
     def retrieve(self, request, pk=None):
         return self._row_response(self.get_object().pk)
+
+    def render_current(self, obj) -> dict:
+        row = transaction_row(user=self.request.user, pk=obj.pk, fields=TRANSACTION_FIELDS)
+        return TransactionSerializer(row).data
 
     def _row_response(self, pk, *, status_code=status.HTTP_200_OK) -> Response:
         try:

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from ledger.models import Category, RecurringTransaction, Transaction
+from ledger.models import Category, RecurringTransaction, SyncKind, Transaction
 from ledger.selectors.categories import category_list
-from ledger.services.revisions import revision_bump
+from ledger.services.revisions import revision_bump, tombstone_record
+from ledger.services.transactions import transaction_bulk_change
 
 # A user's own categories are listed unpaginated; this keeps that list bounded.
 MAX_CATEGORIES_PER_USER = 200
@@ -46,7 +47,9 @@ def _save(category: Category, **kwargs) -> None:
     # unique constraint decides, and the answer is the same 400 naming `name`.
     try:
         with db_transaction.atomic():
-            revision_bump(user=category.user)
+            category.revision = revision_bump(user=category.user)
+            if "update_fields" in kwargs:
+                kwargs["update_fields"] = [*kwargs["update_fields"], "revision"]
             category.save(**kwargs)
     except IntegrityError as error:
         raise ValidationError({"name": DUPLICATE_NAME}) from error
@@ -66,10 +69,12 @@ def category_create(*, user, name: str, emoji: str = "") -> Category:
     """Create one of the user's own categories (at most MAX_CATEGORIES_PER_USER)."""
     try:
         with db_transaction.atomic():
-            revision_bump(user=user)
+            revision = revision_bump(user=user)
             _check_room(user=user, adding=1)
             _check_name_free(user=user, name=name)
-            return Category.objects.create(user=user, name=name, emoji=emoji, is_default=False)
+            return Category.objects.create(
+                user=user, name=name, emoji=emoji, is_default=False, revision=revision
+            )
     except IntegrityError as error:
         raise ValidationError({"name": DUPLICATE_NAME}) from error
 
@@ -83,14 +88,14 @@ def category_bulk_create(*, user, categories: Sequence[Category]) -> list[Catego
         return []
     try:
         with db_transaction.atomic():
-            revision_bump(user=user)
+            revision = revision_bump(user=user)
+            for category in categories:
+                category.revision = revision
             _check_room(user=user, adding=len(categories))
             names = [category.name for category in categories]
             if (
                 len(set(names)) < len(names)
-                or Category.objects.filter(
-                    Q(user__isnull=True) | Q(user=user), name__in=names
-                ).exists()
+                or category_list(user=user).filter(name__in=names).exists()
             ):
                 raise ValidationError({"name": DUPLICATE_NAME})
             return Category.objects.bulk_create(categories)
@@ -118,13 +123,15 @@ def category_delete(*, category: Category) -> CategoryDeletion:
     and become uncategorized (category NULL); nothing else is deleted."""
     _check_own(category=category)
     with db_transaction.atomic():
-        revision_bump(user=category.user)
-        now = timezone.now()
-        transactions = Transaction.objects.filter(category=category).update(
-            category=None, updated_at=now
+        revision = revision_bump(user=category.user)
+        transactions, rules = _uncategorize(
+            user=category.user, categories=[category.pk], revision=revision
         )
-        rules = RecurringTransaction.objects.filter(category=category).update(
-            category=None, updated_at=now
+        tombstone_record(
+            user_id=category.user_id,
+            kind=SyncKind.CATEGORY,
+            object_ids=[category.pk],
+            revision=revision,
         )
         category.delete()
     return CategoryDeletion(
@@ -137,14 +144,26 @@ def category_bulk_delete(*, user, queryset: QuerySet[Category]) -> int:
     their transactions and rules become uncategorized, as with `category_delete`. Returns how
     many categories went."""
     with db_transaction.atomic():
-        revision_bump(user=user)
-        doomed = queryset.filter(user=user, is_default=False)
-        now = timezone.now()
-        Transaction.objects.filter(user=user, category__in=doomed).update(
-            category=None, updated_at=now
+        revision = revision_bump(user=user)
+        doomed = list(queryset.filter(user=user, is_default=False).values_list("pk", flat=True))
+        _uncategorize(user=user, categories=doomed, revision=revision)
+        tombstone_record(
+            user_id=user.pk, kind=SyncKind.CATEGORY, object_ids=doomed, revision=revision
         )
-        RecurringTransaction.objects.filter(user=user, category__in=doomed).update(
-            category=None, updated_at=now
-        )
-        _, deleted = doomed.delete()
+        _, deleted = Category.objects.filter(pk__in=doomed).delete()
     return deleted.get(Category._meta.label, 0)
+
+
+def _uncategorize(*, user, categories, revision: int) -> tuple[int, int]:
+    """The user's transactions and rules in `categories` become uncategorized at `revision`
+    (before the categories go); returns how many of each."""
+    transactions = transaction_bulk_change(
+        user=user,
+        queryset=Transaction.objects.filter(category__in=categories),
+        changes={"category": None},
+        revision=revision,
+    )
+    rules = RecurringTransaction.objects.filter(user=user, category__in=categories).update(
+        category=None, updated_at=timezone.now(), revision=revision
+    )
+    return transactions, rules

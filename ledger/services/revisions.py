@@ -1,9 +1,11 @@
 """The revision of a user's ledger data: one counter that every write bumps.
 
 Every service that writes categories, recurring rules or transactions calls `revision_bump`
-inside its own database transaction, so a rolled-back write leaves the revision as it was and
-a committed one always changes it. Readers use it as the ETag of what they render
-(`household_ledger.api.conditional`).
+inside its own database transaction and stamps the rows it writes with the new revision (their
+`revision` column); a deletion leaves a `Tombstone` at it. So a rolled-back write leaves
+everything as it was, and a committed one is visible as "rows with a revision above R": the
+ETag of every read (`household_ledger.api.preconditions`) and the delta of `/sync`
+(`ledger.selectors.sync`).
 """
 
 from collections.abc import Iterable
@@ -11,17 +13,7 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.db.models import F
 
-
-def revision_bump(*, user) -> None:
-    """Add one to `user`'s revision. Call it inside the write's `atomic()` block: the row lock
-    it takes also orders concurrent writers of one user."""
-    get_user_model().objects.filter(pk=user.pk).update(revision=F("revision") + 1)
-
-
-def revision_bump_everyone() -> None:
-    """Add one to every user's revision: the shared default categories changed, and every
-    user's calendar shows their names."""
-    get_user_model().objects.update(revision=F("revision") + 1)
+from ledger.models import Tombstone
 
 
 def owner_lock(*, user_ids: Iterable) -> None:
@@ -37,10 +29,36 @@ def owner_lock(*, user_ids: Iterable) -> None:
         list(users.values_list("pk", flat=True))
 
 
-def revision_bump_users(*, user_ids: Iterable) -> None:
+def revision_bump(*, user) -> int:
+    """Add one to `user`'s revision and return it. Call it inside the write's `atomic()` block:
+    the row lock it takes orders concurrent writers of one user."""
+    return revision_bump_users(user_ids=[user.pk])[user.pk]
+
+
+def revision_bump_users(*, user_ids: Iterable) -> dict:
     """Add one to the revision of each of `user_ids` (a write that spans users, such as the
-    nightly confirmation), their rows locked in primary-key order first."""
+    nightly confirmation), their rows locked in primary-key order first; {user id: revision}."""
     ids = sorted(set(user_ids))
-    if ids:
-        owner_lock(user_ids=ids)
-        get_user_model().objects.filter(pk__in=ids).update(revision=F("revision") + 1)
+    if not ids:
+        return {}
+    owner_lock(user_ids=ids)
+    users = get_user_model().objects.filter(pk__in=ids)
+    users.update(revision=F("revision") + 1)
+    return dict(users.values_list("pk", "revision"))
+
+
+def revision_bump_everyone() -> None:
+    """Add one to every user's revision: the shared default categories changed, and every
+    user's calendar shows their names."""
+    get_user_model().objects.update(revision=F("revision") + 1)
+
+
+def tombstone_record(*, user_id, kind: str, object_ids: Iterable, revision: int) -> None:
+    """Remember that these rows of `user_id` were deleted at `revision` (for `/sync`)."""
+    Tombstone.objects.bulk_create(
+        [
+            Tombstone(user_id=user_id, kind=kind, object_id=object_id, revision=revision)
+            for object_id in object_ids
+        ],
+        batch_size=2000,
+    )

@@ -11,16 +11,25 @@ import logging
 from collections.abc import Sequence
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from ledger.dates import local_today
-from ledger.models import Category, Transaction, TransactionStatus
+from ledger.models import Category, SyncKind, Transaction, TransactionStatus
 from ledger.selectors.categories import category_list
-from ledger.services.revisions import revision_bump, revision_bump_users
+from ledger.services.revisions import revision_bump, revision_bump_users, tombstone_record
+
+
+def _owner_revision() -> Subquery:
+    """In an UPDATE over several owners' rows: each row takes its owner's (just bumped)
+    revision."""
+    owners = get_user_model().objects.filter(pk=OuterRef("user_id"))
+    return Subquery(owners.values("revision")[:1])
+
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +87,8 @@ def transaction_create(
     creates amount-pending occurrences."""
     transaction_validate_create(user=user, amount=amount, category=category)
     with db_transaction.atomic():
-        revision_bump(user=user)
         return Transaction.objects.create(
+            revision=revision_bump(user=user),
             user=user,
             date=date,
             description=description,
@@ -104,9 +113,7 @@ def transaction_bulk_create(
         raise ValueError("transaction_bulk_create: every row must belong to `user`")
     if not transactions:
         return []
-    with db_transaction.atomic():
-        revision_bump(user=user)
-        return _bulk_insert(transactions, ignore_conflicts=ignore_conflicts)
+    return _bulk_insert(transactions, ignore_conflicts=ignore_conflicts)
 
 
 def transaction_bulk_create_for_owners(
@@ -115,23 +122,25 @@ def transaction_bulk_create_for_owners(
     """`transaction_bulk_create` for rows of several users at once (the recurring engine's
     batches span users): every owner's revision is bumped, owners locked in primary-key order,
     and the rows go in a few large INSERTs rather than a few per user."""
-    if not transactions:
-        return []
-    with db_transaction.atomic():
-        revision_bump_users(user_ids={row.user_id for row in transactions})
-        return _bulk_insert(transactions, ignore_conflicts=ignore_conflicts)
+    return _bulk_insert(transactions, ignore_conflicts=ignore_conflicts)
 
 
 def _bulk_insert(
     transactions: Sequence[Transaction], *, ignore_conflicts: bool
 ) -> list[Transaction]:
+    """Insert in batches, each under a revision of its own for its owners: a `/sync` page
+    holds whole revisions, so no revision may hold more rows than a batch."""
     inserted = []
-    for start in range(0, len(transactions), BULK_BATCH_SIZE):
-        batch = transactions[start : start + BULK_BATCH_SIZE]
-        if ignore_conflicts:
-            inserted.extend(_insert_new(batch))
-        else:
-            inserted.extend(Transaction.objects.bulk_create(batch))
+    with db_transaction.atomic():
+        for start in range(0, len(transactions), BULK_BATCH_SIZE):
+            batch = transactions[start : start + BULK_BATCH_SIZE]
+            revisions = revision_bump_users(user_ids={row.user_id for row in batch})
+            for row in batch:
+                row.revision = revisions[row.user_id]
+            if ignore_conflicts:
+                inserted.extend(_insert_new(batch))
+            else:
+                inserted.extend(Transaction.objects.bulk_create(batch))
     return inserted
 
 
@@ -158,12 +167,27 @@ def transaction_bulk_update(
     if not transactions:
         return
     now = timezone.now()
-    for row in transactions:
-        row.updated_at = now
     with db_transaction.atomic():
-        revision_bump(user=user)
+        revision = revision_bump(user=user)
+        for row in transactions:
+            row.updated_at = now
+            row.revision = revision
         Transaction.objects.bulk_update(
-            transactions, [*fields, "updated_at"], batch_size=BULK_BATCH_SIZE
+            transactions, [*fields, "updated_at", "revision"], batch_size=BULK_BATCH_SIZE
+        )
+
+
+def transaction_bulk_change(
+    *, user, queryset: QuerySet[Transaction], changes: dict, revision: int | None = None
+) -> int:
+    """Set `changes` on the rows of `queryset` that belong to `user` (a deleted category's
+    rows become uncategorized, a deleted rule's history is unlinked), stamped with `revision`
+    — the caller's, when it bumped it already for a write of its own — or a new one."""
+    with db_transaction.atomic():
+        if revision is None:
+            revision = revision_bump(user=user)
+        return queryset.filter(user=user).update(
+            **changes, updated_at=timezone.now(), revision=revision
         )
 
 
@@ -180,8 +204,8 @@ def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
     if changes:
         try:
             with db_transaction.atomic():
-                revision_bump(user=transaction.user)
-                transaction.save(update_fields=[*changes, "updated_at"])
+                transaction.revision = revision_bump(user=transaction.user)
+                transaction.save(update_fields=[*changes, "updated_at", "revision"])
         except IntegrityError as error:
             # The one constraint an edit can hit: one transaction per (rule, date).
             raise ValidationError(
@@ -194,7 +218,13 @@ def transaction_delete(*, transaction: Transaction) -> None:
     """Delete one transaction. A deleted recurring occurrence is not re-created: the engine
     remembers materialized dates in `RecurringOccurrence`, which this leaves in place."""
     with db_transaction.atomic():
-        revision_bump(user=transaction.user)
+        revision = revision_bump(user=transaction.user)
+        tombstone_record(
+            user_id=transaction.user_id,
+            kind=SyncKind.TRANSACTION,
+            object_ids=[transaction.pk],
+            revision=revision,
+        )
         transaction.delete()
 
 
@@ -202,8 +232,15 @@ def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
     """Delete the rows of `queryset` that belong to `user` (a rule's future occurrences, an
     import's replace); returns how many went."""
     with db_transaction.atomic():
-        revision_bump(user=user)
-        _, deleted = queryset.filter(user=user).delete()
+        revision = revision_bump(user=user)
+        doomed = queryset.filter(user=user)
+        tombstone_record(
+            user_id=user.pk,
+            kind=SyncKind.TRANSACTION,
+            object_ids=doomed.values_list("pk", flat=True).iterator(),
+            revision=revision,
+        )
+        _, deleted = doomed.delete()
     return deleted.get(Transaction._meta.label, 0)
 
 
@@ -236,7 +273,9 @@ def transaction_confirm_due(*, today: datetime.date | None = None, batch_size: i
             revision_bump_users(user_ids=[user_id for _, user_id in rows])
             # Filtered again: a row edited since the read above is left as its editor made it.
             confirmed += due.filter(pk__in=[pk for pk, _ in rows]).update(
-                status=TransactionStatus.CONFIRMED, updated_at=timezone.now()
+                status=TransactionStatus.CONFIRMED,
+                updated_at=timezone.now(),
+                revision=_owner_revision(),
             )
     if confirmed:
         logger.info("confirmed %d due scheduled transactions (through %s)", confirmed, today)

@@ -1,13 +1,12 @@
 """Seed realistic demo data fast, for benchmarks: `manage.py seed_demo --users 1000 ...`.
 
-Users and rules go through `bulk_create`; transactions are streamed with PostgreSQL COPY,
-which is what makes ~1.1 M rows take well under two minutes.
+Users and rules go through `bulk_create`; transactions through the transactions' one writer
+(`transaction_bulk_create_for_owners`), in chunks.
 """
 
 import datetime
 import random
 import time
-import uuid
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -17,6 +16,10 @@ from django.utils import timezone
 
 from ledger.dates import add_months, local_today
 from ledger.models import Category, RecurringTransaction, Transaction
+from ledger.services.transactions import transaction_bulk_create_for_owners
+
+# Rows per write: bounded memory, few round trips.
+_CHUNK = 20_000
 
 DEMO_PREFIX = "user_demo_"
 HEAVY_USER_ID = f"{DEMO_PREFIX}heavy"
@@ -80,7 +83,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self._create_users(User, [clerk_id for clerk_id, _ in plan])
             self._create_rules(users, categories, rng)
-            total = self._copy_transactions(users, plan, categories, rng)
+            total = self._create_transactions(users, plan, categories, rng)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE ledger_transaction")
         elapsed = time.perf_counter() - started
@@ -136,54 +139,39 @@ class Command(BaseCommand):
             )
         RecurringTransaction.objects.bulk_create(rules, batch_size=5000)
 
-    def _copy_transactions(self, users, plan, categories, rng):
+    def _create_transactions(self, users, plan, categories, rng):
+        """Random rows over five years, written through the transactions' one writer in
+        chunks (bounded memory)."""
         today = local_today()
         first_day = today - datetime.timedelta(days=365 * YEARS)
         span = (today - first_day).days
-        columns = (
-            "id",
-            "user_id",
-            "date",
-            "description",
-            "amount",
-            "type",
-            "category_id",
-            "status",
-            "legacy_id",
-            "created_at",
-            "updated_at",
-        )
-        now = timezone.now()
-        total = 0
-        sql = f"COPY {Transaction._meta.db_table} ({', '.join(columns)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.connection.cursor().copy(sql) as copy:
-            for user, (_, count) in zip(users, plan, strict=True):
-                for _ in range(count):
-                    day = first_day + datetime.timedelta(days=rng.randrange(span + 1))
-                    if rng.random() < 0.04:
-                        name = description = "월급"
-                        kind, amount = "income", rng.randrange(2_000_000, 4_000_000, 10)
-                    else:
-                        name, (low, high) = rng.choice(EXPENSES)
-                        kind, amount = "expense", rng.randrange(low, high, 100)
-                        description = rng.choice(DESCRIPTIONS.get(name, [name]))
-                    status = "scheduled" if day > today else "confirmed"
-                    copy.write_row(
-                        (
-                            uuid.uuid4(),
-                            user.id,
-                            day,
-                            description,
-                            amount,
-                            kind,
-                            categories.get(name),
-                            status,
-                            "",
-                            now,
-                            now,
-                        )
+        total, chunk = 0, []
+        for user, (_, count) in zip(users, plan, strict=True):
+            for _ in range(count):
+                day = first_day + datetime.timedelta(days=rng.randrange(span + 1))
+                if rng.random() < 0.04:
+                    name = description = "월급"
+                    kind, amount = "income", rng.randrange(2_000_000, 4_000_000, 10)
+                else:
+                    name, (low, high) = rng.choice(EXPENSES)
+                    kind, amount = "expense", rng.randrange(low, high, 100)
+                    description = rng.choice(DESCRIPTIONS.get(name, [name]))
+                chunk.append(
+                    Transaction(
+                        user_id=user.id,
+                        date=day,
+                        description=description,
+                        amount=Decimal(amount),
+                        type=kind,
+                        category_id=categories.get(name),
+                        status="scheduled" if day > today else "confirmed",
                     )
-                    total += 1
-                if total and total % 100_000 < count:
-                    self.stdout.write(f"  … {total} transactions")
+                )
+                if len(chunk) >= _CHUNK:
+                    total += len(transaction_bulk_create_for_owners(transactions=chunk))
+                    chunk = []
+                    if total % 100_000 < _CHUNK:
+                        self.stdout.write(f"  … {total} transactions")
+        if chunk:
+            total += len(transaction_bulk_create_for_owners(transactions=chunk))
         return total

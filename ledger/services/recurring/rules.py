@@ -19,6 +19,7 @@ from ledger.models import (
     Category,
     Frequency,
     RecurringTransaction,
+    SyncKind,
     Transaction,
     TransactionStatus,
     TransactionType,
@@ -35,8 +36,12 @@ from ledger.services.recurring.engine import (
     recurring_occurrence_bulk_record,
     recurring_occurrence_release,
 )
-from ledger.services.revisions import revision_bump
-from ledger.services.transactions import transaction_bulk_delete, transaction_bulk_update
+from ledger.services.revisions import revision_bump, tombstone_record
+from ledger.services.transactions import (
+    transaction_bulk_change,
+    transaction_bulk_delete,
+    transaction_bulk_update,
+)
 
 # Rules per INSERT of `recurring_bulk_create`.
 BULK_BATCH_SIZE = 1000
@@ -103,7 +108,9 @@ def recurring_bulk_create(
     if not rules:
         return []
     with db_transaction.atomic():
-        revision_bump(user=user)
+        revision = revision_bump(user=user)
+        for rule in rules:
+            rule.revision = revision
         return RecurringTransaction.objects.bulk_create(rules, batch_size=BULK_BATCH_SIZE)
 
 
@@ -143,7 +150,7 @@ def recurring_create(
         is_variable_amount=is_variable_amount,
     )
     recurring_validate(rule=rule)
-    revision_bump(user=user)
+    rule.revision = revision_bump(user=user)
     rule.save()
     recurring_materialize(rule=rule, today=today)
     return rule
@@ -151,13 +158,16 @@ def recurring_create(
 
 def _lock(rule: RecurringTransaction) -> RecurringTransaction:
     """The rule's row, locked until the caller's transaction ends, with its owner loaded. The
-    owner is locked first (its revision bumped), as every writer does."""
-    revision_bump(user=rule.user)
-    return (
+    owner is locked first (its revision bumped, and the rule stamped with it for its save),
+    as every writer does."""
+    revision = revision_bump(user=rule.user)
+    locked = (
         RecurringTransaction.objects.select_for_update(of=("self",))
         .select_related("user")
         .get(pk=rule.pk)
     )
+    locked.revision = revision
+    return locked
 
 
 @dataclass
@@ -263,5 +273,18 @@ def recurring_delete(*, rule: RecurringTransaction) -> int:
         user=locked.user,
         queryset=Transaction.objects.filter(recurring=locked, status=TransactionStatus.SCHEDULED),
     )
-    locked.delete()  # occurrence records cascade; confirmed transactions are SET NULL
+    # Confirmed history stays, unlinked — a change of those rows, so at this revision too.
+    transaction_bulk_change(
+        user=locked.user,
+        queryset=Transaction.objects.filter(recurring=locked),
+        changes={"recurring": None},
+        revision=locked.revision,
+    )
+    tombstone_record(
+        user_id=locked.user_id,
+        kind=SyncKind.RECURRING,
+        object_ids=[locked.pk],
+        revision=locked.revision,
+    )
+    locked.delete()  # occurrence records cascade
     return removed

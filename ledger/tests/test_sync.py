@@ -1,0 +1,211 @@
+"""`GET /sync?since=`: every write is visible as a change after the revision it happened at.
+
+Rows are written through the API (the services stamp revisions and leave tombstones), so
+these tests also hold every writer to the rule.
+"""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from ledger.default_categories import DEFAULT_CATEGORIES
+from ledger.models import Tombstone, Transaction
+from ledger.services.sync import sync_tombstones_purge
+from ledger.services.transactions import transaction_bulk_create, transaction_confirm_due
+
+pytestmark = pytest.mark.django_db
+
+
+def _lunch(client, **extra):
+    body = {"date": "2025-07-25", "description": "점심", "amount": 5400, "type": "expense"}
+    response = client.post("/transactions", {**body, **extra}, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def _sync(client, since, **params):
+    response = client.get("/sync", {"since": since, **params})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _all_pages(client, since=0, limit=1000):
+    pages = []
+    while True:
+        page = _sync(client, since, limit=limit)
+        pages.append(page)
+        since = page["revision"]
+        if not page["has_more"]:
+            return pages
+
+
+def test_a_full_snapshot_has_every_row_in_its_usual_rendering(auth_client, user):
+    # given
+    client = auth_client(user)
+    created = _lunch(client)
+    category = client.post("/categories", {"name": "쇼핑"}, format="json").json()
+    # when
+    page = _sync(client, 0)
+    # then
+    assert page["has_more"] is False
+    user.refresh_from_db()
+    assert page["revision"] == user.revision > 0
+    assert page["transactions"] == [client.get(f"/transactions/{created['id']}").json()]
+    names = [row["name"] for row in page["categories"]]
+    assert set(names) == {name for name, _ in DEFAULT_CATEGORIES} | {"쇼핑"}
+    assert category in page["categories"]
+    assert page["deleted"] == {"transactions": [], "recurring": [], "categories": []}
+
+
+def test_a_delta_holds_exactly_what_changed_and_what_was_deleted(auth_client, user):
+    client = auth_client(user)
+    kept = _lunch(client, description="유지")
+    edited = _lunch(client, description="수정 전")
+    doomed = _lunch(client, description="삭제")
+    since = _sync(client, 0)["revision"]
+    # when: one edit, one deletion, one creation
+    client.patch(f"/transactions/{edited['id']}", {"description": "수정 후"}, format="json")
+    client.delete(f"/transactions/{doomed['id']}")
+    new = _lunch(client, description="새것")
+    page = _sync(client, since)
+    # then
+    assert [row["description"] for row in page["transactions"]] == ["수정 후", "새것"]
+    assert kept["id"] not in {row["id"] for row in page["transactions"]}
+    assert page["deleted"]["transactions"] == [doomed["id"]]
+    assert page["transactions"][1]["id"] == new["id"]
+    assert page["revision"] > since
+    # and nothing more after it
+    assert _sync(client, page["revision"])["transactions"] == []
+
+
+def test_nothing_new_costs_no_query_beyond_authentication(
+    auth_client, user, django_assert_max_num_queries
+):
+    client = auth_client(user)
+    _lunch(client)
+    revision = _sync(client, 0)["revision"]
+    with django_assert_max_num_queries(1):
+        page = _sync(client, revision)
+    assert page == {
+        "revision": revision,
+        "has_more": False,
+        "transactions": [],
+        "recurring": [],
+        "categories": [],
+        "deleted": {"transactions": [], "recurring": [], "categories": []},
+    }
+
+
+def test_pages_hold_whole_revisions_and_together_are_the_snapshot(auth_client, user):
+    # given: 4,500 rows from one bulk write (three batches, three revisions) and a few more
+    rows = [
+        Transaction(
+            user=user,
+            date=datetime.date(2025, 7, 1) + datetime.timedelta(days=n % 28),
+            description=f"행 {n}",
+            amount=Decimal(1000 + n),
+            type="expense",
+        )
+        for n in range(4500)
+    ]
+    transaction_bulk_create(user=user, transactions=rows)
+    client = auth_client(user)
+    for _ in range(3):
+        _lunch(client)
+    # when
+    pages = _all_pages(client, limit=2500)
+    # then: every row once, pages in revision order, none splitting a revision
+    ids = [row["id"] for page in pages for row in page["transactions"]]
+    assert len(ids) == len(set(ids)) == 4503
+    assert len(pages) >= 2
+    assert all(page["has_more"] for page in pages[:-1]) and not pages[-1]["has_more"]
+    revisions = [page["revision"] for page in pages]
+    assert revisions == sorted(revisions)
+
+
+def test_rule_and_category_deletions_show_their_consequences(auth_client, user):
+    client = auth_client(user)
+    category = client.post("/categories", {"name": "주거"}, format="json").json()
+    rule = client.post(
+        "/recurring",
+        {
+            "template_name": "월세",
+            "amount": 550000,
+            "type": "expense",
+            "start_date": "2025-01",
+            "day_of_month": 25,
+            "category": category["id"],
+        },
+        format="json",
+    ).json()
+    history = client.get(f"/transactions?recurring={rule['id']}&status=confirmed").json()
+    assert history["count"] > 0
+    scheduled = client.get(f"/transactions?recurring={rule['id']}&status=scheduled").json()
+    since = _sync(client, 0)["revision"]
+    # when
+    client.delete(f"/recurring/{rule['id']}")
+    client.delete(f"/categories/{category['id']}")
+    page = _sync(client, since)
+    # then: the rule and its scheduled rows are tombstones; its history is unlinked
+    assert page["deleted"]["recurring"] == [rule["id"]]
+    assert set(page["deleted"]["transactions"]) == {row["id"] for row in scheduled["results"]}
+    assert page["deleted"]["categories"] == [category["id"]]
+    changed = {row["id"]: row for row in page["transactions"]}
+    assert set(changed) == {row["id"] for row in history["results"]}
+    assert all(row["recurring"] is None and row["category"] is None for row in changed.values())
+
+
+def test_the_nightly_confirmation_is_a_change(auth_client, user):
+    client = auth_client(user)
+    scheduled = _lunch(client, status="scheduled", date="2025-07-25")
+    since = _sync(client, 0)["revision"]
+    transaction_confirm_due(today=datetime.date(2025, 7, 25))
+    page = _sync(client, since)
+    assert [(row["id"], row["status"]) for row in page["transactions"]] == [
+        (scheduled["id"], "confirmed")
+    ]
+
+
+def test_another_users_writes_never_show(auth_client, user, other_user):
+    mine = auth_client(user)
+    since = _sync(mine, 0)["revision"]
+    theirs = auth_client(other_user)
+    created = _lunch(theirs)
+    theirs.delete(f"/transactions/{created['id']}")
+    page = _sync(mine, since)
+    assert page["transactions"] == [] and page["deleted"]["transactions"] == []
+
+
+def test_a_since_older_than_the_kept_tombstones_must_start_again(auth_client, user):
+    client = auth_client(user)
+    doomed = _lunch(client)
+    since = _sync(client, 0)["revision"]
+    client.delete(f"/transactions/{doomed['id']}")
+    _lunch(client)
+    later = timezone.now() + datetime.timedelta(days=91)
+    with time_machine.travel(later, tick=False):
+        assert sync_tombstones_purge() == 1
+    assert not Tombstone.objects.exists()
+    # when: a client that last synced before the purged deletion
+    response = client.get("/sync", {"since": since})
+    # then
+    assert response.status_code == 410
+    assert response.json()["error"]["code"] == "sync-reset-required"
+    # a full snapshot still works, and so does a since after the floor
+    snapshot = _sync(client, 0)
+    assert _sync(client, snapshot["revision"])["transactions"] == []
+
+
+def test_a_since_beyond_the_data_must_start_again(auth_client, user):
+    response = auth_client(user).get("/sync", {"since": 10**9})
+    assert response.status_code == 410
+
+
+@pytest.mark.parametrize("query", [{}, {"since": "-1"}, {"since": "x"}, {"since": 0, "limit": 0}])
+def test_bad_parameters_are_a_400_naming_them(auth_client, user, query):
+    response = auth_client(user).get("/sync", query)
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) <= {"since", "limit"}
