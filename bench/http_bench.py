@@ -597,10 +597,17 @@ def main():
     import django
 
     django.setup()
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
     from accounts.models import User
     from ledger.dates import add_months, local_today
     from ledger.models import Transaction
     from ledger.services.transactions import transaction_bulk_delete
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise SystemExit("The database has unapplied migrations: manage.py migrate first.")
 
     ordinary = list(
         User.objects.filter(clerk_user_id__startswith=ORDINARY_PREFIX)
