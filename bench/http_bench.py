@@ -119,21 +119,27 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class ServerCpu:
-    """CPU seconds the server has used so far: gunicorn (master and workers) plus the
-    PostgreSQL backends of its connections (found by `application_name`). Divided by the
-    requests of a run, it is what a request costs whatever else the machine is doing, which
-    latency on a shared machine is not."""
+    """CPU seconds the server has used so far: gunicorn (the master, its workers and the
+    workers it has reaped) plus the PostgreSQL backends of its connections (found by
+    `application_name`). Divided by the requests of a run, it is what a request costs whatever
+    else the machine is doing, which latency on a shared machine is not. A run during which a
+    backend went away has no figure (its CPU went with it)."""
 
     def __init__(self, master_pid):
         self.master_pid = master_pid
 
     @staticmethod
     def _stat(pid):
+        """(ppid, own CPU seconds, reaped children's CPU seconds) of a live process."""
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             return None
-        return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS  # ppid, cpu
+        return (
+            int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / _TICKS,
+            (int(fields[13]) + int(fields[14])) / _TICKS,
+        )
 
     def _backend_pids(self):
         from django.db import connection
@@ -145,23 +151,32 @@ class ServerCpu:
             return [pid for (pid,) in cursor.fetchall()]
 
     def snapshot(self) -> dict:
-        """pid → CPU seconds of every process that serves the benchmark now."""
+        """Key → CPU seconds: each gunicorn worker, the master with the workers it reaped
+        ("gunicorn"), and each backend ("pg", pid)."""
         seconds = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 stat = self._stat(entry.name)
-                if stat and (stat[0] == self.master_pid or int(entry.name) == self.master_pid):
+                if stat and stat[0] == self.master_pid:
                     seconds[int(entry.name)] = stat[1]
+        master = self._stat(self.master_pid)
+        seconds["gunicorn"] = master[1] + master[2] if master else 0.0
         for pid in self._backend_pids():
             stat = self._stat(pid)
             if stat:
-                seconds[pid] = stat[1]
+                seconds[("pg", pid)] = stat[1]
         return seconds
 
     @staticmethod
-    def used(before: dict, after: dict) -> float:
-        """CPU seconds between two snapshots (a process new since `before` counts from 0)."""
-        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    def used(before: dict, after: dict) -> float | None:
+        """CPU seconds between two snapshots (a process new since `before` counts from 0);
+        None when a backend of `before` is gone. A reaped worker's CPU is in "gunicorn"."""
+        if any(isinstance(key, tuple) and key not in after for key in before):
+            return None
+        used = sum(cpu - before.get(key, 0.0) for key, cpu in after.items())
+        # A worker reaped meanwhile: its whole life's CPU is now in "gunicorn"; what it had
+        # used by `before` was counted then.
+        return used - sum(cpu for key, cpu in before.items() if key not in after)
 
 
 def server_env(public_pem, static_root):
@@ -181,6 +196,9 @@ def server_env(public_pem, static_root):
         # The user throttle keeps its per-request counter round trip, at a rate no run reaches.
         THROTTLE_RATE_USER="100000/s",
         PGAPPNAME=SERVER_APP_NAME,
+        # Connections live through the run (production: 60 s, one reconnect a minute per
+        # thread), so the CPU of a backend is not lost with it in the middle of a run.
+        DATABASE_CONN_MAX_AGE="3600",
     )
     return env
 
@@ -217,11 +235,11 @@ def run_wrk(base, lines, duration, connections, workdir, cpu=None):
     output = subprocess.run(
         command, capture_output=True, text=True, check=True, timeout=duration + 60
     ).stdout
-    used = cpu.used(before, cpu.snapshot()) if cpu else 0.0
+    used = cpu.used(before, cpu.snapshot()) if cpu else None
     figures = json.loads(output.strip().splitlines()[-1])
     seconds = figures["duration_us"] / 1e6
     return {
-        "cpu_ms": round(used * 1000 / max(figures["requests"], 1), 3),
+        "cpu_ms": None if used is None else round(used * 1000 / max(figures["requests"], 1), 3),
         "rps": round(figures["requests"] / seconds, 1),
         "requests": figures["requests"],
         "p50_ms": figures["p50_us"] / 1000,
@@ -460,7 +478,9 @@ def measure(cases, *, base, args, workdir, selected, cpu):
         best = dict(min(runs, key=lambda run: run["p50_ms"]))
         best["runs_p50_ms"] = [run["p50_ms"] for run in runs]
         best["errors"] = sum(run["errors"] for run in runs)
-        best["cpu_ms"] = min(run["cpu_ms"] for run in runs)
+        best["cpu_ms"] = min(
+            (run["cpu_ms"] for run in runs if run["cpu_ms"] is not None), default=None
+        )
         method, path, token, body = case["lines"][0]
         plan = explain_slowest_query(path, method, token, body) if token else NO_PLAN
         if case["endpoint"] == FLOOR:
@@ -476,7 +496,9 @@ def measure(cases, *, base, args, workdir, selected, cpu):
         }
         if floor_ms and best["p50_ms"] and case["user"] != "anonymous":
             result["x_floor"] = round(best["p50_ms"] / floor_ms, 2)
-            result["cpu_x_floor"] = round(best["cpu_ms"] / floor_cpu, 2) if floor_cpu else None
+            result["cpu_x_floor"] = (
+                round(best["cpu_ms"] / floor_cpu, 2) if floor_cpu and best["cpu_ms"] else None
+            )
         results.append(result)
         print_result(result, runs=args.runs)
     return results
@@ -485,13 +507,14 @@ def measure(cases, *, base, args, workdir, selected, cpu):
 def print_result(result, *, runs):
     ratio = f"{result['x_floor']:5.2f}× floor" if "x_floor" in result else " " * 11
     cpu_ratio = f" ({result['cpu_x_floor']:5.2f}×)" if result.get("cpu_x_floor") else " " * 9
+    cpu_ms = "     ?" if result["cpu_ms"] is None else f"{result['cpu_ms']:6.2f}"
     runs_note = (
         "  p50s " + "/".join(f"{ms:.2f}" for ms in result["runs_p50_ms"]) if runs > 1 else ""
     )
     print(
         f"{result['user']:9} {result['phase']:12} {result['endpoint']:30} "
         f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.2f}  p95 {result['p95_ms']:6.2f}"
-        f"  p99 {result['p99_ms']:6.2f} ms  {ratio}  cpu {result['cpu_ms']:6.2f} ms"
+        f"  p99 {result['p99_ms']:6.2f} ms  {ratio}  cpu {cpu_ms} ms"
         f"{cpu_ratio}  errors {result['errors']:3d}  "
         f"pg {result['pg_ms']:6.3f} ms  heap fetches {result['heap_fetches']:5d}  "
         f"load {result['load_1m']:4.2f}{'  SEQ SCAN' if result['seq_scan'] else ''}"
