@@ -1,16 +1,39 @@
-"""HTTP load benchmark of the real service (issue 10).
+"""HTTP load benchmark of the real service (issues 10 and 17).
 
     python -m bench.http_bench [--seed] [--duration 10] [--connections 8] [--runs 1]
-        [--workers 2 --threads 4] [--only REGEX] [--calendar-cache-seconds 0]
+        [--workers 2 --threads 4] [--worker-class gthread] [--only REGEX]
 
 It starts gunicorn with the production config (`gunicorn.conf.py`, DEBUG off) on a free
-localhost port against PostgreSQL (`DATABASE_URL`), mints Clerk-shaped RS256 tokens for the
-seeded users with a key pair made for this run (networkless: `CLERK_JWT_KEY`), and drives a
-closed-loop load with `wrk` (Debian package) from a separate process, one endpoint at a time,
-for the heavy user and for random ordinary users. For each endpoint it prints requests/s,
-p50/p95/p99 latency, errors, and the PostgreSQL execution time of its slowest query
-(`EXPLAIN (ANALYZE, BUFFERS)` of the SQL the endpoint really runs), and writes the same as
-JSON under `bench/results/`.
+loopback port against PostgreSQL (`DATABASE_URL`: a database of its own, since the bench deletes
+and re-imports its users), mints Clerk-shaped RS256 tokens with a key pair made for this run
+(networkless: `CLERK_JWT_KEY`), and drives a closed-loop load with `wrk` (Debian package) from
+a separate process, one endpoint at a time, each for `--duration` seconds after a short
+warm-up.
+
+Who is measured:
+
+- two realistic households in a table of 1.1 M rows (`--seed`: 1,000 ordinary users × 1,062
+  through `manage.py seed_demo`, then VACUUM ANALYZE): "8k", 8,000 transactions over five years
+  (≈ 130 a month), and "30k", 30,000 (≈ 500 a month). Each is deleted and imported anew through
+  the product's import service (`backup_import` of the Dexie dump `bench.households` writes)
+  and measured twice: **after import** — nothing in between but what the import itself does,
+  as for a real user (autovacuum waits for 20 % of the table to change: until then rows have
+  no visibility-map bits, so index-only scans visit their pages, and no planner statistics) —
+  and **at rest**, after `VACUUM ANALYZE`;
+- 200 random ordinary users (reads and a POST), and two anonymous references: a DRF "hello"
+  (no auth, no DB) and hello plus the SELECT and Redis hit every authenticated request makes.
+
+Within each user and phase the endpoints are measured round-robin, `--runs` rounds with fresh
+connections, and the round with the lowest p50 counts (gunicorn does not balance accepted
+connections: a round where every connection landed on one worker doubles its latencies). Per
+endpoint it prints requests/s, p50/p95/p99, errors, the PostgreSQL time of its slowest query
+(`EXPLAIN (ANALYZE, BUFFERS)` of the SQL it really runs, with its heap fetches and a flag for a
+sequential scan of a big table) and the p50 as a multiple of the same user's and phase's
+authenticated floor (`GET /auth/me`), and the server's CPU per request (gunicorn plus its
+PostgreSQL backends, from /proc) with the same ratio: on a shared machine latency moves with the
+neighbours' load, CPU per request much less. Then every bar of issue 17 with ✓/✗ (the bars are
+on p50). The same goes to `bench/results/http-*.json`. The exit status is 1 when a bar is
+missed or a request failed.
 """
 
 import argparse
@@ -35,7 +58,31 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 AZP = "http://localhost:5173"
+WARM_UP_SECONDS = 3
+
+# The 1.1 M-row table: ordinary users from seed_demo plus the two households.
+SEED_USERS, SEED_ROWS_PER_USER = 1_000, 1_062
+HOUSEHOLDS = (("8k", 8_000), ("30k", 30_000))
+HOUSEHOLD_PREFIX = "user_bench_"
+ORDINARY_PREFIX = "user_demo_0"  # seed_demo's ordinary users
 ORDINARY_SAMPLE = 200
+AFTER_IMPORT, AT_REST = "after import", "at rest"
+POST_DESCRIPTION = "벤치마크 커피"
+
+FLOOR = "GET /auth/me"
+LIST = "GET /transactions?page_size=50"
+BY_MONTH = "GET /transactions/by-month"
+BY_DATE = "GET /transactions/by-date"
+MONTHLY = "GET /stats/monthly"
+ASSETS = "GET /stats/assets"
+# Issue 17: p50 ÷ the floor's p50, per household, after import and at rest alike.
+BARS = {
+    BY_DATE: {"8k": 1.5, "30k": 1.5},
+    BY_MONTH: {"8k": 2.0, "30k": 3.0},
+    LIST: {"8k": 2.0, "30k": 2.0},
+    MONTHLY: {"8k": 2.0, "30k": 2.0},
+    ASSETS: {"8k": 2.0, "30k": 2.0},
+}
 
 
 def make_key_pair():
@@ -67,6 +114,71 @@ def free_port():
         return sock.getsockname()[1]
 
 
+SERVER_APP_NAME = "hl-bench-server"  # PGAPPNAME of the server's connections
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class ServerCpu:
+    """CPU seconds the server has used so far: gunicorn (the master, its workers and the
+    workers it has reaped) plus the PostgreSQL backends of its connections (found by
+    `application_name`). Divided by the requests of a run, it is what a request costs whatever
+    else the machine is doing, which latency on a shared machine is not. A run during which a
+    backend went away has no figure (its CPU went with it)."""
+
+    def __init__(self, master_pid):
+        self.master_pid = master_pid
+
+    @staticmethod
+    def _stat(pid):
+        """(ppid, own CPU seconds, reaped children's CPU seconds) of a live process."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (
+            int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / _TICKS,
+            (int(fields[13]) + int(fields[14])) / _TICKS,
+        )
+
+    def _backend_pids(self):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [SERVER_APP_NAME]
+            )
+            return [pid for (pid,) in cursor.fetchall()]
+
+    def snapshot(self) -> dict:
+        """Key → CPU seconds: each gunicorn worker, the master with the workers it reaped
+        ("gunicorn"), and each backend ("pg", pid)."""
+        seconds = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                stat = self._stat(entry.name)
+                if stat and stat[0] == self.master_pid:
+                    seconds[int(entry.name)] = stat[1]
+        master = self._stat(self.master_pid)
+        seconds["gunicorn"] = master[1] + master[2] if master else 0.0
+        for pid in self._backend_pids():
+            stat = self._stat(pid)
+            if stat:
+                seconds[("pg", pid)] = stat[1]
+        return seconds
+
+    @staticmethod
+    def used(before: dict, after: dict) -> float | None:
+        """CPU seconds between two snapshots (a process new since `before` counts from 0);
+        None when a backend of `before` is gone. A reaped worker's CPU is in "gunicorn"."""
+        if any(isinstance(key, tuple) and key not in after for key in before):
+            return None
+        used = sum(cpu - before.get(key, 0.0) for key, cpu in after.items())
+        # A worker reaped meanwhile: its whole life's CPU is now in "gunicorn"; what it had
+        # used by `before` was counted then.
+        return used - sum(cpu for key, cpu in before.items() if key not in after)
+
+
 def server_env(public_pem, static_root):
     env = dict(os.environ)
     env.update(
@@ -83,6 +195,10 @@ def server_env(public_pem, static_root):
         # stays on: it is part of what every request costs.
         # The user throttle keeps its per-request counter round trip, at a rate no run reaches.
         THROTTLE_RATE_USER="100000/s",
+        PGAPPNAME=SERVER_APP_NAME,
+        # Connections live through the run (production: 60 s, one reconnect a minute per
+        # thread), so the CPU of a backend is not lost with it in the middle of a run.
+        DATABASE_CONN_MAX_AGE="3600",
     )
     return env
 
@@ -99,7 +215,7 @@ def wait_ready(base, timeout=60):
     raise SystemExit(f"gunicorn did not become ready at {base}")
 
 
-def run_wrk(base, lines, duration, connections, workdir):
+def run_wrk(base, lines, duration, connections, workdir, cpu=None):
     request_file = Path(workdir) / "requests.tsv"
     request_file.write_text("\n".join("\t".join(line) for line in lines) + "\n")
     command = [
@@ -115,17 +231,25 @@ def run_wrk(base, lines, duration, connections, workdir):
         "--",
         str(request_file),
     ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    before = cpu.snapshot() if cpu else None
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=duration + 60
+    ).stdout
+    used = cpu.used(before, cpu.snapshot()) if cpu else None
     figures = json.loads(output.strip().splitlines()[-1])
     seconds = figures["duration_us"] / 1e6
     return {
+        "cpu_ms": None if used is None else round(used * 1000 / max(figures["requests"], 1), 3),
         "rps": round(figures["requests"] / seconds, 1),
         "requests": figures["requests"],
         "p50_ms": figures["p50_us"] / 1000,
         "p95_ms": figures["p95_us"] / 1000,
         "p99_ms": figures["p99_us"] / 1000,
         "max_ms": figures["max_us"] / 1000,
-        "errors": figures["http_errors"] + figures["socket_errors"],
+        # A run that completed no request failed too (a stalled or refusing server).
+        "errors": figures["http_errors"]
+        + figures["socket_errors"]
+        + (0 if figures["requests"] else 1),
     }
 
 
@@ -161,14 +285,17 @@ def explain_slowest_query(path, method, token, body):
                     "pg_ms": round(ms, 3),
                     "sql": sql[:300],
                     "seq_scan": _big_seq_scan(plan["Plan"]),
+                    "heap_fetches": _heap_fetches(plan["Plan"]),
                     "top_node": plan["Plan"]["Node Type"],
                 }
-    return slowest or {"pg_ms": 0.0, "sql": None, "seq_scan": False, "top_node": None}
+    return slowest or NO_PLAN
+
+
+NO_PLAN = {"pg_ms": 0.0, "sql": None, "seq_scan": False, "heap_fetches": 0, "top_node": None}
 
 
 def _statements(sql: str) -> list[str]:
-    """The statements of one execute() (the calendar sends three at once), split on the
-    semicolons outside quoted strings."""
+    """The statements of one execute(), split on the semicolons outside quoted strings."""
     statements, start, quoted = [], 0, False
     for index, char in enumerate(sql):
         if char == "'":
@@ -190,41 +317,252 @@ def _big_seq_scan(node) -> bool:
     return any(_big_seq_scan(child) for child in node.get("Plans", []))
 
 
-def endpoints(heavy_token, ordinary_tokens, month, day):
-    y, m = month
-    post_body = json.dumps(
-        {"date": day.isoformat(), "description": "벤치마크 커피", "amount": 4500, "type": "expense"}
+def _heap_fetches(node) -> int:
+    """Heap visits of index-only scans: rows whose page the visibility map does not cover."""
+    return node.get("Heap Fetches", 0) + sum(
+        _heap_fetches(child) for child in node.get("Plans", [])
     )
-    reads = [
-        ("floor: /auth/me", "GET", "/auth/me"),
-        ("GET /transactions?page_size=50", "GET", "/transactions?page_size=50"),
-        ("GET /transactions/by-month", "GET", f"/transactions/by-month/{y}/{m}"),
-        ("GET /transactions/by-date", "GET", f"/transactions/by-date/{day.isoformat()}"),
-        ("GET /stats/monthly", "GET", f"/stats/monthly/{y}/{m}"),
-        ("GET /stats/assets", "GET", "/stats/assets"),
+
+
+# --- the database: seeding, the households' import, VACUUM ---------------------------------
+
+
+def vacuum_analyze():
+    """The whole database at rest, as autovacuum eventually leaves it; returns seconds.
+
+    INDEX_CLEANUP ON: below 2 % of the pages VACUUM skips the indexes and leaves the deleted
+    rows' line pointers, and a page holding one is never all-visible — the re-imported
+    household's rows, filling those pages, would pay heap fetches no new user pays."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE, INDEX_CLEANUP ON)")
+    return time.perf_counter() - started
+
+
+def import_household(label, rows):
+    """Delete the household and import it anew through the product's import service, with
+    nothing after it: its rows are as a real user's just-imported rows."""
+    from accounts.models import User
+    from accounts.services.users import user_get_or_create_for_session
+    from bench.households import household_backup
+    from ledger.dates import local_today
+    from ledger.services.backup import backup_import
+
+    clerk_id = f"{HOUSEHOLD_PREFIX}{label}"
+    User.objects.filter(clerk_user_id=clerk_id).delete()
+    # The rest of the table at rest (and the previous run's rows of this household gone).
+    vacuum_seconds = vacuum_analyze()
+    user = user_get_or_create_for_session(clerk_user_id=clerk_id)
+    raw = household_backup(rows=rows, today=local_today())
+    started = time.perf_counter()
+    report = backup_import(user=user, raw=raw, max_bytes=len(raw) + 1)
+    import_seconds = time.perf_counter() - started
+    created = report.created
+    print(
+        f"{label}: VACUUM ANALYZE {vacuum_seconds:.1f} s, then backup_import of "
+        f"{len(raw) / 1e6:.1f} MB: {created['transactions']:,} transactions, "
+        f"{created['recurring_transactions']} rules, {created['categories']} category in "
+        f"{import_seconds:.1f} s",
+        flush=True,
+    )
+    return user, {
+        "clerk_user_id": clerk_id,
+        "transactions": created["transactions"],
+        "rules": created["recurring_transactions"],
+        "import_seconds": round(import_seconds, 2),
+    }
+
+
+def household_days(user):
+    """Last month (its row count) and that month's busiest day (its row count)."""
+    from django.db.models import Count
+
+    from ledger.dates import add_months, local_today, month_end
+    from ledger.models import Transaction
+
+    first = add_months(local_today(), -1)
+    month = Transaction.objects.filter(user=user, date__range=(first, month_end(first)))
+    busiest = month.values("date").annotate(n=Count("id")).order_by("-n", "date").first()
+    return first, month.count(), busiest["date"], busiest["n"]
+
+
+# --- what is measured ----------------------------------------------------------------------
+
+
+def reads(month: datetime.date, day: datetime.date):
+    y, m = month.year, month.month
+    return [
+        (FLOOR, "/auth/me"),
+        (LIST, "/transactions?page_size=50"),
+        (BY_MONTH, f"/transactions/by-month/{y}/{m}"),
+        (BY_DATE, f"/transactions/by-date/{day.isoformat()}"),
+        (MONTHLY, f"/stats/monthly/{y}/{m}"),
+        (ASSETS, "/stats/assets"),
     ]
-    for who, tokens in (("heavy", [heavy_token]), ("ordinary", ordinary_tokens)):
-        for name, method, path in reads:
-            yield who, name, [(method, path, token, "") for token in tokens]
-        yield (
-            who,
-            "POST /transactions",
-            [("POST", "/transactions", token, post_body) for token in tokens],
+
+
+def cases_for(who, phase, tokens, month, day, *, post=False):
+    cases = [
+        {
+            "user": who,
+            "phase": phase,
+            "endpoint": name,
+            "lines": [("GET", path, token, "") for token in tokens],
+        }
+        for name, path in reads(month, day)
+    ]
+    if post:
+        body = json.dumps(
+            {
+                "date": day.isoformat(),
+                "description": POST_DESCRIPTION,
+                "amount": 4500,
+                "type": "expense",
+            }
         )
-    yield "anonymous", "DRF hello (no auth, no DB)", [("GET", "/bench/hello", "", "")]
-    yield "anonymous", "hello + SELECT + Redis INCR", [("GET", "/bench/hello-round-trips", "", "")]
+        cases.append(
+            {
+                "user": who,
+                "phase": phase,
+                "endpoint": "POST /transactions",
+                "lines": [("POST", "/transactions", token, body) for token in tokens],
+            }
+        )
+    return cases
+
+
+ANONYMOUS = [
+    {
+        "user": "anonymous",
+        "phase": AT_REST,
+        "endpoint": "DRF hello (no auth, no DB)",
+        "lines": [("GET", "/bench/hello", "", "")],
+    },
+    {
+        "user": "anonymous",
+        "phase": AT_REST,
+        "endpoint": "hello + SELECT + Redis INCR",
+        "lines": [("GET", "/bench/hello-round-trips", "", "")],
+    },
+]
+
+
+def case_name(case):
+    return f"{case['user']} {case['phase']} {case['endpoint']}"
+
+
+def measure(cases, *, base, args, workdir, selected, cpu):
+    """Measure `cases` (one user and phase) round-robin; the floor is always among them."""
+    cases = [
+        case
+        for case in cases
+        if case["endpoint"] == FLOOR or selected is None or selected.search(case_name(case))
+    ]
+    if all(case["endpoint"] == FLOOR for case in cases) and selected is not None:
+        return []
+    for case in cases:  # warm-up: every thread connects, the first touches are paid
+        run_wrk(base, case["lines"], WARM_UP_SECONDS, args.connections, workdir)
+    rounds = [
+        [
+            run_wrk(base, case["lines"], args.duration, args.connections, workdir, cpu)
+            for case in cases
+        ]
+        for _ in range(args.runs)
+    ]
+    floor_ms = floor_cpu = None
+    results = []
+    for index, case in enumerate(cases):
+        runs = [figures[index] for figures in rounds]
+        best = dict(min(runs, key=lambda run: run["p50_ms"]))
+        best["runs_p50_ms"] = [run["p50_ms"] for run in runs]
+        best["errors"] = sum(run["errors"] for run in runs)
+        best["cpu_ms"] = min(
+            (run["cpu_ms"] for run in runs if run["cpu_ms"] is not None), default=None
+        )
+        method, path, token, body = case["lines"][0]
+        plan = explain_slowest_query(path, method, token, body) if token else NO_PLAN
+        if case["endpoint"] == FLOOR:
+            floor_ms, floor_cpu = best["p50_ms"], best["cpu_ms"]
+        result = {
+            "user": case["user"],
+            "phase": case["phase"],
+            "endpoint": case["endpoint"],
+            "path": path,
+            **best,
+            **plan,
+            "load_1m": round(os.getloadavg()[0], 2),
+        }
+        if floor_ms and best["p50_ms"] and case["user"] != "anonymous":
+            result["x_floor"] = round(best["p50_ms"] / floor_ms, 2)
+            result["cpu_x_floor"] = (
+                round(best["cpu_ms"] / floor_cpu, 2) if floor_cpu and best["cpu_ms"] else None
+            )
+        results.append(result)
+        print_result(result, runs=args.runs)
+    return results
+
+
+def print_result(result, *, runs):
+    ratio = f"{result['x_floor']:5.2f}× floor" if "x_floor" in result else " " * 11
+    cpu_ratio = f" ({result['cpu_x_floor']:5.2f}×)" if result.get("cpu_x_floor") else " " * 9
+    cpu_ms = "     ?" if result["cpu_ms"] is None else f"{result['cpu_ms']:6.2f}"
+    runs_note = (
+        "  p50s " + "/".join(f"{ms:.2f}" for ms in result["runs_p50_ms"]) if runs > 1 else ""
+    )
+    print(
+        f"{result['user']:9} {result['phase']:12} {result['endpoint']:30} "
+        f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.2f}  p95 {result['p95_ms']:6.2f}"
+        f"  p99 {result['p99_ms']:6.2f} ms  {ratio}  cpu {cpu_ms} ms"
+        f"{cpu_ratio}  errors {result['errors']:3d}  "
+        f"pg {result['pg_ms']:6.3f} ms  heap fetches {result['heap_fetches']:5d}  "
+        f"load {result['load_1m']:4.2f}{'  SEQ SCAN' if result['seq_scan'] else ''}"
+        f"{runs_note}",
+        flush=True,
+    )
+
+
+def check_bars(results):
+    """One line per bar (household × phase × endpoint); returns whether all were met."""
+    print(
+        "\nbars (issue 17): p50 ÷ the same user's and phase's GET /auth/me p50 "
+        "(in brackets: the same for server CPU per request)"
+    )
+    met = True
+    for result in results:
+        bar = BARS.get(result["endpoint"], {}).get(result["user"])
+        if bar is None:
+            continue
+        where = f"{result['user']:4} {result['phase']:12} {result['endpoint']:30}"
+        if "x_floor" not in result:  # the floor or the endpoint served nothing
+            met = False
+            print(f"  ✗ {where} not measured ({result['errors']} errors)")
+            continue
+        ok = result["x_floor"] <= bar and result["errors"] == 0
+        met &= ok
+        errors = f"  {result['errors']} errors" if result["errors"] else ""
+        cpu = f"{result['cpu_x_floor']:5.2f}×" if result.get("cpu_x_floor") else "  –  "
+        print(
+            f"  {'✓' if ok else '✗'} {where} {result['p50_ms']:6.2f} ms = "
+            f"{result['x_floor']:5.2f}×  (bar ≤ {bar:g}×)  [cpu {cpu}]{errors}"
+        )
+    failed = [case_name(r) for r in results if r["errors"] and r["endpoint"] not in BARS]
+    for name in failed:
+        print(f"  ✗ {name}: requests failed")
+    return met and not failed
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint and run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument(
         "--runs",
         type=int,
         default=1,
-        help="measured runs per endpoint (new connections each); the fastest "
-        "is reported, all runs' req/s are listed",
+        help="rounds over each user's endpoints (new connections each); the "
+        "round with the lowest p50 counts, every round's p50 is listed",
     )
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker")
@@ -232,21 +570,19 @@ def main():
     parser.add_argument(
         "--only",
         default=None,
-        help="run only the endpoints whose 'user endpoint' name matches this regex",
-    )
-    parser.add_argument(
-        "--calendar-cache-seconds",
-        type=int,
-        default=None,
-        help="CALENDAR_CACHE_SECONDS for the server (0: every calendar request "
-        "renders in PostgreSQL, the cache-miss path)",
+        help="measure only the endpoints whose 'user phase endpoint' matches "
+        "this regex (e.g. '^30k', 'after import', 'stats'); each user's "
+        "floor is always measured",
     )
     parser.add_argument(
         "--seed",
         action="store_true",
-        help="seed 1,000 users × 1,000 + one heavy user × 100,000 first",
+        help=f"seed {SEED_USERS:,} ordinary users × {SEED_ROWS_PER_USER:,} "
+        "transactions first (replacing earlier demo users)",
     )
     args = parser.parse_args()
+    if not 1 <= args.duration <= 120 or not 1 <= args.runs <= 10:
+        parser.error("--duration must be 1–120 seconds and --runs 1–10")
 
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -256,12 +592,10 @@ def main():
     key, public_pem = make_key_pair()
     static_root = Path(tempfile.mkdtemp(prefix="hl-bench-static-"))
     env = server_env(public_pem, static_root)
-    if args.calendar_cache_seconds is not None:
-        env["CALENDAR_CACHE_SECONDS"] = str(args.calendar_cache_seconds)
-    # The in-process EXPLAIN pass runs the same settings as the server (DEBUG off, plain http).
+    # The in-process work (import, EXPLAIN pass) runs the same settings as the server.
     os.environ.update(env)
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
-    os.environ["LOG_LEVEL"] = "WARNING"  # the in-process EXPLAIN pass: no request log lines
+    os.environ["LOG_LEVEL"] = "WARNING"  # no request log lines from the EXPLAIN pass
     python = sys.executable
     if args.seed:
         subprocess.run(
@@ -270,11 +604,9 @@ def main():
                 "manage.py",
                 "seed_demo",
                 "--users",
-                "1000",
+                str(SEED_USERS),
                 "--transactions-per-user",
-                "1000",
-                "--heavy-user-transactions",
-                "100000",
+                str(SEED_ROWS_PER_USER),
                 "--reset",
             ],
             cwd=ROOT,
@@ -288,27 +620,26 @@ def main():
     import django
 
     django.setup()
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
     from accounts.models import User
     from ledger.dates import add_months, local_today
     from ledger.models import Transaction
+    from ledger.services.transactions import transaction_bulk_delete
 
-    heavy = User.objects.filter(clerk_user_id="user_demo_heavy").first()
-    if heavy is None:
-        raise SystemExit("No seeded data: run with --seed (or manage.py seed_demo) first.")
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise SystemExit("The database has unapplied migrations: manage.py migrate first.")
+
     ordinary = list(
-        User.objects.filter(clerk_user_id__startswith="user_demo_0")
+        User.objects.filter(clerk_user_id__startswith=ORDINARY_PREFIX)
         .order_by("?")
         .values_list("clerk_user_id", flat=True)[:ORDINARY_SAMPLE]
     )
-    last_month = add_months(local_today(), -1)
-    busy_day = (
-        Transaction.objects.filter(user=heavy, date__lt=local_today())
-        .order_by("-date")
-        .values_list("date", flat=True)
-        .first()
-    )
-    heavy_token = mint(key, heavy.clerk_user_id)
-    ordinary_tokens = [mint(key, clerk_id) for clerk_id in ordinary]
+    if not ordinary:
+        raise SystemExit("No seeded data: run with --seed (or manage.py seed_demo) first.")
+    selected = re.compile(args.only) if args.only else None
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -328,76 +659,94 @@ def main():
         command += ["--threads", str(args.threads)]
     if args.worker_class:
         command += ["--worker-class", args.worker_class]
-    selected = re.compile(args.only) if args.only else None
+    total_rows = Transaction.objects.count()
     load_before = os.getloadavg()
     print(
         f"gunicorn {' '.join(command[8:]) or '(gunicorn.conf.py defaults)'}; "
+        f"{total_rows:,} transactions before the households' import; "
         f"load average {' '.join(f'{x:.2f}' for x in load_before)}",
         flush=True,
     )
+    # The server's log lines (every request's) go to a file, as to a log collector: a pipe
+    # nobody reads fills up and stalls the workers.
+    server_log = (static_root / "server.log").open("w")
     server = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT, text=True
     )
-    results = []
+    results, households = [], {}
     try:
-        wait_ready(base)
+        try:
+            wait_ready(base)
+        except SystemExit:
+            print((static_root / "server.log").read_text()[-3000:], file=sys.stderr)
+            raise
         with tempfile.TemporaryDirectory() as workdir:
-            for who, name, lines in endpoints(
-                heavy_token, ordinary_tokens, (last_month.year, last_month.month), busy_day
-            ):
-                if selected and not selected.search(f"{who} {name}"):
+            cpu = ServerCpu(server.pid)
+
+            def run(cases):
+                results.extend(
+                    measure(
+                        cases, base=base, args=args, workdir=workdir, selected=selected, cpu=cpu
+                    )
+                )
+
+            for label, rows in HOUSEHOLDS:
+                if selected and not any(
+                    selected.search(f"{label} {phase} {name}")
+                    for phase in (AFTER_IMPORT, AT_REST)
+                    for name in BARS
+                ):
                     continue
-                run_wrk(base, lines, 3, args.connections, workdir)  # warm-up (all threads connect)
-                # gunicorn does not balance accepted connections: with few connections, all of
-                # them often land on one worker (one GIL) and every latency doubles. Each run
-                # connects anew; the fastest run is the one where they were spread.
-                runs = [
-                    run_wrk(base, lines, args.duration, args.connections, workdir)
-                    for _ in range(args.runs)
-                ]
-                figures = max(runs, key=lambda run: run["rps"])
-                figures["runs_rps"] = [run["rps"] for run in runs]
-                method, path, token, body = lines[0]
-                plan = (
-                    explain_slowest_query(path, method, token, body)
-                    if token
-                    else {"pg_ms": 0.0, "sql": None, "seq_scan": False, "top_node": None}
+                user, info = import_household(label, rows)
+                month, month_rows, day, day_rows = household_days(user)
+                info.update(
+                    month=f"{month:%Y-%m}",
+                    month_rows=month_rows,
+                    day=day.isoformat(),
+                    day_rows=day_rows,
+                    table_rows=Transaction.objects.count(),
                 )
-                load = os.getloadavg()[0]
-                runs_note = (
-                    "  runs " + "/".join(f"{rps:.0f}" for rps in figures["runs_rps"])
-                    if args.runs > 1
-                    else ""
-                )
-                results.append(
-                    {"user": who, "endpoint": name, **figures, **plan, "load_1m": round(load, 2)}
-                )
+                households[label] = info
                 print(
-                    f"{who:9} {name:34} {figures['rps']:8.1f} req/s  p50 "
-                    f"{figures['p50_ms']:7.2f}  p95 {figures['p95_ms']:7.2f}  p99 "
-                    f"{figures['p99_ms']:7.2f} ms  errors {figures['errors']:4d}  "
-                    f"pg {plan['pg_ms']:7.3f} ms  load {load:4.2f}"
-                    f"{'  SEQ SCAN' if plan['seq_scan'] else ''}{runs_note}",
+                    f"{label}: {month:%Y-%m} has {month_rows} rows, its busiest day "
+                    f"{day} {day_rows}; {info['table_rows']:,} rows in the table",
                     flush=True,
                 )
+                token = mint(key, info["clerk_user_id"])
+                run(cases_for(label, AFTER_IMPORT, [token], month, day))
+                print(f"{label}: VACUUM ANALYZE {vacuum_analyze():.1f} s", flush=True)
+                run(cases_for(label, AT_REST, [token], month, day))
+
+            month = add_months(local_today(), -1)
+            run(
+                cases_for(
+                    "ordinary",
+                    AT_REST,
+                    [mint(key, clerk_id) for clerk_id in ordinary],
+                    month,
+                    month.replace(day=15),
+                    post=True,
+                )
+            )
+            run(ANONYMOUS)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-        # Remove what the POST endpoint created, so runs stay comparable.
-        Transaction.objects.filter(
-            description="벤치마크 커피", user__clerk_user_id__startswith="user_demo_"
-        ).delete()
-        # Their dead index entries sit on the by-date day (thousands per run: the scan grew
-        # 68 → 4,222 entries); autovacuum would wait for 20 % of the table to be dead.
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM (ANALYZE) ledger_transaction")
+        server_log.close()
+        # Remove what the POST endpoint created, so runs stay comparable, and vacuum: their
+        # dead index entries would sit on the by-date day.
+        posted = Transaction.objects.filter(
+            description=POST_DESCRIPTION, user__clerk_user_id__startswith=ORDINARY_PREFIX
+        )
+        for user in User.objects.filter(pk__in=posted.values("user_id")):
+            transaction_bulk_delete(user=user, queryset=posted)
+        vacuum_analyze()
         shutil.rmtree(static_root, ignore_errors=True)
 
+    met = check_bars(results)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = RESULTS / f"http-{stamp}.json"
@@ -406,15 +755,19 @@ def main():
             {
                 "settings": vars(args),
                 "gunicorn": command[8:],
+                "households": households,
                 "load_before": load_before,
                 "load_after": os.getloadavg(),
+                "bars_met": met,
                 "results": results,
             },
             indent=2,
             ensure_ascii=False,
+            default=str,
         )
     )
     print(f"written {out.relative_to(ROOT)}")
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

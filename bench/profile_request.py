@@ -1,11 +1,12 @@
 """Profile one API request in-process with pyinstrument (where does a request's time go?).
 
-    python -m bench.profile_request /transactions/by-month/2026/10 [--user user_demo_heavy]
+    python -m bench.profile_request /transactions/by-month/2026/10 [--user user_bench_30k]
         [--repeat 20] [--method GET] [--body '{...}']
 
-Runs against `DATABASE_URL` (the benchmark database seeded by `manage.py seed_demo`) with the
-production settings (DEBUG off, plain http), a run-specific key pair as `CLERK_JWT_KEY`, and
-prints pyinstrument's call tree of `--repeat` requests plus the mean wall time per request.
+Runs against `DATABASE_URL` (the database `bench.http_bench` seeds and imports its households
+into) with the production settings (DEBUG off, plain http), a run-specific key pair as
+`CLERK_JWT_KEY`, and prints pyinstrument's call tree of `--repeat` requests plus the mean wall
+time per request.
 """
 
 import argparse
@@ -18,7 +19,7 @@ from bench.http_bench import AZP, make_key_pair, mint
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path")
-    parser.add_argument("--user", default="user_demo_heavy")
+    parser.add_argument("--user", default="user_bench_30k")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--method", default="GET")
     parser.add_argument("--body", default="")

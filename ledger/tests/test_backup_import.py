@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.db import transaction as db_transaction
 from django.db.models import Sum
 
+from accounts.tests.factories import UserFactory
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.services.recurring.engine import recurring_materialize_all
 from ledger.tests.backup_support import (
@@ -829,3 +832,36 @@ def test_dry_run_in_replace_mode_deletes_nothing(auth_client, user):
     assert response.json()["deleted"]["transactions"] == 1
     assert response.json()["created"]["transactions"] == 306
     assert snapshot(user) == before
+
+
+# --- the imported rows are ready to read at once ------------------------------------------
+
+
+def _count_scan(user) -> dict:
+    """The index-only scan under `SELECT count(*)` of the user's transactions, as it ran."""
+    with db_transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM ledger_transaction "
+            "WHERE user_id = %s",
+            [user.pk],
+        )
+        plan = cursor.fetchone()[0][0]["Plan"]
+    while plan["Node Type"] != "Index Only Scan":
+        (plan,) = plan["Plans"]
+    return plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_leaves_its_rows_visible_to_index_only_scans(auth_client):
+    # given: a new user (their rows will be the newest pages of the table)
+    user = UserFactory()
+    # when
+    response = post_json(auth_client(user), spa_fixture_bytes())
+    # then: the visibility map covers the new rows (the import vacuumed after committing), so
+    # the list's count and the stats read the index alone, without visiting each row's page
+    assert response.status_code == 200, response.json()
+    scan = _count_scan(user)
+    assert scan["Actual Rows"] == 306
+    assert scan["Heap Fetches"] == 0

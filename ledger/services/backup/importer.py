@@ -9,7 +9,10 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.db import connection
 from django.db import transaction as db_transaction
+
+from ledger.models import Transaction
 
 from .errors import BackupError, BackupRowsInvalid, BackupTooLarge
 from .formats import OWN, parse_document, recognise
@@ -105,4 +108,22 @@ def backup_import(
             db_transaction.set_rollback(True)
         elif dry_run:
             db_transaction.set_rollback(True)
+    _settle_new_rows(report)
     return report
+
+
+def _settle_new_rows(report: ImportReport) -> None:
+    """VACUUM (ANALYZE) the transactions table once the import is committed.
+
+    Just-imported rows have no visibility-map bits, so every index-only scan of them (the
+    list's count, the stats' covering index) visits each row's heap page too, and no planner
+    statistics; autovacuum waits for 20 % of the table to change. Measured (bench.http_bench,
+    30,000 rows in a 1.1 M-row table): the list's count 7.5 → 2.3 ms, assets 8.5 → 6.1 ms;
+    ANALYZE alone changes neither. VACUUM skips the pages the map already covers, so it costs
+    about the new rows (0.03 s here, 0.2 s with ANALYZE); SKIP_LOCKED leaves the table to a
+    vacuum already at work. Not inside a caller's transaction: VACUUM cannot run there.
+    """
+    if report.dry_run or not report.created["transactions"] or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE, SKIP_LOCKED) {Transaction._meta.db_table}")
