@@ -13,6 +13,12 @@ from django.db.models import F, Q
 MONEY = {"max_digits": 15, "decimal_places": 2}
 
 
+def _import_hash_field() -> models.CharField:
+    """The importer's content hash of a row; empty for rows it never wrote. The database
+    default too, so bulk loads that name their columns (COPY) need not know it."""
+    return models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
+
+
 class TransactionType(models.TextChoices):
     INCOME = "income", "수입"
     EXPENSE = "expense", "지출"
@@ -45,7 +51,9 @@ class Category(models.Model):
     # Defaults keep the SPA's order; user categories sort after them by name.
     sort_order = models.PositiveSmallIntegerField(default=1000)
     # The owner's revision at this row's last change (ledger.services.revisions): delta sync.
-    revision = models.BigIntegerField(default=0, editable=False)
+    revision = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # What the browser and the server last agreed on (ledger.services.backup.merge).
+    import_hash = _import_hash_field()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -99,7 +107,9 @@ class RecurringTransaction(models.Model):
     # The id the rule had in the browser's IndexedDB, so re-imports do not duplicate it.
     legacy_id = models.CharField(max_length=64, blank=True, default="")
     # The owner's revision at this row's last change (ledger.services.revisions): delta sync.
-    revision = models.BigIntegerField(default=0, editable=False)
+    revision = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # What the browser and the server last agreed on (ledger.services.backup.merge).
+    import_hash = _import_hash_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -175,7 +185,9 @@ class Transaction(models.Model):
     # The id the row had in the browser's IndexedDB, so re-imports do not duplicate it.
     legacy_id = models.CharField(max_length=64, blank=True, default="")
     # The owner's revision at this row's last change (ledger.services.revisions): delta sync.
-    revision = models.BigIntegerField(default=0, editable=False)
+    revision = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # What the browser and the server last agreed on (ledger.services.backup.merge).
+    import_hash = _import_hash_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -96,6 +96,17 @@ class ImportCreatedOutputSerializer(ImportCountsOutputSerializer):
     )
 
 
+class ImportChangeOutputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["updated", "conflict", "missing_from_file"])
+    table = serializers.CharField()
+    index = serializers.IntegerField(allow_null=True, help_text="0-based row in its table")
+    id = serializers.CharField(allow_null=True, help_text="the row's id in the file")
+    server_id = serializers.CharField(help_text="the row's id on the server")
+    fields = serializers.ListField(child=serializers.CharField(), help_text="what differs")
+    server = serializers.JSONField(help_text="the server's version (before an update)")
+    file = serializers.JSONField(allow_null=True, help_text="the file's version")
+
+
 class ImportReportOutputSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     format = serializers.ChoiceField(choices=["spa-v1", "dexie", "household_ledger"])
@@ -104,13 +115,26 @@ class ImportReportOutputSerializer(serializers.Serializer):
     time_zone = serializers.CharField()
     rows = ImportCountsOutputSerializer(help_text="rows in the file")
     created = ImportCreatedOutputSerializer()
+    updated = ImportCountsOutputSerializer(
+        help_text="imported before and changed in the browser since: the file's version written"
+    )
     skipped = ImportCountsOutputSerializer(help_text="already imported, or left out (see problems)")
+    conflicts = ImportCountsOutputSerializer(
+        help_text="changed in the browser and on the server since the import: the server's kept"
+    )
+    missing_from_file = ImportCountsOutputSerializer(
+        help_text="imported before but not in this file: left as they are"
+    )
     deleted = ImportCountsOutputSerializer(help_text="replace mode: what was deleted first")
     failed = serializers.IntegerField(help_text="invalid rows; any makes the import refused")
     errors = serializers.IntegerField()
     warnings = serializers.IntegerField()
     problems = ImportProblemOutputSerializer(many=True)
     problems_not_listed = serializers.IntegerField()
+    changes = ImportChangeOutputSerializer(
+        many=True, help_text="the rows counted in updated, conflicts and missing_from_file"
+    )
+    changes_not_listed = serializers.IntegerField()
 
 
 class BackupExportView(APIView):

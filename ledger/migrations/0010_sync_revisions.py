@@ -30,17 +30,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='category',
             name='revision',
-            field=models.BigIntegerField(default=0, editable=False),
+            field=models.BigIntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AddField(
             model_name='recurringtransaction',
             name='revision',
-            field=models.BigIntegerField(default=0, editable=False),
+            field=models.BigIntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AddField(
             model_name='transaction',
             name='revision',
-            field=models.BigIntegerField(default=0, editable=False),
+            field=models.BigIntegerField(db_default=0, default=0, editable=False),
         ),
         AddIndexConcurrently(
             model_name='recurringtransaction',

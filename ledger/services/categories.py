@@ -1,6 +1,6 @@
 """Writes to categories: a user's own ones. The global defaults are read-only to users."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -116,6 +116,17 @@ def category_update(*, category: Category, **changes) -> Category:
     if changes:
         _save(category, update_fields=list(changes))
     return category
+
+
+def category_bulk_set_import_hash(*, user, hashes: Mapping) -> None:
+    """Record the importer's `import_hash` of some of `user`'s own categories (id → hash; see
+    ledger.services.backup.merge). Bookkeeping that nothing renders: no other field changes."""
+    if not hashes:
+        return
+    with db_transaction.atomic():
+        revision_bump(user=user)
+        for pk, value in hashes.items():
+            Category.objects.filter(user=user, pk=pk).update(import_hash=value)
 
 
 def category_delete(*, category: Category) -> CategoryDeletion:

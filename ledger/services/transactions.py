@@ -161,7 +161,9 @@ def transaction_bulk_update(
     *, user, transactions: Sequence[Transaction], fields: Sequence[str]
 ) -> None:
     """Save `fields` (and `updated_at`) of many prepared transactions of `user` in batches
-    (a rule's future occurrences following the rule's edit)."""
+    (a rule's future occurrences following the rule's edit; rows a re-import updates, with
+    their `import_hash`). The caller has validated the values, and kept one transaction per
+    (rule, date)."""
     if any(row.user_id != user.pk for row in transactions):
         raise ValueError("transaction_bulk_update: every row must belong to `user`")
     if not transactions:

@@ -49,9 +49,9 @@ def test_imports_the_spa_fixture_and_prints_a_summary_table(user):
     assert coffee.date == datetime.date(2025, 7, 25)
     assert "format spa-v1, mode merge, time zone Asia/Seoul" in out
     transactions_line = next(line for line in out.splitlines() if line.startswith("transactions"))
-    assert transactions_line.split() == ["transactions", "306", "306", "0", "0"]
+    assert transactions_line.split() == ["transactions", "306", "306", "0", "0", "0", "0", "0"]
     categories_line = next(line for line in out.splitlines() if line.startswith("categories"))
-    assert categories_line.split() == ["categories", "0", "7", "0", "0"]
+    assert categories_line.split() == ["categories", "0", "7", "0", "0", "0", "0", "0"]
     assert "Imported." in out
 
 
@@ -68,7 +68,7 @@ def test_second_run_skips_everything(user):
     out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id)
 
     transactions_line = next(line for line in out.splitlines() if line.startswith("transactions"))
-    assert transactions_line.split() == ["transactions", "306", "0", "306", "0"]
+    assert transactions_line.split() == ["transactions", "306", "0", "306", "0", "0", "0", "0"]
     assert snapshot(user) == before
 
 
@@ -95,7 +95,7 @@ def test_replace_mode_deletes_first(user):
     assert not Transaction.objects.filter(user=user, description="사라질 거래").exists()
     assert Transaction.objects.filter(user=user).count() == 306
     transactions_line = next(line for line in out.splitlines() if line.startswith("transactions"))
-    assert transactions_line.split()[-1] == "1"
+    assert transactions_line.split()[4] == "1"  # deleted
 
 
 @time_machine.travel(datetime.datetime(2025, 8, 2, 9, 0, tzinfo=datetime.UTC))

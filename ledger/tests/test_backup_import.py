@@ -205,7 +205,8 @@ def test_multipart_upload_with_mode_and_dry_run_fields(auth_client, user):
 
 
 def test_dry_run_reports_counts_and_writes_nothing(auth_client, user):
-    TransactionFactory(user=user, legacy_id=COFFEE)
+    # An imported row (from before import_hash) that nothing wrote since: the file's wins.
+    TransactionFactory(user=user, legacy_id=COFFEE, amount=Decimal("5400"))
     before = snapshot(user)
 
     response = post_json(auth_client(user), spa_fixture_bytes(), dry_run="true")
@@ -214,7 +215,12 @@ def test_dry_run_reports_counts_and_writes_nothing(auth_client, user):
     assert response.status_code == 200
     assert report["dry_run"] is True
     assert report["created"]["transactions"] == 305
-    assert report["skipped"]["transactions"] == 1
+    assert report["updated"]["transactions"] == 1
+    assert report["skipped"]["transactions"] == 0
+    assert [
+        (c["action"], c["id"], c["server"]["amount"], c["file"]["amount"])
+        for c in report["changes"]
+    ] == [("updated", COFFEE, 5400, 9000)]
     assert report["created"]["categories"] == 7
     assert snapshot(user) == before
     assert not Category.objects.filter(user=user).exists()

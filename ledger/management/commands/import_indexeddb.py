@@ -133,13 +133,18 @@ class Command(BaseCommand):
             f"{verb} of {path} for {user.clerk_user_id or user.email} "
             f"(format {report.format}, mode {report.mode}, time zone {report.time_zone})"
         )
-        header = f"{'':24}{'in file':>9}{'created':>9}{'skipped':>9}{'deleted':>9}"
+        header = (
+            f"{'':24}{'in file':>9}{'created':>9}{'skipped':>9}{'deleted':>9}"
+            f"{'updated':>9}{'conflicts':>10}{'missing':>9}"
+        )
         out.write(header)
         out.write("-" * len(header))
         for table in _TABLES:
             out.write(
                 f"{table:24}{report.rows[table]:>9,}{report.created[table]:>9,}"
                 f"{report.skipped[table]:>9,}{report.deleted[table]:>9,}"
+                f"{report.updated[table]:>9,}{report.conflicts[table]:>10,}"
+                f"{report.missing_from_file[table]:>9,}"
             )
         out.write(f"occurrence records created: {report.created['occurrences']:,}")
         out.write(
@@ -155,10 +160,29 @@ class Command(BaseCommand):
             (self.stderr if problem.level == "error" else out).write(line)
         if report.problems_not_listed:
             out.write(f"  … and {report.problems_not_listed:,} more problems not listed")
+        for change in report.changes:
+            out.write(_change_line(change))
+        if report.changes_not_listed:
+            out.write(f"  … and {report.changes_not_listed:,} more changes not listed")
         if report.ok and not report.dry_run:
             out.write(self.style.SUCCESS("Imported."))
         elif report.ok:
             out.write(self.style.SUCCESS("Dry run: nothing was written."))
+
+
+def _change_line(change) -> str:
+    """A re-imported row: `updated …: amount 9000 → 9500`, a conflict with both values."""
+    where = change.table if change.index is None else f"{change.table}[{change.index}]"
+    ident = f" (id {change.id})" if change.id else ""
+    if change.action == "missing_from_file":
+        return f"  missing  {where}{ident}: not in the file, left as it is"
+    if change.action == "updated":
+        diffs = (f"{name} {change.server[name]} → {change.file[name]}" for name in change.fields)
+        return f"  updated  {where}{ident}: {', '.join(diffs)}"
+    diffs = (
+        f"{name} server {change.server[name]} / file {change.file[name]}" for name in change.fields
+    )
+    return f"  conflict {where}{ident}: {', '.join(diffs)}; the server's version stays"
 
 
 def _find_user(identity: str):

@@ -14,6 +14,8 @@ from ledger.models import Category
 from ledger.selectors.categories import category_list
 from ledger.services.categories import category_bulk_create
 
+from .merge import CATEGORY_FIELDS, content_hash
+
 # Characters an emoji prefix is made of: symbols, variation selectors, joiners, keycaps, spaces.
 _EMOJI_CATEGORIES = {"So", "Sk", "Sm", "Cf", "Mn", "Me", "Zs", "Cc"}
 MAX_NAME_LENGTH = Category._meta.get_field("name").max_length
@@ -77,28 +79,46 @@ class CategoryResolver:
         self.user = user
         self._defaults: dict[str, Category] = {}
         self._own: dict[str, Category] = {}
+        self._by_id: dict = {}
         for category in category_list(user=user):
             found = self._own if category.user_id is not None else self._defaults
             found.setdefault(name_key(category.name), category)
+            self._by_id[category.pk] = category
         self._pending: list[Category] = []
         self.created = 0
 
     def resolve(self, raw_name: str, *, emoji: str = "") -> Category | None:
         """The category for `raw_name`; None when the name is empty once the emoji is gone."""
-        prefix, name = split_emoji(raw_name)
-        if not name:
+        wanted = self.wanted(raw_name, emoji=emoji)
+        if wanted is None:
             return None
-        key = name_key(name)
+        key = name_key(wanted["name"])
         found = self._defaults.get(key) or self._own.get(key)
         if found is not None:
             return found
+        category = Category(
+            user=self.user, import_hash=content_hash(wanted, CATEGORY_FIELDS), **wanted
+        )
+        self._own[key] = category
+        self._by_id[category.pk] = category
+        self._pending.append(category)
+        return category
+
+    @staticmethod
+    def wanted(raw_name: str, *, emoji: str = "") -> dict | None:
+        """The name and emoji a file's category would be created with; None without a name."""
+        prefix, name = split_emoji(raw_name)
+        if not name:
+            return None
         emoji = prefix or emoji.strip() or LEGACY_EMOJI.get(name, "")
         if len(emoji) > MAX_EMOJI_LENGTH:
             emoji = ""
-        category = Category(user=self.user, name=" ".join(name.split()), emoji=emoji)
-        self._own[key] = category
-        self._pending.append(category)
-        return category
+        return {"name": " ".join(name.split()), "emoji": emoji}
+
+    def name_of(self, category_id) -> str | None:
+        """The name of one of the user's categories (a default, an own one, one pending)."""
+        category = self._by_id.get(category_id)
+        return None if category is None else category.name
 
     def is_new(self, category: Category) -> bool:
         return category._state.adding

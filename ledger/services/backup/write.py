@@ -6,6 +6,10 @@ lock. Once any row is invalid nothing more is written, but every row still passe
 the report lists every problem. Re-imports add nothing twice: the unique (user, legacy_id) key
 decides (`ON CONFLICT DO NOTHING`), as does the (rule, date) key of a rule's occurrence.
 
+In merge mode a row the user imported before is compared with the file (`merge`): the file's
+version replaces one the server has not changed since, one changed on both sides is a conflict
+(the server's stays), and imported rows the file lacks are listed, never deleted.
+
 History stays as the browser had it: the SPA materialized its rules' occurrences itself, so a
 past date of an imported browser rule with no transaction in the file was deleted by the user
 (or never generated). Such dates are recorded as occurrences (`created["past_dates_closed"]`),
@@ -21,19 +25,44 @@ from django.utils import timezone
 from ledger.dates import local_date, month_start
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.selectors.recurring import recurring_occurrence_dates
-from ledger.services.categories import category_bulk_delete
+from ledger.services.categories import (
+    category_bulk_delete,
+    category_bulk_set_import_hash,
+    category_update,
+)
 from ledger.services.recurring.engine import recurring_occurrence_bulk_record
 from ledger.services.recurring.rules import (
+    RULE_FIELDS,
     recurring_bulk_create,
+    recurring_bulk_set_import_hash,
     recurring_delete,
+    recurring_update,
     recurring_validate,
 )
 from ledger.services.revisions import owner_lock
-from ledger.services.transactions import transaction_bulk_create, transaction_bulk_delete
+from ledger.services.transactions import (
+    transaction_bulk_create,
+    transaction_bulk_delete,
+    transaction_bulk_update,
+)
 
+from . import merge
 from .categories import CategoryResolver
+from .merge import CATEGORY_FIELDS, TRANSACTION_FIELDS
 from .normalize import CategoryRow, NamedCategory, RuleRow, TransactionRow
-from .report import ImportReport
+from .report import CONFLICT, MISSING_FROM_FILE, UPDATED, ImportReport
+
+_TABLES_WITH_IDS = ("recurring_transactions", "transactions")  # categories go by name
+# What a re-import reads of a transaction imported before (as `category`, its id).
+_IMPORTED_COLUMNS = (
+    "pk",
+    "legacy_id",
+    *("category_id" if name == "category" else name for name in TRANSACTION_FIELDS),
+    "recurring_id",
+    "import_hash",
+    "untouched",
+)
+_IMPORTED_KEYS = tuple("category" if name == "category_id" else name for name in _IMPORTED_COLUMNS)
 
 
 class ImportWriter:
@@ -50,6 +79,14 @@ class ImportWriter:
         self.browser_rules: list[RecurringTransaction] = []  # their past is closed at the end
         self.file_rule_dates: set = set()
         self.recorded: set = set()  # (rule id, date) with an occurrence record
+        self.merging = True
+        # The file's keys (and this API's export's server ids): what is not missing from it.
+        self.file_keys: dict[str, set[str]] = {table: set() for table in _TABLES_WITH_IDS}
+        self.file_server_ids: set[str] = set()
+        # A chunk's imported rows to update, to store a fresher base for, and moved dates.
+        self.merged: list[Transaction] = []
+        self.refreshed: list[Transaction] = []
+        self.moved: list[tuple] = []
 
     @property
     def writing(self) -> bool:
@@ -59,11 +96,16 @@ class ImportWriter:
         """Lock the user (two imports of one user queue instead of racing), empty the tables
         the file replaces, and read what the user has."""
         owner_lock(user_ids=[self.user.pk])
+        self.merging = not replace
+        self.rules_in_file = rules_in_file
         if replace:
             self._delete_existing(rules=rules_in_file, categories=categories_in_file)
         self.categories = CategoryResolver(user=self.user)
         self.existing_rules: dict[str, RecurringTransaction] = {}
-        for rule in RecurringTransaction.objects.filter(user=self.user):
+        rules = RecurringTransaction.objects.filter(user=self.user).annotate(
+            untouched=merge.UNTOUCHED
+        )
+        for rule in rules:
             self.existing_rules[str(rule.pk)] = rule
             if rule.legacy_id:
                 self.existing_rules[rule.legacy_id] = rule
@@ -96,11 +138,38 @@ class ImportWriter:
 
     # -- categories --------------------------------------------------------------------------
     def write_categories(self, rows: list[CategoryRow]) -> None:
+        updates, hashes, seen = [], {}, set()
         for row in rows:
             category = self.categories.resolve(row.name, emoji=row.emoji)
-            if category is not None and not self.categories.is_new(category):
+            if category is None or self.categories.is_new(category):
+                continue
+            mergeable = self.merging and category.user_id is not None  # defaults are fixed
+            if not mergeable or category.pk in seen:
                 self.report.skipped["categories"] += 1
+                continue
+            seen.add(category.pk)
+            file = self.categories.wanted(row.name, emoji=row.emoji)
+            server = merge.row_values(category, CATEGORY_FIELDS)
+            result = merge.merge(
+                server=server, file=file, fields=CATEGORY_FIELDS, import_hash=category.import_hash
+            )
+            if self._merged("categories", row.index, row.name, category.pk, server, file, result):
+                updates.append((category, {name: file[name] for name in result.changed}))
+                hashes[category.pk] = result.file_hash
+            elif result.refresh:
+                hashes[category.pk] = result.file_hash
         self._flush_categories()
+        if not self.writing:
+            return
+        for category, changes in updates:
+            try:
+                category_update(category=category, **changes)
+            except ValidationError as error:
+                for name, reasons in error.message_dict.items():
+                    self.report.error("categories", None, name, "; ".join(reasons))
+                self.report.failed += 1
+                return
+        category_bulk_set_import_hash(user=self.user, hashes=hashes)
 
     def _category(self, named: NamedCategory | None) -> Category | None:
         return None if named is None else self.categories.resolve(named[0], emoji=named[1])
@@ -115,13 +184,19 @@ class ImportWriter:
 
     # -- rules -------------------------------------------------------------------------------
     def write_rules(self, rows: list[RuleRow]) -> None:
-        table, new, occurrences = "recurring_transactions", [], []
+        table, new, occurrences, merges = "recurring_transactions", [], [], []
         for row in rows:
+            self.file_keys[table].add(row.key)
+            if self.own_format and row.ref:
+                self.file_server_ids.add(row.ref)
             rule = self.existing_rules.get(row.key) or (
                 self.existing_rules.get(row.ref) if self.own_format and row.ref else None
             )
             if rule is not None:
-                self.report.skipped[table] += 1
+                if self.merging and rule.legacy_id and rule.legacy_id == row.key:
+                    merges.append((row, rule, self._category(row.category)))
+                else:  # this API's export of the user's own rule: the same rule
+                    self.report.skipped[table] += 1
             else:
                 rule = RecurringTransaction(
                     user=self.user,
@@ -138,6 +213,9 @@ class ImportWriter:
                     is_variable_amount=row.is_variable_amount,
                     legacy_id=row.key,
                 )
+                rule.import_hash = merge.content_hash(
+                    merge.row_values(rule, RULE_FIELDS), RULE_FIELDS
+                )
                 new.append((row, rule))
                 occurrences.extend((rule.pk, day) for day in row.occurrence_dates)
             if row.ref is not None:
@@ -151,6 +229,13 @@ class ImportWriter:
                     for name, reasons in error.message_dict.items():
                         self.report.error(table, row.index, name, "; ".join(reasons), row.ref)
                     self.report.failed += 1
+        updates, hashes = [], {}
+        for row, rule, category in merges:
+            data, stored = self._merge_rule(row, rule, category)
+            if data is not None:
+                updates.append((rule, data))
+            if stored:
+                hashes[rule.pk] = stored
         if not self.writing:
             return
         recurring_bulk_create(user=self.user, rules=[rule for _, rule in new])
@@ -158,14 +243,91 @@ class ImportWriter:
         if not self.own_format:  # this API's export carries its occurrence records instead
             self.browser_rules = [rule for _, rule in new]
         self._record(occurrences)
+        for rule, data in updates:  # the rule and its future scheduled occurrences
+            recurring_update(rule=rule, data=data)
+        recurring_bulk_set_import_hash(user=self.user, hashes=hashes)
+        self._reload_rule_dates({rule.pk for rule, _ in updates})
+
+    def _merge_rule(
+        self, row: RuleRow, rule: RecurringTransaction, category: Category | None
+    ) -> tuple[dict | None, str]:
+        """(the changes to make when the file's version wins, else None; the base to store
+        for the rule, or "" to keep its own)."""
+        table = "recurring_transactions"
+        file = {name: getattr(row, name) for name in RULE_FIELDS if name != "category"}
+        file["category"] = category and category.pk
+        server = merge.row_values(rule, RULE_FIELDS)
+        result = merge.merge(
+            server=server,
+            file=file,
+            fields=RULE_FIELDS,
+            import_hash=rule.import_hash,
+            untouched=rule.untouched,
+        )
+        if self.writing and result.verdict == merge.FILE:  # the service's rules, as for new ones
+            values = {**file, "category": category}
+            try:
+                recurring_validate(rule=RecurringTransaction(user=self.user, **values))
+            except ValidationError as error:
+                for name, reasons in error.message_dict.items():
+                    self.report.error(table, row.index, name, "; ".join(reasons), row.ref)
+                self.report.failed += 1
+                return None, ""
+        if not self._merged(table, row.index, row.key, rule.pk, server, file, result):
+            return None, result.file_hash if result.refresh else ""
+        data = {name: category if name == "category" else file[name] for name in result.changed}
+        return data, result.file_hash
+
+    def _merged(self, table, index, key, server_id, server, file, result: merge.Merge) -> bool:
+        """Count and list what a merge decided; True when the file's version is to be written."""
+        if result.verdict in (merge.FILE, merge.CONFLICT):
+            self.report.change(
+                UPDATED if result.verdict == merge.FILE else CONFLICT,
+                table,
+                index,
+                key,
+                server_id,
+                fields=result.changed,
+                server=self._version(server),
+                file=self._version(file),
+            )
+        else:
+            self.report.skipped[table] += 1
+        return result.verdict == merge.FILE
+
+    def _version(self, values: dict) -> dict:
+        return merge.version(values, category_name=self.categories.name_of)
+
+    def _reload_rule_dates(self, rule_ids: set) -> None:
+        """The updated rules' transactions and occurrence records, as their update left them."""
+        if not rule_ids:
+            return
+        self.taken_rule_dates = {p for p in self.taken_rule_dates if p[0] not in rule_ids}
+        self.taken_rule_dates.update(
+            Transaction.objects.filter(recurring_id__in=rule_ids).values_list(
+                "recurring_id", "date"
+            )
+        )
+        self.recorded = {p for p in self.recorded if p[0] not in rule_ids}
+        self.recorded.update(
+            RecurringOccurrence.objects.filter(recurring_id__in=rule_ids).values_list(
+                "recurring_id", "date"
+            )
+        )
 
     # -- transactions ------------------------------------------------------------------------
     def write_transactions(self, rows: list[TransactionRow]) -> None:
         table, skipped = "transactions", self.report.skipped
-        keys, server_ids = self._already_imported(rows)
-        new = []
+        imported, server_ids = self._already_imported(rows)
+        new, self.merged, self.refreshed, self.moved = [], [], [], []
         for row in rows:
-            if row.key in keys or row.server_id in server_ids:
+            self.file_keys[table].add(row.key)
+            if row.server_id:
+                self.file_server_ids.add(row.server_id)
+            if row.key in imported:
+                self._merge_transaction(row, imported[row.key])
+                continue
+            if row.server_id in server_ids:  # this API's export of the user's own row
                 skipped[table] += 1
                 continue
             rule = self._rule_for(row)
@@ -204,19 +366,21 @@ class ImportWriter:
                 )
                 continue
             category = self._category(row.category)
-            new.append(
-                Transaction(
-                    user_id=self.user.pk,
-                    date=row.date,
-                    description=row.description,
-                    amount=row.amount,
-                    type=row.type,
-                    category_id=category and category.pk,
-                    status=row.status,
-                    recurring_id=rule and rule.pk,
-                    legacy_id=row.key,
-                )
+            transaction = Transaction(
+                user_id=self.user.pk,
+                date=row.date,
+                description=row.description,
+                amount=row.amount,
+                type=row.type,
+                category_id=category and category.pk,
+                status=row.status,
+                recurring_id=rule and rule.pk,
+                legacy_id=row.key,
             )
+            transaction.import_hash = merge.content_hash(
+                merge.row_values(transaction, TRANSACTION_FIELDS), TRANSACTION_FIELDS
+            )
+            new.append(transaction)
         self._flush_categories()
         if not self.writing:
             return
@@ -224,25 +388,101 @@ class ImportWriter:
         self.report.created[table] += len(inserted)
         skipped[table] += len(new) - len(inserted)  # a concurrent writer took their key
         self._record((row.recurring_id, row.date) for row in inserted if row.recurring_id)
+        self._save_merged()
 
-    def _already_imported(self, rows: list[TransactionRow]) -> tuple[set[str], set[str]]:
-        """The keys (legacy ids) of `rows` the user has already, and the ids of this API's
-        export that are the user's own rows (the export back into the user it came from).
+    def _merge_transaction(self, row: TransactionRow, server: dict) -> None:
+        """Decide what a re-import does with a row imported before (`merge`), and queue it.
+        `server` is the row's `_IMPORTED_COLUMNS`."""
+        table = "transactions"
+        category = self._category(row.category)
+        file = {
+            "date": row.date,
+            "description": row.description,
+            "amount": row.amount,
+            "type": row.type,
+            "category": category and category.pk,
+            "status": row.status,
+        }
+        current = {name: server[name] for name in TRANSACTION_FIELDS}
+        result = merge.merge(
+            server=current,
+            file=file,
+            fields=TRANSACTION_FIELDS,
+            import_hash=server["import_hash"],
+            untouched=server["untouched"],
+        )
+        if result.verdict == merge.FILE:
+            refusal = self._cannot_take(row, server)
+            if refusal:
+                self.report.skipped[table] += 1
+                self.report.warn(table, row.index, *refusal, row.key)
+                return
+        if self._merged(table, row.index, row.key, server["pk"], current, file, result):
+            values = {"category_id" if k == "category" else k: v for k, v in file.items()}
+            self.merged.append(self._prepared(server, import_hash=result.file_hash, **values))
+        elif result.refresh:
+            self.refreshed.append(self._prepared(server, import_hash=result.file_hash))
 
-        The unique (user, legacy_id) key decides (`ON CONFLICT DO NOTHING`); asking first only
-        spares a re-import from sending every row to be refused.
+    def _prepared(self, server: dict, **values) -> Transaction:
+        """A transaction to save `values` of through `transaction_bulk_update`."""
+        return Transaction(pk=server["pk"], user_id=self.user.pk, **values)
+
+    def _cannot_take(self, row: TransactionRow, server: dict) -> tuple[str, str] | None:
+        """(field, reason) when the file's version of an imported row cannot be written."""
+        rule_id = server["recurring_id"]
+        if row.amount is None and rule_id is None:
+            return "amount", (
+                "a pending occurrence without an amount cannot stand without its rule: "
+                "the server's version stays"
+            )
+        if rule_id is None or row.date == server["date"]:
+            return None
+        pair = (rule_id, row.date)
+        if pair in self.taken_rule_dates:  # the rule's other row, or one just moved there
+            return self.link_field, (
+                f"the rule's occurrence on {row.date} already exists: the server's version stays"
+            )
+        # The date it leaves stays taken until the update is written: one UPDATE statement
+        # must not swap two occurrences' dates (the unique key is checked row by row).
+        self.taken_rule_dates.add(pair)
+        self.moved.append(((rule_id, server["date"]), pair))
+        return None
+
+    def _save_merged(self) -> None:
+        if self.merged:
+            transaction_bulk_update(
+                user=self.user,
+                transactions=self.merged,
+                fields=[*TRANSACTION_FIELDS, "import_hash"],
+            )
+        if self.refreshed:
+            transaction_bulk_update(
+                user=self.user, transactions=self.refreshed, fields=["import_hash"]
+            )
+        self.taken_rule_dates.difference_update(old for old, _ in self.moved)
+        self._record(new for _, new in self.moved)  # the engine must not re-create it there
+
+    def _already_imported(self, rows: list[TransactionRow]) -> tuple[dict[str, dict], set[str]]:
+        """The user's rows imported before under the keys (legacy ids) of `rows` (their
+        `_IMPORTED_COLUMNS`, by key), and the ids of this API's export that are the user's own
+        rows (the export back into the user it came from).
+
+        They are what a re-import compares with the file; for inserts the unique
+        (user, legacy_id) key still has the final say (`ON CONFLICT DO NOTHING`).
         """
         if not self.had_transactions:  # a first import, or replace mode: nothing to find
-            return set(), set()
+            return {}, set()
         mine = Transaction.objects.filter(user=self.user)
-        keys = set(
+        earlier = (
             mine.filter(legacy_id__in=[row.key for row in rows])
             .exclude(legacy_id="")  # the partial unique index's own condition: it serves this
-            .values_list("legacy_id", flat=True)
+            .annotate(untouched=merge.UNTOUCHED)
+            .values_list(*_IMPORTED_COLUMNS)
         )
+        imported = {values[1]: dict(zip(_IMPORTED_KEYS, values, strict=True)) for values in earlier}
         ids = [row.server_id for row in rows if row.server_id and _is_uuid(row.server_id)]
         found = mine.filter(pk__in=ids).values_list("pk", flat=True) if ids else ()
-        return keys, {str(pk) for pk in found}
+        return imported, {str(pk) for pk in found}
 
     def _rule_for(self, row: TransactionRow) -> RecurringTransaction | None:
         if row.rule_ref is None:
@@ -285,6 +525,35 @@ class ImportWriter:
             self.report.created["occurrences"] = created  # these are counted apart
         self._flush_categories()
         self.report.created["categories"] = self.categories.created
+        if self.merging:
+            if self.rules_in_file:
+                self._report_missing(RecurringTransaction, "recurring_transactions", RULE_FIELDS)
+            self._report_missing(Transaction, "transactions", TRANSACTION_FIELDS)
+
+    def _report_missing(self, model, table: str, fields) -> None:
+        """List the user's imported rows (a legacy id) the file lacks: the browser may have
+        deleted them, or they came from another file. They are left as they are."""
+        keys, server_ids = self.file_keys[table], self.file_server_ids
+        columns = ["category_id" if name == "category" else name for name in fields]
+        rows = (
+            model.objects.filter(user=self.user)
+            .exclude(legacy_id="")
+            .order_by("pk")
+            .values_list("pk", "legacy_id", *columns)
+        )
+        for pk, legacy_id, *values in rows.iterator(chunk_size=2000):
+            if legacy_id in keys or str(pk) in server_ids:
+                continue
+            server = dict(zip(fields, values, strict=True))
+            self.report.change(
+                MISSING_FROM_FILE,
+                table,
+                None,
+                legacy_id,
+                pk,
+                fields=[],
+                server=self._version(server),
+            )
 
 
 def _is_uuid(text: str) -> bool:

@@ -7,7 +7,7 @@ before its owner's (the engine's order), so a rule's writers cannot deadlock on 
 """
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -112,6 +112,18 @@ def recurring_bulk_create(
         for rule in rules:
             rule.revision = revision
         return RecurringTransaction.objects.bulk_create(rules, batch_size=BULK_BATCH_SIZE)
+
+
+def recurring_bulk_set_import_hash(*, user, hashes: Mapping) -> None:
+    """Record the importer's `import_hash` of some of `user`'s rules (id → hash; see
+    ledger.services.backup.merge). Bookkeeping that nothing renders: no other field changes,
+    and the rules' occurrences are not touched."""
+    if not hashes:
+        return
+    with db_transaction.atomic():
+        revision_bump(user=user)
+        for pk, value in hashes.items():
+            RecurringTransaction.objects.filter(user=user, pk=pk).update(import_hash=value)
 
 
 @db_transaction.atomic
