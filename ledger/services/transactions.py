@@ -3,7 +3,9 @@
 Callers (the API, the admin, the recurring engine, imports) pass validated Python values;
 these functions enforce the rules that need the database or the row's current state and raise
 Django's `ValidationError` naming the field, which the API answers as a 400. Every write bumps
-the owner's revision in the same database transaction (`ledger.services.revisions`).
+the owner's revision in the same database transaction (`ledger.services.revisions`) and, in it
+too, counts the rows it adds, changes or removes in the category suggester's evidence
+(`ledger.services.suggestions`).
 """
 
 import datetime
@@ -18,6 +20,7 @@ from django.db.models import QuerySet
 from ledger.models import Category, Transaction, TransactionStatus
 from ledger.selectors.categories import category_list
 from ledger.services.revisions import revision_bump
+from ledger.services.suggestions import evidence_in, evidence_of, suggestion_grams_update
 
 # Rows per INSERT of a bulk write: large enough to amortise the round trip, small enough to
 # keep each statement's parameters well under PostgreSQL's limit of 65,535.
@@ -25,6 +28,8 @@ BULK_BATCH_SIZE = 2000
 
 # The fields a user may change; `user`, `recurring` and `legacy_id` are not among them.
 EDITABLE_FIELDS = ("date", "description", "amount", "type", "category", "status")
+# The fields the category suggester learns from (`ledger.suggestion_grams.Evidence`).
+TEACHING_FIELDS = frozenset({"date", "description", "type", "category"})
 
 
 def _check_category(*, user, category: Category | None) -> None:
@@ -76,7 +81,7 @@ def transaction_create(
     transaction_validate_create(user=user, amount=amount, category=category)
     with db_transaction.atomic():
         revision_bump(user=user)
-        return Transaction.objects.create(
+        created = Transaction.objects.create(
             user=user,
             date=date,
             description=description,
@@ -85,6 +90,8 @@ def transaction_create(
             category=category,
             status=status,
         )
+        suggestion_grams_update(added=evidence_of([created]))
+        return created
 
 
 def transaction_bulk_create(
@@ -110,6 +117,7 @@ def transaction_bulk_create(
                 inserted.extend(_insert_new(batch))
             else:
                 inserted.extend(Transaction.objects.bulk_create(batch))
+        suggestion_grams_update(added=evidence_of(inserted))
         return inserted
 
 
@@ -140,7 +148,13 @@ def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
         try:
             with db_transaction.atomic():
                 revision_bump(user=transaction.user)
+                # As stored, not as the instance says: a form may have changed it already.
+                teaches = not TEACHING_FIELDS.isdisjoint(changes)
+                stored = Transaction.objects.filter(pk=transaction.pk)
+                before = evidence_in(stored) if teaches else []
                 transaction.save(update_fields=[*changes, "updated_at"])
+                if teaches:
+                    suggestion_grams_update(added=evidence_of([transaction]), removed=before)
         except IntegrityError as error:
             # The one constraint an edit can hit: one transaction per (rule, date).
             raise ValidationError(
@@ -154,7 +168,9 @@ def transaction_delete(*, transaction: Transaction) -> None:
     remembers materialized dates in `RecurringOccurrence`, which this leaves in place."""
     with db_transaction.atomic():
         revision_bump(user=transaction.user)
+        removed = evidence_in(Transaction.objects.filter(pk=transaction.pk))
         transaction.delete()
+        suggestion_grams_update(removed=removed)
 
 
 def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
@@ -162,5 +178,8 @@ def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
     import's replace); returns how many went."""
     with db_transaction.atomic():
         revision_bump(user=user)
-        _, deleted = queryset.filter(user=user).delete()
+        mine = queryset.filter(user=user)
+        removed = evidence_in(mine)
+        _, deleted = mine.delete()
+        suggestion_grams_update(removed=removed)
     return deleted.get(Transaction._meta.label, 0)
