@@ -268,7 +268,9 @@ class SuggestionGram(models.Model):
     # "C": grams are compared for equality only, and byte order is the cheapest order.
     gram = models.CharField(max_length=40, blank=True, db_collation="C")
     # Indexed (the default): deleting a category finds its rows without a scan.
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="suggestion_grams"
+    )
     count = models.IntegerField()
     weight = models.FloatField()
 

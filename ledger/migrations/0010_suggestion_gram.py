@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
                 ("gram", models.CharField(blank=True, db_collation="C", max_length=40)),
                 ("count", models.IntegerField()),
                 ("weight", models.FloatField()),
-                ("category", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="ledger.category")),
+                ("category", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="suggestion_grams", to="ledger.category")),
                 ("user", models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL)),
             ],
             options={

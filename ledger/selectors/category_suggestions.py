@@ -16,14 +16,21 @@ A little of the household's habits (their categories' recency-weighted share amo
 type's rows) breaks ties. When neither source knows a word of the description, the answer is
 those habits alone, at low scores (≤ 0.3); a user with no history then gets an empty list.
 
-Two queries, whatever the size of the history: the categories the user may use and the
-evidence rows of the description's grams (the primary key's prefix).
+Two queries, whatever the size of the history: the categories the user may use
+(`category_list`), and the evidence rows of the description's grams (a prefix of the evidence
+table's primary key (user, type, gram, category): only those index entries are read).
 """
 
+import datetime
+import functools
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ledger.models import Category, SuggestionGram
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+
+from ledger.models import SuggestionGram
 from ledger.selectors.categories import category_list
 from ledger.suggestion_grams import ALL, WHOLE_PREFIX, grams, normalize, words
 from ledger.suggestion_knowledge import PRIMARY, PRIMARY_WEIGHT, SECONDARY, SECONDARY_WEIGHT
@@ -44,9 +51,13 @@ HABIT_ONLY_SCALE = 0.3
 _NOT_THE_SYLLABLE = ("예약", "계약", "절약", "요약", "공약", "선약", "특약", "조약")
 
 
+# What a suggestion shows of its category: `ledger.api.categories.CategorySerializer`'s fields.
+CATEGORY_FIELDS = ("id", "name", "emoji", "is_default", "created_at")
+
+
 @dataclass(frozen=True)
 class CategorySuggestion:
-    category: Category
+    category: dict  # CATEGORY_FIELDS
     score: float
 
 
@@ -57,48 +68,70 @@ class _Word:
     weight: float
 
 
-def _compile(kind: str) -> tuple[_Word, ...]:
+def _is_strict(text: str) -> bool:
+    """Words matched only as a whole word (short Latin) or a word's end (one syllable)."""
+    return len(text) == 1 or (len(text) <= 3 and text.isascii() and text.isalpha())
+
+
+def _occurs_strictly(word: str, pieces: list[str]) -> bool:
+    if len(word) == 1:  # 약 in "두통약" or "약", not in "예약"
+        return any(p.endswith(word) and not p.endswith(_NOT_THE_SYLLABLE) for p in pieces)
+    for piece in pieces:  # "cu" in "CU 편의점", not in "cute"
+        start = piece.find(word)
+        while start >= 0:
+            before = piece[start - 1 : start]
+            after = piece[start + len(word) : start + len(word) + 1]
+            if not (before.isascii() and before.isalpha()) and not (
+                after.isascii() and after.isalpha()
+            ):
+                return True
+            start = piece.find(word, start + 1)
+    return False
+
+
+class _Vocabulary:
+    """Words → categories, found in a description in one pass over its characters (the
+    built-in list has hundreds of words; a description, a few characters)."""
+
+    def __init__(self, words_: list[_Word]):
+        self.by_first: dict[str, list[_Word]] = defaultdict(list)
+        self.strict: list[_Word] = []
+        for word in words_:
+            if word.text:
+                (self.strict if _is_strict(word.text) else self.by_first[word.text[0]]).append(
+                    word
+                )
+
+    def find(self, folded: str, pieces: list[str]) -> list[_Word]:
+        found = [
+            word
+            for index, char in enumerate(folded)
+            for word in self.by_first.get(char, ())
+            if folded.startswith(word.text, index)
+        ]
+        found.extend(word for word in self.strict if _occurs_strictly(word.text, pieces))
+        return found
+
+
+def _compile(kind: str) -> _Vocabulary:
     found = []
     for weight, table in ((PRIMARY_WEIGHT, PRIMARY), (SECONDARY_WEIGHT, SECONDARY)):
         for category, listed in table[kind].items():
             found.extend(_Word(normalize(text), category, weight) for text in listed)
-    return tuple(word for word in found if word.text)
+    return _Vocabulary(found)
 
 
 _KNOWLEDGE = {kind: _compile(kind) for kind in PRIMARY}
 
 
-def _is_short_latin(text: str) -> bool:
-    return len(text) <= 3 and text.isascii() and text.isalpha()
-
-
-def _occurs(word: str, folded: str, pieces: list[str]) -> bool:
-    """Whether `word` is in the description (`folded`: normalized; `pieces`: its words)."""
-    if _is_short_latin(word):  # "cu" in "CU 편의점", not in "cute"
-        for piece in pieces:
-            start = piece.find(word)
-            while start >= 0:
-                before = piece[start - 1 : start]
-                after = piece[start + len(word) : start + len(word) + 1]
-                if not (before.isascii() and before.isalpha()) and not (
-                    after.isascii() and after.isalpha()
-                ):
-                    return True
-                start = piece.find(word, start + 1)
-        return False
-    if len(word) == 1:  # 약 in "두통약" or "약", not in "예약"
-        return any(p.endswith(word) and not p.endswith(_NOT_THE_SYLLABLE) for p in pieces)
-    return word in folded
-
-
-def _knowledge(description: str, vocabulary) -> dict[str, float]:
-    """Category name → the weight of the words of `vocabulary` found in the description. A
+def _knowledge(description: str, *vocabularies: _Vocabulary) -> dict[str, float]:
+    """Category name → the weight of the vocabularies' words found in the description. A
     word inside a longer word found there does not count (쿠팡 in 쿠팡와우)."""
     folded, pieces = normalize(description), words(description)
-    hits = [word for word in vocabulary if _occurs(word.text, folded, pieces)]
+    hits = [word for vocabulary in vocabularies for word in vocabulary.find(folded, pieces)]
     texts = {word.text for word in hits}
     votes: dict[str, float] = defaultdict(float)
-    for word in hits:
+    for word in dict.fromkeys(hits):  # a word found twice counts once
         if not any(word.text != other and word.text in other for other in texts):
             votes[word.category] += word.weight
     return votes
@@ -138,24 +171,75 @@ def _history(keys: list[str], rows) -> tuple[dict, float, dict]:
     return share, coverage, habit_share
 
 
+# The categories `user` may use and the evidence of the description's grams, in one
+# statement: `category_list`'s query (the one definition of those categories) as the ORM
+# compiles it — once per process, since on this hot path (a request per keystroke) compiling
+# costs Django more than PostgreSQL needs to answer (0.5 vs 0.05 ms), and a round trip more
+# than both (0.3 ms; bench/suggest.py) — beside the evidence rows, which a prefix of their
+# table's primary key (user, type, gram, …) finds with one array parameter. Ids come as text
+# and `created_at` as a UTC timestamp: parsing a few hundred UUIDs, or the driver's reading
+# of a timestamptz, would cost more than the query.
+_ANY_USER = uuid.UUID(int=0)
+_CATEGORY_COLUMNS = (*CATEGORY_FIELDS, "user_id", "sort_order")
+
+
+@functools.cache
+def _suggestion_sql() -> str:
+    query = category_list(user=_ANY_USER).values_list(*_CATEGORY_COLUMNS).query
+    categories_sql, params = query.sql_with_params()
+    if list(params) != [_ANY_USER]:
+        raise ImproperlyConfigured("category_list() no longer takes the user as its one parameter")
+    evidence_table = connection.ops.quote_name(SuggestionGram._meta.db_table)
+    return f"""
+        WITH evidence AS MATERIALIZED (
+            SELECT category_id, gram, count, weight FROM {evidence_table}
+            WHERE user_id = %s AND type = %s AND gram = ANY(%s)
+        )
+        SELECT c.id::text, c.name, c.emoji, c.is_default, c.created_at AT TIME ZONE 'UTC',
+               c.user_id IS NOT NULL, c.sort_order, NULL, NULL, NULL
+        FROM ({categories_sql}) AS c
+        UNION ALL
+        SELECT category_id::text, NULL, NULL, NULL, NULL, NULL, NULL, gram, count, weight
+        FROM evidence
+    """  # noqa: S608 - the SQL comes from the ORM and the model
+
+
+def _categories_and_evidence(*, user, type: str, keys: list[str]) -> tuple[dict, list]:
+    """The categories `user` may use (id → (fields, whether it is one of the user's own,
+    its sort order)) and the evidence rows (gram, category id, count, weight) of `keys` and
+    of all the type's rows."""
+    width = len(CATEGORY_FIELDS)
+    categories, evidence = {}, []
+    with connection.cursor() as cursor:
+        cursor.execute(_suggestion_sql(), [user.pk, type, [ALL, *keys], user.pk])
+        for row in cursor.fetchall():
+            if row[1] is None:  # no name: an evidence row
+                evidence.append((row[width + 2], row[0], row[width + 3], row[width + 4]))
+            else:
+                fields = dict(zip(CATEGORY_FIELDS, row, strict=False))
+                fields["created_at"] = fields["created_at"].replace(tzinfo=datetime.UTC)
+                categories[row[0]] = (fields, row[width], row[width + 1])
+    return categories, evidence
+
+
 def category_suggest(*, user, description: str, type: str) -> list[CategorySuggestion]:
     """Up to MAX_SUGGESTIONS categories `user` may use for a `type` transaction described
     so, best first, each with a score from 0 to 1 (see the module's docstring)."""
-    categories = list(category_list(user=user))
     keys = grams(description)
-    rows = SuggestionGram.objects.filter(
-        user=user, type=type, gram__in=[ALL, *keys]
-    ).values_list("gram", "category_id", "count", "weight")
-    share, coverage, habits = _history(keys, rows)
+    categories, evidence = _categories_and_evidence(user=user, type=type, keys=keys)
+    share, coverage, habits = _history(keys, evidence)
 
-    own = tuple(
-        _Word(normalize(c.name), c.name, PRIMARY_WEIGHT) for c in categories if c.user_id
+    own = _Vocabulary(
+        [
+            _Word(normalize(fields["name"]), fields["name"], PRIMARY_WEIGHT)
+            for fields, is_own, _ in categories.values()
+            if is_own
+        ]
     )
-    knowledge = _knowledge(description, _KNOWLEDGE[type] + own)
+    knowledge = _knowledge(description, _KNOWLEDGE[type], own)
     known_words = sum(knowledge.values())
 
-    by_id = {c.id: c for c in categories}
-    by_name = {c.name: c.id for c in categories}
+    by_name = {fields["name"]: category_id for category_id, (fields, *_) in categories.items()}
     scores: dict = defaultdict(float)
     if share or knowledge:
         for category_id, part in share.items():
@@ -169,12 +253,14 @@ def category_suggest(*, user, description: str, type: str) -> list[CategorySugge
     else:
         scores.update(habits)
         scale = HABIT_ONLY_SCALE
-    order = {c.id: index for index, c in enumerate(categories)}
-    ranked = sorted(
-        (category_id for category_id in scores if category_id in by_id),
-        key=lambda category_id: (-scores[category_id], order[category_id]),
-    )
+    def rank(category_id):  # ties: in the categories' list order (defaults first)
+        fields, is_own, sort_order = categories[category_id]
+        return -scores[category_id], is_own, sort_order, fields["name"]
+
+    ranked = sorted((category_id for category_id in scores if category_id in categories), key=rank)
     return [
-        CategorySuggestion(category=by_id[category_id], score=round(scores[category_id] * scale, 4))
+        CategorySuggestion(
+            category=categories[category_id][0], score=round(scores[category_id] * scale, 4)
+        )
         for category_id in ranked[:MAX_SUGGESTIONS]
     ]

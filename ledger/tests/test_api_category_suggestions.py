@@ -17,7 +17,7 @@ from ledger.tests.factories import CategoryFactory
 pytestmark = pytest.mark.django_db
 
 AUTH_QUERIES = 3  # see test_api_transactions.AUTH_QUERIES
-SUGGEST_QUERIES = 2  # the categories the user may use, the evidence of the description's grams
+SUGGEST_QUERIES = 1  # the categories the user may use and the evidence of the grams, together
 
 
 def default(name):
