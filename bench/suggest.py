@@ -1,8 +1,8 @@
 """How good and how fast category suggestions are (`GET /categories/suggest`).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hl_bench python -m bench.suggest \\
-        ../shared/fixtures/spa-backup-v1-2025-08-02.json ledger/tests/fixtures/spa-backup-own.json \\
-        [--latency] [--misses]
+        ../shared/fixtures/spa-backup-v1-2025-08-02.json \\
+        ledger/tests/fixtures/spa-backup-own.json [--misses] [--latency]
 
 Accuracy: each backup is imported (`POST /backup/import`) into a scratch user only to read its
 rows as the import understands them (dates in Seoul, category names matched to the defaults
@@ -260,9 +260,8 @@ def _seed(clients: Clients, *, transactions: int, background_users: int, backgro
 def latency(clients: Clients, *, transactions: int, requests: int, reuse: bool) -> dict:
     from django.db import connection
 
-    from ledger.models import SuggestionGram
-
     from accounts.models import User
+    from ledger.models import SuggestionGram
 
     heavy = User.objects.filter(username=f"{PREFIX}heavy").first() if reuse else None
     if heavy is None:
