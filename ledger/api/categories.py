@@ -106,16 +106,13 @@ CATEGORY_INPUT_EXAMPLE = OpenApiExample(
     "A new category", value={"name": "쇼핑", "emoji": "🛍️"}, request_only=True
 )
 WRITE_RESPONSES = {400: VALIDATION_ERROR, 403: READ_ONLY, 404: NOT_FOUND}
-SUGGESTION_EXAMPLE = OpenApiExample(
+SUGGESTION_EXAMPLE = OpenApiExample(  # one suggestion; the schema shows it in its list
     "스타벅스 라떼 (expense)",
-    value=[
-        {"category": {"id": "0b6f3c2e-8a41-4d5e-9f7a-2c1d3e4f5a6b", "name": "카페", "emoji": "☕",
-                      "is_default": True, "created_at": "2025-08-02T10:00:00+09:00"},
-         "score": 0.9524},
-        {"category": {"id": "7d2e9a10-3b4c-4f5d-8e6f-1a2b3c4d5e6f", "name": "식비", "emoji": "🍽️",
-                      "is_default": True, "created_at": "2025-08-02T10:00:00+09:00"},
-         "score": 0.0286},
-    ],
+    value={
+        "category": {"id": "0b6f3c2e-8a41-4d5e-9f7a-2c1d3e4f5a6b", "name": "카페", "emoji": "☕",
+                     "is_default": True, "created_at": "2025-08-02T10:00:00+09:00"},
+        "score": 0.9524,
+    },
     response_only=True,
 )
 SUGGESTION_BAD_TYPE = error_response(

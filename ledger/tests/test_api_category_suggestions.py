@@ -3,6 +3,7 @@ own writes at once, types, isolation, the input's 400s, and a bounded query coun
 
 import datetime
 
+import jsonschema
 import pytest
 from django.urls import reverse
 
@@ -356,3 +357,37 @@ def test_query_count_does_not_grow_with_the_history(
     with django_assert_max_num_queries(AUTH_QUERIES + SUGGEST_QUERIES):
         suggestions = suggest(client, "아이밀 3")
     assert names(suggestions)[:2] == ["식비", "간식류"]
+
+
+def test_the_schema_describes_the_answer_and_its_example_validates(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/categories/suggest"]["get"]
+    ok = operation["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"] == {"type": "array",
+                            "items": {"$ref": "#/components/schemas/CategorySuggestion"}}
+    validator = jsonschema.Draft4Validator(
+        {**ok["schema"], "components": schema["components"]},
+        format_checker=jsonschema.FormatChecker(),
+    )
+    for example in ok["examples"].values():
+        validator.validate(example["value"])
+        assert example["value"][0]["category"]["name"] == "카페"
+    parameters = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+    assert {name for name, p in parameters.items() if p.get("required")} == {"description",
+                                                                            "type"}
+    for example in operation["responses"]["400"]["content"]["application/json"][
+        "examples"
+    ].values():
+        assert set(example["value"]["error"]["fields"]) <= set(parameters)
+
+
+def test_the_answer_validates_against_the_schema(auth_client, user, client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    ok = schema["paths"]["/categories/suggest"]["get"]["responses"]["200"]["content"]
+    validator = jsonschema.Draft4Validator(
+        {**ok["application/json"]["schema"], "components": schema["components"]},
+        format_checker=jsonschema.FormatChecker(),
+    )
+    answer = suggest(auth_client(user), "투썸에서 샌드위치랑 아아")
+    assert answer
+    validator.validate(answer)
