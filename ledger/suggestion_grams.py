@@ -1,10 +1,11 @@
 """What a description is to the category suggester: its grams, and what one row weighs.
 
 Korean household notes are short ("아이밀", "카페 CHIPS 아아", "브루인커피"), so a word is
-too coarse a unit: the suggester compares overlapping character bigrams and trigrams of the
+too coarse a unit: the suggester compares the overlapping character bigrams of the
 description with spaces, punctuation and emoji removed and case folded ("브루인 커피" and
-"브루인커피" share every gram), plus the whole normalized description as one more key (an
-exact repeat is the strongest evidence there is).
+"브루인커피" share every bigram), plus the whole normalized description as one more key (an
+exact repeat is the strongest evidence there is). Trigrams were measured too and changed no
+answer of bench/suggest.py, at twice the rows to store.
 
 A row's evidence weighs 2^(days since 2000-01-01 / HALF_LIFE_DAYS): a row two months older
 counts half, so what a household does lately wins over what it did (a re-filed 쿠팡 moves
@@ -18,14 +19,14 @@ use them, so what is stored and what is asked for always match.
 """
 
 import datetime
+import functools
 import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import NamedTuple
 
-# Only the start of a long description counts: a note's merchant or subject comes first, and
-# this bounds the keys one row stores (1 + 31 bigrams + 30 trigrams).
-MAX_CHARS = 32
+# Only the start of a description counts: a note's merchant or subject comes first, and this
+# bounds the keys one row stores (the whole form and at most 15 bigrams).
+MAX_CHARS = 16
 # The key of a whole description: "=" cannot occur in a normalized text (letters and digits
 # only), so it never collides with a gram.
 WHOLE_PREFIX = "="
@@ -61,21 +62,22 @@ def words(text: str) -> list[str]:
     return found
 
 
-def grams(text: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)  # a household repeats its descriptions (아이밀 × 27)
+def grams(text: str) -> tuple[str, ...]:
     """The keys a description is learned and looked up by: its whole normal form (prefixed)
-    and its character bigrams and trigrams (a one-character text is its own gram); no
-    duplicates, the whole form first."""
+    and its character bigrams (a one-character text is its own gram); no duplicates, the
+    whole form first."""
     folded = normalize(text)[:MAX_CHARS]
     if not folded:
-        return []
+        return ()
     found = [WHOLE_PREFIX + folded]
     if len(folded) == 1:
         found.append(folded)
-    for size in (2, 3):
-        found.extend(folded[i : i + size] for i in range(len(folded) - size + 1))
-    return list(dict.fromkeys(found))
+    found.extend(folded[i : i + 2] for i in range(len(folded) - 1))
+    return tuple(dict.fromkeys(found))
 
 
+@functools.lru_cache(maxsize=4096)
 def weight(day: datetime.date) -> float:
     """The weight of a row dated `day` (see the module's docstring)."""
     return 2.0 ** ((day - _EPOCH).days / HALF_LIFE_DAYS)
@@ -91,22 +93,28 @@ class Evidence(NamedTuple):
     date: datetime.date
 
 
-# (user_id, type, gram, category_id) → [count, weight]
-Totals = dict[tuple, list]
+# (user id, type, gram, category id) → (count, weight); the ids as strings.
+Totals = dict[tuple[str, str, str, str], tuple[int, float]]
 
 
 def tally(*, added: Iterable[Evidence] = (), removed: Iterable[Evidence] = ()) -> Totals:
     """The change to the stored counts and weights that adding and removing these rows make.
     Uncategorized rows teach nothing; keys whose change cancels out are left out (the same
     row removed and added again: a float plus its negation is exactly zero)."""
-    totals: Totals = defaultdict(lambda: [0, 0.0])
+    totals: dict[tuple, list] = {}
     for sign, rows in ((1, added), (-1, removed)):
         for row in rows:
             if row.category_id is None:
                 continue
+            # ids as strings: their hash is cached, a UUID's is computed on every lookup
+            user_id, category_id = str(row.user_id), str(row.category_id)
             row_weight = sign * weight(row.date)
             for gram in (ALL, *grams(row.description)):
-                entry = totals[(row.user_id, row.type, gram, row.category_id)]
-                entry[0] += sign
-                entry[1] += row_weight
-    return {key: entry for key, entry in totals.items() if entry[0] or entry[1]}
+                key = (user_id, row.type, gram, category_id)
+                entry = totals.get(key)
+                if entry is None:
+                    totals[key] = [sign, row_weight]
+                else:
+                    entry[0] += sign
+                    entry[1] += row_weight
+    return {key: (count, total) for key, (count, total) in totals.items() if count or total}

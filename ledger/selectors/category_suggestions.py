@@ -6,9 +6,9 @@ Two sources of evidence, blended (docs/suggestions.md has the method and its fig
 - **History** — the user's own transactions of that type, through their grams
   (`ledger.suggestion_grams`, kept by `ledger.services.suggestions` on every write). Each
   gram of the description seen before votes for the categories it was filed under, in
-  proportion to their recency-weighted counts; the whole description weighs most, a trigram
-  more than a bigram, and a gram seen once less than one seen often. How much of the
-  description the history knows (its coverage, 0–1) is the share of the answer it decides.
+  proportion to their recency-weighted counts; the whole description weighs four bigrams,
+  and a key seen once counts less than one seen often. How much of the description the
+  history knows (its coverage, 0–1) is the share of the answer it decides.
 - **Knowledge** — the built-in words of `ledger.suggestion_knowledge` and the names of the
   user's own categories found in the description; it decides the rest.
 
@@ -16,9 +16,9 @@ A little of the household's habits (their categories' recency-weighted share amo
 type's rows) breaks ties. When neither source knows a word of the description, the answer is
 those habits alone, at low scores (≤ 0.3); a user with no history then gets an empty list.
 
-Two queries, whatever the size of the history: the categories the user may use
-(`category_list`), and the evidence rows of the description's grams (a prefix of the evidence
-table's primary key (user, type, gram, category): only those index entries are read).
+One query, whatever the size of the history: the categories the user may use
+(`category_list`) beside the evidence rows of the description's grams (a prefix of the
+evidence table's primary key (user, type, gram, category): only those index entries are read).
 """
 
 import datetime
@@ -39,7 +39,6 @@ MAX_SUGGESTIONS = 3
 
 # How much each kind of key counts in the history's vote.
 WHOLE_WEIGHT = 4.0
-TRIGRAM_WEIGHT = 1.5
 GRAM_WEIGHT = 1.0  # bigrams, and the lone gram of a one-character text
 # A key seen n times counts n / (n + SEEN_DAMPING): once is half as sure as many times.
 SEEN_DAMPING = 1.0
@@ -140,7 +139,7 @@ def _knowledge(description: str, *vocabularies: _Vocabulary) -> dict[str, float]
 def _key_weight(key: str) -> float:
     if key.startswith(WHOLE_PREFIX):
         return WHOLE_WEIGHT
-    return TRIGRAM_WEIGHT if len(key) == 3 else GRAM_WEIGHT
+    return GRAM_WEIGHT
 
 
 def _history(keys: list[str], rows) -> tuple[dict, float, dict]:

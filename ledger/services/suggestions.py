@@ -18,22 +18,26 @@ BATCH_SIZE = 10_000
 
 _TABLE = connection.ops.quote_name(SuggestionGram._meta.db_table)
 # An increment on conflict, which the ORM cannot say (`bulk_create(update_conflicts=True)`
-# only overwrites): one statement for all the keys a write touches.
+# only overwrites): one statement for all the keys a write touches. It answers the keys no
+# row has any more, for the next statement to delete.
 _ADD = f"""
-    INSERT INTO {_TABLE} AS g (user_id, type, gram, category_id, count, weight)
-    SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::uuid[], %s::int[],
-                         %s::float8[])
-    ON CONFLICT (user_id, type, gram, category_id)
-    DO UPDATE SET count = g.count + EXCLUDED.count, weight = g.weight + EXCLUDED.weight
+    WITH changed AS (
+        INSERT INTO {_TABLE} AS g (user_id, type, gram, category_id, count, weight)
+        SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::uuid[], %s::int[],
+                             %s::float8[])
+        ON CONFLICT (user_id, type, gram, category_id)
+        DO UPDATE SET count = g.count + EXCLUDED.count, weight = g.weight + EXCLUDED.weight
+        RETURNING user_id, type, gram, category_id, count
+    )
+    SELECT user_id, type, gram, category_id FROM changed WHERE count <= 0
 """  # noqa: S608 - the table name comes from the model
-# Keys no row has any more go, so the table holds only what some transaction says.
-_DROP_EMPTY = f"""
-    DELETE FROM {_TABLE} AS g
-    USING unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::uuid[])
-        AS k(user_id, type, gram, category_id)
-    WHERE (g.user_id, g.type, g.gram, g.category_id)
-          = (k.user_id, k.type, k.gram, k.category_id)
-      AND g.count <= 0
+# By primary key, and nothing else: a filter on `count` could lead the planner to scan the
+# table once per key when its statistics predate a large delete.
+_DROP = f"""
+    DELETE FROM {_TABLE}
+    WHERE (user_id, type, gram, category_id) IN (
+        SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::uuid[])
+    )
 """  # noqa: S608 - the table name comes from the model
 
 
@@ -58,18 +62,23 @@ def suggestion_grams_update(
     """Count `added` rows in and `removed` rows out (an edit is both: the row as it was, and
     as it is). Call it inside the transaction write's atomic block."""
     totals = tally(added=added, removed=removed)
-    if not totals:
-        return
     # Keys in order: concurrent writers of several users lock index entries in one order.
-    keys = sorted(totals, key=lambda key: (str(key[0]), key[1], key[2], str(key[3])))
-    shrunk = [key for key in keys if totals[key][0] < 0]
+    keys = sorted(totals)
+    emptied = []
     with connection.cursor() as cursor:
         for start in range(0, len(keys), BATCH_SIZE):
             batch = keys[start : start + BATCH_SIZE]
             cursor.execute(_ADD, [*_columns(batch), [totals[key][0] for key in batch],
                                   [totals[key][1] for key in batch]])
-        for start in range(0, len(shrunk), BATCH_SIZE):
-            cursor.execute(_DROP_EMPTY, _columns(shrunk[start : start + BATCH_SIZE]))
+            emptied.extend(cursor.fetchall())
+        for start in range(0, len(emptied), BATCH_SIZE):
+            cursor.execute(_DROP, _columns(emptied[start : start + BATCH_SIZE]))
+
+
+def suggestion_grams_forget(*, user) -> None:
+    """Drop all of `user`'s evidence: they have no transactions left (an import's replace),
+    so there is nothing to count out row by row."""
+    SuggestionGram.objects.filter(user=user).delete()
 
 
 def _columns(keys: list[tuple]) -> list[list]:

@@ -20,7 +20,12 @@ from django.db.models import QuerySet
 from ledger.models import Category, Transaction, TransactionStatus
 from ledger.selectors.categories import category_list
 from ledger.services.revisions import revision_bump
-from ledger.services.suggestions import evidence_in, evidence_of, suggestion_grams_update
+from ledger.services.suggestions import (
+    evidence_in,
+    evidence_of,
+    suggestion_grams_forget,
+    suggestion_grams_update,
+)
 
 # Rows per INSERT of a bulk write: large enough to amortise the round trip, small enough to
 # keep each statement's parameters well under PostgreSQL's limit of 65,535.
@@ -179,7 +184,11 @@ def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
     with db_transaction.atomic():
         revision_bump(user=user)
         mine = queryset.filter(user=user)
-        removed = evidence_in(mine)
-        _, deleted = mine.delete()
-        suggestion_grams_update(removed=removed)
+        if mine.count() == Transaction.objects.filter(user=user).count():
+            _, deleted = mine.delete()  # all of them: nothing left to learn from
+            suggestion_grams_forget(user=user)
+        else:
+            removed = evidence_in(mine)
+            _, deleted = mine.delete()
+            suggestion_grams_update(removed=removed)
     return deleted.get(Transaction._meta.label, 0)

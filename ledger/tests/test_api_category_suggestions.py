@@ -231,7 +231,7 @@ def test_the_evidence_always_equals_what_the_rows_say(auth_client, user):
     # then the stored evidence is exactly a fresh count of the rows as they are
     expected = tally(added=evidence_in(Transaction.objects.filter(user=user)))
     stored = {
-        (row.user_id, row.type, row.gram, row.category_id): [row.count, row.weight]
+        (str(row.user_id), row.type, row.gram, str(row.category_id)): [row.count, row.weight]
         for row in SuggestionGram.objects.filter(user=user)
     }
     assert stored.keys() == expected.keys()
