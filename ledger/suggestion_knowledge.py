@@ -175,10 +175,10 @@ SECONDARY: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "카페": ("디저트", "케이크", "빙수", "와플"),
         "미용": ("올리브영", "피부과", "머리", "샴푸"),
-        "생필품": ("약국", "택배", "쿠팡이츠"),
+        "생필품": ("약국",),
         "교통비": ("충전",),
         "의료비": ("안경", "렌즈", "마사지"),
-        "문화생활": ("책", "도서"),
+        "문화생활": ("책",),
         "교육": ("책", "도서"),
         "구독료": ("쿠팡",),
         "취미생활": ("문화", "여행"),
@@ -187,7 +187,7 @@ SECONDARY: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # fmt: on
 
-# Convenience stores are a meal as often as a snack: PRIMARY has none of them, so both
-# readings above weigh alike.
+# Convenience stores are a meal as often as a snack: PRIMARY has none of them, so both of
+# their readings in SECONDARY weigh alike.
 PRIMARY_WEIGHT = 1.0
 SECONDARY_WEIGHT = 0.5
