@@ -306,7 +306,7 @@ def main(argv=None):
     parser.add_argument("--misses", action="store_true", help="list the top-1 misses")
     parser.add_argument("--latency", action="store_true", help="also time a 30k-row user")
     parser.add_argument("--transactions", type=int, default=30_000)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the seeded users")
     parser.add_argument("--reuse", action="store_true",
                         help="time the heavy user a previous --keep run seeded")
