@@ -334,3 +334,40 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.key} → {self.status_code}"
+
+
+class SuggestionGram(models.Model):
+    """What a household called what (derived data, for category suggestions): how many of the
+    user's `type` transactions filed under `category` have `gram` in their description, and
+    their recency-weighted sum (`ledger.suggestion_grams`). `gram` "" counts every such row.
+
+    Kept by `ledger.services.suggestions` inside every write of `ledger.services.
+    transactions`, so a suggestion reflects the last write at once. Read by one indexed query
+    per suggestion (the primary key's prefix: user, type, gram), however many rows the user
+    has. Deleting a category or a user deletes its rows (their transactions teach nothing
+    any more: they are uncategorized, or gone).
+    """
+
+    pk = models.CompositePrimaryKey("user", "type", "gram", "category")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    type = models.CharField(max_length=10, choices=TransactionType.choices)
+    # "C": grams are compared for equality only, and byte order is the cheapest order.
+    gram = models.CharField(max_length=40, blank=True, db_collation="C")
+    # Indexed (the default): deleting a category finds its rows without a scan.
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="suggestion_grams"
+    )
+    count = models.IntegerField()
+    weight = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=TransactionType.values), name="suggestion_gram_type_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.gram!r} → {self.category_id}: {self.count}"

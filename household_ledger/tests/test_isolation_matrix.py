@@ -318,6 +318,28 @@ def case_category_detail(method):
     return run
 
 
+def case_categories_suggest(w):
+    """Alice's history never shows in Bob's suggestions, even for her own words."""
+    query = {"description": f"{ALICE_MARK} 점심", "type": "expense"}
+    before = w.bob_call("get", "/categories/suggest", query)
+    assert before.status_code == 200, before.body[:300]
+    for _ in range(3):
+        response = w.alice_client.post(
+            "/transactions",
+            {
+                "date": w.today.isoformat(),
+                "amount": 12000,
+                "category": str(w.a["category"]),
+                **query,
+            },
+            format="json",
+        )
+        assert response.status_code == 201
+    w.alice_before = _snapshot(w.alice)  # Alice's own change, made above
+    after = w.bob_call("get", "/categories/suggest", query)
+    assert json.loads(after.body) == json.loads(before.body)
+
+
 def case_recurring_list(w):
     response = w.bob_call("get", "/recurring?page_size=500")
     payload = json.loads(response.body)
@@ -455,6 +477,7 @@ CASES = {
         f"{m.upper()} /categories/{{pk}}": case_category_detail(m)
         for m in ("get", "put", "patch", "delete")
     },
+    "GET /categories/suggest": case_categories_suggest,
     "GET /recurring": case_recurring_list,
     "POST /recurring": case_recurring_create,
     **{

@@ -8,6 +8,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from household_ledger.api.preconditions import (
@@ -16,9 +17,12 @@ from household_ledger.api.preconditions import (
     RevisionETagMixin,
 )
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR, error_response
+from ledger.api.fields import MoneyField
 from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.api.transactions import UUID_PATTERN
+from ledger.models import Transaction, TransactionType
 from ledger.selectors.categories import category_list
+from ledger.selectors.category_suggestions import MAX_SUGGESTIONS, category_suggest
 from ledger.services.categories import category_create, category_delete, category_update
 
 READ_ONLY_MESSAGE = "Default categories are read-only; create a category of your own instead."
@@ -60,6 +64,34 @@ class CategoryDeletionSerializer(serializers.Serializer):
     )
 
 
+class CategorySuggestInput(serializers.Serializer):
+    """The query of `GET /categories/suggest`."""
+
+    description = serializers.CharField(
+        max_length=Transaction._meta.get_field("description").max_length,
+        help_text="What the user typed so far (as a transaction's description: not blank, "
+        "at most 500 characters).",
+    )
+    type = serializers.ChoiceField(
+        choices=TransactionType.choices, help_text="The transaction's type."
+    )
+    amount = MoneyField(
+        required=False,
+        help_text="The amount, if known (validated; the ranking does not use it today: "
+        "docs/suggestions.md).",
+    )
+
+
+class CategorySuggestionSerializer(serializers.Serializer):
+    category = CategorySerializer()
+    score = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        help_text="How much of the evidence points to this category (0–1; the suggestions' "
+        "scores add up to at most 1).",
+    )
+
+
 ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 READ_ONLY = error_response(
     "The category is a default one: read-only.",
@@ -80,6 +112,31 @@ CATEGORY_INPUT_EXAMPLE = OpenApiExample(
     "A new category", value={"name": "쇼핑", "emoji": "🛍️"}, request_only=True
 )
 WRITE_RESPONSES = {400: VALIDATION_ERROR, 403: READ_ONLY, 404: NOT_FOUND}
+SUGGESTION_EXAMPLE = OpenApiExample(  # one suggestion; the schema shows it in its list
+    "스타벅스 라떼 (expense)",
+    value={
+        "category": {
+            "id": "0b6f3c2e-8a41-4d5e-9f7a-2c1d3e4f5a6b",
+            "name": "카페",
+            "emoji": "☕",
+            "is_default": True,
+            "created_at": "2025-08-02T10:00:00+09:00",
+        },
+        "score": 0.9524,
+    },
+    response_only=True,
+)
+SUGGESTION_BAD_TYPE = error_response(
+    "A missing, blank or overlong `description`, an unknown `type` or a bad `amount`; "
+    "`fields` names it.",
+    example={
+        "error": {
+            "code": "validation_error",
+            "message": 'type: "transfer" is not a valid choice.',
+            "fields": {"type": ['"transfer" is not a valid choice.']},
+        }
+    },
+)
 
 
 @extend_schema_view(
@@ -105,7 +162,7 @@ class CategoryViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = CategorySerializer
-    revision_etag_actions = ("list",)
+    revision_etag_actions = ("list", "suggest")
     pagination_class = None
     filter_backends = []
     permission_classes = [permissions.IsAuthenticated, DefaultCategoryReadOnly]
@@ -113,6 +170,31 @@ class CategoryViewSet(
 
     def get_queryset(self):
         return category_list(user=self.request.user)
+
+    @extend_schema(
+        summary=f"Suggest up to {MAX_SUGGESTIONS} categories for a description, best first",
+        description="Learned from your own transactions of that type (the latest write "
+        "counts at once; recent rows weigh more), else from built-in Korean spending and "
+        "income words for the default categories. Only categories you may use. An empty "
+        "list when nothing fits. Never assigns a category by itself: `POST /transactions` "
+        "without `category` stays uncategorized.",
+        parameters=[CategorySuggestInput, IF_NONE_MATCH_PARAMETER],
+        responses={
+            200: CategorySuggestionSerializer(many=True),
+            304: NOT_MODIFIED,
+            400: SUGGESTION_BAD_TYPE,
+        },
+        examples=[SUGGESTION_EXAMPLE],
+    )
+    @action(detail=False, methods=["get"], url_path="suggest")
+    def suggest(self, request):
+        serializer = CategorySuggestInput(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        query = serializer.validated_data
+        suggestions = category_suggest(
+            user=request.user, description=query["description"], type=query["type"]
+        )
+        return Response(CategorySuggestionSerializer(suggestions, many=True).data)
 
     @extend_schema(
         summary="Create a category of your own",

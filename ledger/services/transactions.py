@@ -3,7 +3,9 @@
 Callers (the API, the admin, the recurring engine, imports) pass validated Python values;
 these functions enforce the rules that need the database or the row's current state and raise
 Django's `ValidationError` naming the field, which the API answers as a 400. Every write bumps
-the owner's revision in the same database transaction (`ledger.services.revisions`).
+the owner's revision in the same database transaction (`ledger.services.revisions`) and, in it
+too, counts the rows it adds, changes or removes in the category suggester's evidence
+(`ledger.services.suggestions`).
 """
 
 import datetime
@@ -22,6 +24,12 @@ from ledger.dates import local_today
 from ledger.models import Category, SyncKind, Transaction, TransactionStatus
 from ledger.selectors.categories import category_list
 from ledger.services.revisions import revision_bump, revision_bump_users, tombstone_record
+from ledger.services.suggestions import (
+    evidence_in,
+    evidence_of,
+    suggestion_grams_forget,
+    suggestion_grams_update,
+)
 
 
 def _owner_revision() -> Subquery:
@@ -39,6 +47,8 @@ BULK_BATCH_SIZE = 2000
 
 # The fields a user may change; `user`, `recurring` and `legacy_id` are not among them.
 EDITABLE_FIELDS = ("date", "description", "amount", "type", "category", "status")
+# The fields the category suggester learns from (`ledger.suggestion_grams.Evidence`).
+TEACHING_FIELDS = frozenset({"date", "description", "type", "category"})
 
 
 def _check_category(*, user, category: Category | None) -> None:
@@ -87,7 +97,7 @@ def transaction_create(
     creates amount-pending occurrences."""
     transaction_validate_create(user=user, amount=amount, category=category)
     with db_transaction.atomic():
-        return Transaction.objects.create(
+        created = Transaction.objects.create(
             revision=revision_bump(user=user),
             user=user,
             date=date,
@@ -97,6 +107,8 @@ def transaction_create(
             category=category,
             status=status,
         )
+        suggestion_grams_update(added=evidence_of([created]))
+        return created
 
 
 def transaction_bulk_create(
@@ -141,6 +153,7 @@ def _bulk_insert(
                 inserted.extend(_insert_new(batch))
             else:
                 inserted.extend(Transaction.objects.bulk_create(batch))
+        suggestion_grams_update(added=evidence_of(inserted))
     return inserted
 
 
@@ -169,14 +182,20 @@ def transaction_bulk_update(
     if not transactions:
         return
     now = timezone.now()
+    teaches = not TEACHING_FIELDS.isdisjoint(fields)
     with db_transaction.atomic():
         revision = revision_bump(user=user)
+        # As stored, not as the instances say: the caller has changed them already.
+        stored = Transaction.objects.filter(pk__in=[row.pk for row in transactions])
+        before = evidence_in(stored) if teaches else []
         for row in transactions:
             row.updated_at = now
             row.revision = revision
         Transaction.objects.bulk_update(
             transactions, [*fields, "updated_at", "revision"], batch_size=BULK_BATCH_SIZE
         )
+        if teaches:
+            suggestion_grams_update(added=evidence_of(transactions), removed=before)
 
 
 def transaction_bulk_change(
@@ -188,9 +207,15 @@ def transaction_bulk_change(
     with db_transaction.atomic():
         if revision is None:
             revision = revision_bump(user=user)
-        return queryset.filter(user=user).update(
-            **changes, updated_at=timezone.now(), revision=revision
-        )
+        mine = queryset.filter(user=user)
+        if TEACHING_FIELDS.isdisjoint(changes):
+            return mine.update(**changes, updated_at=timezone.now(), revision=revision)
+        pks = list(mine.values_list("pk", flat=True))
+        changed = Transaction.objects.filter(pk__in=pks)
+        before = evidence_in(changed)
+        count = changed.update(**changes, updated_at=timezone.now(), revision=revision)
+        suggestion_grams_update(added=evidence_in(changed), removed=before)
+        return count
 
 
 def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
@@ -207,7 +232,13 @@ def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
         try:
             with db_transaction.atomic():
                 transaction.revision = revision_bump(user=transaction.user)
+                # As stored, not as the instance says: a form may have changed it already.
+                teaches = not TEACHING_FIELDS.isdisjoint(changes)
+                stored = Transaction.objects.filter(pk=transaction.pk)
+                before = evidence_in(stored) if teaches else []
                 transaction.save(update_fields=[*changes, "updated_at", "revision"])
+                if teaches:
+                    suggestion_grams_update(added=evidence_of([transaction]), removed=before)
         except IntegrityError as error:
             # The one constraint an edit can hit: one transaction per (rule, date).
             raise ValidationError(
@@ -227,7 +258,9 @@ def transaction_delete(*, transaction: Transaction) -> None:
             object_ids=[transaction.pk],
             revision=revision,
         )
+        removed = evidence_in(Transaction.objects.filter(pk=transaction.pk))
         transaction.delete()
+        suggestion_grams_update(removed=removed)
 
 
 def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
@@ -242,7 +275,13 @@ def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
             object_ids=doomed.values_list("pk", flat=True).iterator(),
             revision=revision,
         )
-        _, deleted = doomed.delete()
+        if doomed.count() == Transaction.objects.filter(user=user).count():
+            _, deleted = doomed.delete()  # all of them: nothing left to learn from
+            suggestion_grams_forget(user=user)
+        else:
+            removed = evidence_in(doomed)
+            _, deleted = doomed.delete()
+            suggestion_grams_update(removed=removed)
     return deleted.get(Transaction._meta.label, 0)
 
 
