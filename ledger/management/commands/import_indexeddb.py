@@ -16,7 +16,6 @@ from ledger.services.backup import (
     BackupRowsInvalid,
     ImportReport,
     backup_import,
-    backup_read,
 )
 
 PROGRESS_MIN_ROWS = 5000
@@ -52,32 +51,29 @@ class Command(BaseCommand):
             "(default: the user's, normally TIME_ZONE = Asia/Seoul)",
         )
         parser.add_argument(
-            "--max-bytes",
+            "--max-rows",
             type=int,
             default=None,
-            help="largest file accepted (default: IMPORT_MAX_BYTES)",
+            help="most rows accepted, all tables together (default: IMPORT_MAX_ROWS)",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
         user = _find_user(options["user"])
         try:
-            with open(options["file"], "rb") as stream:
-                raw = backup_read(stream=stream, max_bytes=options["max_bytes"])
+            file = open(options["file"], "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise CommandError(f"Cannot read {options['file']}: {exc.strerror or exc}") from exc
-        except BackupError as exc:
-            raise CommandError(exc.message) from exc
 
         progress = None if options["no_progress"] else self._progress_bar()
         try:
             report = backup_import(
                 user=user,
-                raw=raw,
+                file=file,
                 mode=options["mode"],
                 dry_run=options["dry_run"],
                 time_zone=options["timezone"],
-                max_bytes=options["max_bytes"],
+                max_rows=options["max_rows"],
                 progress=progress,
             )
         except BackupRowsInvalid as exc:

@@ -1,8 +1,10 @@
 """The import: a backup document → the user's categories, rules and transactions.
 
-Read (`formats`), normalise (`normalize`, pure), write (`write`, through the services), all in
-one database transaction: any invalid row refuses the whole file, and a dry run does the same
-work and always rolls back, so its counts are exact.
+Read (`stream`, `formats`), normalise (`normalize`, pure), write (`write`, through the
+services), all in one database transaction: any invalid row refuses the whole file, and a dry
+run does the same work and always rolls back, so its counts are exact. The file is read as a
+stream (`stream`), never whole: memory is bounded by the number of rows (IMPORT_MAX_ROWS),
+not by the file's size.
 """
 
 from collections.abc import Callable
@@ -12,9 +14,10 @@ from django.conf import settings
 from django.db import transaction as db_transaction
 
 from .errors import BackupError, BackupRowsInvalid, BackupTooLarge
-from .formats import OWN, parse_document, recognise
+from .formats import OWN, recognise
 from .normalize import Normalizer
 from .report import ImportReport
+from .stream import read_document
 from .write import ImportWriter
 
 MODES = ("merge", "replace")
@@ -23,7 +26,8 @@ ProgressCallback = Callable[[int, int], None]
 
 
 def backup_read(*, stream, max_bytes: int | None = None) -> bytes:
-    """Read an uploaded or opened file, refusing more than `max_bytes` (IMPORT_MAX_BYTES)."""
+    """Read an uploaded file whole (the admin keeps it between preview and confirmation),
+    refusing more than `max_bytes` (IMPORT_MAX_BYTES)."""
     limit = settings.IMPORT_MAX_BYTES if max_bytes is None else max_bytes
     data = stream.read(limit + 1)
     if len(data) > limit:
@@ -47,29 +51,28 @@ def _time_zone(user, time_zone: str | None) -> str:
 def backup_import(
     *,
     user,
-    raw: bytes | str,
+    file,
     mode: str = "merge",
     dry_run: bool = False,
     time_zone: str | None = None,
-    max_bytes: int | None = None,
+    max_rows: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import a backup document into `user`'s ledger.
+    """Import the backup document in `file` (a seekable binary file) into `user`'s ledger.
 
-    Returns the report. Raises BackupTooLarge / BackupUnreadable for a file that cannot be
-    read at all, and BackupRowsInvalid (carrying the report) when rows are invalid — unless
-    `dry_run`, which returns the report with `failed` > 0 instead.
+    Returns the report. Raises BackupTooManyRows (more than `max_rows`, default
+    IMPORT_MAX_ROWS) / BackupUnreadable for a file that cannot be read at all, and
+    BackupRowsInvalid (carrying the report) when rows are invalid — unless `dry_run`, which
+    returns the report with `failed` > 0 instead. `progress(done, total)` follows the
+    transactions.
     """
-    limit = settings.IMPORT_MAX_BYTES if max_bytes is None else max_bytes
-    if len(raw) > limit:
-        raise BackupTooLarge(limit=limit)
     if mode not in MODES:
         raise BackupError(
             "invalid_mode", f"mode must be one of {', '.join(MODES)}.", fields={"mode": [mode]}
         )
     zone = _time_zone(user, time_zone)
-    source = recognise(parse_document(raw))
-    del raw
+    limit = settings.IMPORT_MAX_ROWS if max_rows is None else max_rows
+    source = recognise(read_document(file, max_rows=limit))
     report = ImportReport(format=source.format, mode=mode, dry_run=dry_run, time_zone=zone)
     for warning in source.warnings:
         report.warn("file", None, None, warning)
