@@ -227,7 +227,12 @@ class BackupImportView(APIView):
         if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
             raise PayloadTooLarge(_too_large_message(limit))
         with IMPORT_SLOTS_OF_PROCESS.hold() as slot:
-            return self._import(request, limit=limit, progress=slot.progress)
+
+            def progress(step: str, done: int, total: int) -> None:
+                if step == "transactions":  # the long part: others' Retry-After follows it
+                    slot.progress(done, total)
+
+            return self._import(request, limit=limit, progress=progress)
 
     def check_throttles(self, request):
         # A busy answer first, so that waiting for a slot does not spend the backup budget.

@@ -22,7 +22,8 @@ from .write import ImportWriter
 
 MODES = ("merge", "replace")
 
-ProgressCallback = Callable[[int, int], None]
+# progress(step, done, total): step "file" (bytes read), then each table (rows written).
+ProgressCallback = Callable[[str, int, int], None]
 
 
 def backup_read(*, stream, max_bytes: int | None = None) -> bytes:
@@ -48,6 +49,10 @@ def _time_zone(user, time_zone: str | None) -> str:
     return name
 
 
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
+
+
 def backup_import(
     *,
     user,
@@ -63,8 +68,8 @@ def backup_import(
     Returns the report. Raises BackupTooManyRows (more than `max_rows`, default
     IMPORT_MAX_ROWS) / BackupUnreadable for a file that cannot be read at all, and
     BackupRowsInvalid (carrying the report) when rows are invalid — unless `dry_run`, which
-    returns the report with `failed` > 0 instead. `progress(done, total)` follows the
-    transactions.
+    returns the report with `failed` > 0 instead. `progress(step, done, total)` follows the
+    reading of the file ("file", in bytes) and the writing of each table (in rows).
     """
     if mode not in MODES:
         raise BackupError(
@@ -72,7 +77,8 @@ def backup_import(
         )
     zone = _time_zone(user, time_zone)
     limit = settings.IMPORT_MAX_ROWS if max_rows is None else max_rows
-    source = recognise(read_document(file, max_rows=limit))
+    progress = progress or _no_progress
+    source = recognise(read_document(file, max_rows=limit, progress=progress))
     report = ImportReport(format=source.format, mode=mode, dry_run=dry_run, time_zone=zone)
     for warning in source.warnings:
         report.warn("file", None, None, warning)
@@ -94,13 +100,18 @@ def backup_import(
             rules_in_file=source.recurring_transactions is not None,
             categories_in_file=source.categories is not None,
         )
-        writer.write_categories(rows.categories())
-        writer.write_rules(rows.rules())
-        total = len(source.transactions)
+        for table, write, read in (
+            ("categories", writer.write_categories, rows.categories),
+            ("recurring_transactions", writer.write_rules, rows.rules),
+        ):
+            progress(table, 0, report.rows[table])
+            write(read())
+            progress(table, report.rows[table], report.rows[table])
+        total = report.rows["transactions"]
+        progress("transactions", 0, total)
         for done, chunk in rows.transactions():
             writer.write_transactions(chunk)
-            if progress is not None:
-                progress(done, total)
+            progress("transactions", done, total)
         writer.finish()
         if report.failed:
             if not dry_run:

@@ -20,6 +20,7 @@ the whole document); a value it did not keep is an `Omitted`, a large table a `S
 """
 
 import codecs
+import io
 from collections.abc import Callable, Iterator
 
 import ijson
@@ -90,9 +91,11 @@ class _GuardedFile:
     bounds any single value to about two blocks. A UTF-8 byte order mark is skipped.
     """
 
-    def __init__(self, file):
+    def __init__(self, file, on_read: Callable[[int], None] | None = None):
         file.seek(0)
         self.file = file
+        self.on_read = on_read
+        self.read_bytes = 0
         self.first = True
         self.last_byte = b""
 
@@ -110,6 +113,9 @@ class _GuardedFile:
                 "(no row of a backup has one).",
             )
         self.last_byte = block[-1:]
+        if self.on_read is not None:
+            self.read_bytes += len(block)
+            self.on_read(self.read_bytes)
         return block
 
     def _has_boundary(self, block: bytes) -> bool:
@@ -135,7 +141,9 @@ def _unreadable(exc: Exception) -> BackupUnreadable:
 class _Scanner:
     """One pass over the events of the file (ijson's `basic_parse`): the outline."""
 
-    def __init__(self, file, *, max_rows: int, keep_ordinals: frozenset[int] = frozenset()):
+    def __init__(
+        self, file, *, max_rows: int, keep_ordinals: frozenset[int] = frozenset(), on_read=None
+    ):
         self.file = file
         self.max_rows = max_rows
         self.keep_ordinals = keep_ordinals  # Dexie tables to keep whose name came after rows
@@ -144,7 +152,7 @@ class _Scanner:
         self.depth = 0
         self.dexie_counts: list[int | None] = []  # rows per table of `data.data`, in order
         self.late_tables: dict[int, str] = {}  # Dexie tables named after their rows
-        self.events = ijson.basic_parse(_GuardedFile(file), use_float=True)
+        self.events = ijson.basic_parse(_GuardedFile(file, on_read), use_float=True)
 
     def document(self):
         try:
@@ -342,10 +350,19 @@ def _stream(file, ordinal: int | None, dexie_counts: list[int | None]) -> Iterat
 _END = object()
 
 
-def read_document(file, *, max_rows: int):
+def read_document(file, *, max_rows: int, progress=None):
     """The outline of the backup in `file` (a seekable binary file), or BackupUnreadable /
-    BackupTooManyRows. Its large tables are `StreamedRows` reading `file` when iterated."""
-    scanner = _Scanner(file, max_rows=max_rows)
+    BackupTooManyRows. Its large tables are `StreamedRows` reading `file` when iterated.
+    `progress("file", bytes read, size)` follows the scan."""
+    on_read = None
+    if progress is not None:
+        size = file.seek(0, io.SEEK_END)
+        progress("file", 0, size)
+
+        def on_read(done: int) -> None:
+            progress("file", done, size)
+
+    scanner = _Scanner(file, max_rows=max_rows, on_read=on_read)
     outline = scanner.document()
     late = frozenset(o for o, name in scanner.late_tables.items() if name in KEPT_TABLES)
     if late:  # a Dexie table of categories or rules named after its rows: read it again
