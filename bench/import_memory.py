@@ -92,16 +92,21 @@ def run_import(port, token, path: Path, result: dict, deadline: float) -> None:
     attempts = 0
     while time.monotonic() < deadline:
         attempts += 1
-        with path.open("rb") as body:
-            status, headers, content = _request(
-                port,
-                "POST",
-                "/backup/import",
-                token,
-                body=body,
-                size=path.stat().st_size,
-                timeout=1800,
-            )
+        try:
+            with path.open("rb") as body:
+                status, headers, content = _request(
+                    port,
+                    "POST",
+                    "/backup/import",
+                    token,
+                    body=body,
+                    size=path.stat().st_size,
+                    timeout=1800,
+                )
+        except OSError as exc:  # a dropped connection: counted, and the import fails
+            result.update(status=None, attempts=attempts, error=repr(exc))
+            result["seconds"] = time.monotonic() - started
+            return
         if status == 429 and b"import_busy" in content:
             time.sleep(int(headers.get("Retry-After", "5")))
             continue

@@ -3,9 +3,10 @@
 The import never holds the file in memory: a JSON body is spooled to a temporary file as it
 arrives (`BackupFileParser`), a multipart upload is one already (Django's upload handlers), and
 the service reads that file as a stream. At most IMPORT_SLOTS imports run at once in a process
-(`IMPORT_SLOTS_OF_PROCESS`); another is answered 429 `import_busy` before its body is read.
+(`IMPORT_SLOTS_OF_PROCESS`); another is answered 429 `import_busy`, its body read and dropped.
 """
 
+import contextlib
 import tempfile
 
 from django.conf import settings
@@ -226,7 +227,7 @@ class BackupImportView(APIView):
         declared = request.META.get("CONTENT_LENGTH")
         if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
             raise PayloadTooLarge(_too_large_message(limit))
-        with IMPORT_SLOTS_OF_PROCESS.hold() as slot:
+        with self._unless_busy(IMPORT_SLOTS_OF_PROCESS.hold) as slot:
 
             def progress(step: str, done: int, total: int) -> None:
                 if step == "transactions":  # the long part: others' Retry-After follows it
@@ -237,8 +238,24 @@ class BackupImportView(APIView):
     def check_throttles(self, request):
         # A busy answer first, so that waiting for a slot does not spend the backup budget.
         if request.method == "POST":
-            IMPORT_SLOTS_OF_PROCESS.check()
+            with self._unless_busy(contextlib.nullcontext):
+                IMPORT_SLOTS_OF_PROCESS.check()
         super().check_throttles(request)
+
+    @contextlib.contextmanager
+    def _unless_busy(self, context):
+        """`context()`, or, when no slot is free, the busy answer after the body is read and
+        dropped: a server that closes the connection while the client still sends its file
+        leaves the client a broken pipe instead of the 429 (a discarded body costs no memory)."""
+        try:
+            with context() as value:
+                yield value
+        except SlotsBusy:
+            body = self.request._request
+            if not getattr(body, "_read_started", True):
+                while body.read(_COPY_BLOCK):
+                    pass
+            raise
 
     def _import(self, request, *, limit: int, progress):
         body = request.data
