@@ -5,10 +5,11 @@ reads it) and raises `RequestDataTooBig`, which the exception handlers in
 `household_ledger.api.exceptions` answer as a JSON 413. This middleware refuses a declared
 `Content-Length` above the limit earlier, before the view runs and before any byte is read.
 
-A view may allow a larger body with a `max_body_bytes` attribute (the backup import, up to
-IMPORT_MAX_BYTES). For such a view the middleware reads the (declared, bounded) body itself, so
-Django's global check does not refuse it later. Bodies without `Content-Length` (chunked) are
-not read at all under WSGI.
+A view may allow a larger body with a `max_body_bytes` attribute. For such a view the
+middleware reads the (declared, bounded) body itself, so Django's global check does not refuse
+it later — unless the view reads the body as a stream itself (`streams_body = True`: the backup
+import spools it to a file, so a large body is never held in memory). Bodies without
+`Content-Length` (chunked) are not read at all under WSGI.
 """
 
 from django.conf import settings
@@ -27,6 +28,11 @@ def body_limit_for(view_func) -> int | None:
         if limit is not None:
             return int(limit)
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def _streams_body(view_func) -> bool:
+    view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+    return bool(getattr(view_class, "streams_body", False))
 
 
 def too_large_response(limit: int | None):
@@ -76,6 +82,7 @@ class RequestBodyLimitMiddleware:
             length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             and not request.content_type.startswith("multipart/")
             and not getattr(request, "_read_started", False)
+            and not _streams_body(view_func)
         ):
             # Within this view's own limit: read it now, past Django's global check.
             request._body = request.read()

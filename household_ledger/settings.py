@@ -305,8 +305,15 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 # Recurring rules are materialized through the end of the month this many months after the
 # current one (1 = the rest of this month and all of next month).
 RECURRING_HORIZON_MONTHS = env.int("RECURRING_HORIZON_MONTHS", default=1)
-# Largest backup file POST /backup/import (and import_indexeddb) accepts, in bytes.
-IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+# Backup imports read the file as a stream (docs/import-export.md#size): rows decide, not bytes.
+# Most rows (all tables together) one import accepts, through the API and import_indexeddb.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=500_000)
+# Largest upload in bytes, a guard for the disk the upload is spooled to: by default room for
+# IMPORT_MAX_ROWS rows of the own export at their longest (2,560 bytes a row).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=IMPORT_MAX_ROWS * 2560)
+# Imports running at once in one API process (a gunicorn worker); more answer 429 import_busy.
+# The API's memory bound (docs/reliability.md#memory) counts IMPORT_SLOTS imports per worker.
+IMPORT_SLOTS = env.int("IMPORT_SLOTS", default=1)
 
 # =============================================================================================
 # --- Deployment and operations (issue 9): security behind the ingress, logs, metrics, Sentry ---

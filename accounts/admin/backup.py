@@ -6,6 +6,7 @@ and shows its report; the uploaded bytes wait in the cache (1 hour, bound to the
 and the target user) until "Confirm import" runs the same service for real.
 """
 
+import io
 import secrets
 
 from django import forms
@@ -133,7 +134,9 @@ def import_view(model_admin):
                 messages.error(request, "That preview expired or is not yours; upload again.")
                 return HttpResponseRedirect(request.path)
             try:
-                report = backup_import(user=target, raw=pending["raw"], mode=pending["mode"])
+                report = backup_import(
+                    user=target, file=io.BytesIO(pending["raw"]), mode=pending["mode"]
+                )
             except BackupError as error:
                 messages.error(request, f"Import refused, nothing was written: {error.message}")
                 return HttpResponseRedirect(request.path)
@@ -150,7 +153,9 @@ def import_view(model_admin):
                 mode = upload_form.cleaned_data["mode"]
                 try:
                     raw = backup_read(stream=upload)
-                    report = backup_import(user=target, raw=raw, mode=mode, dry_run=True)
+                    report = backup_import(
+                        user=target, file=io.BytesIO(raw), mode=mode, dry_run=True
+                    )
                 except BackupError as error:
                     upload_form.add_error("file", error.message)
                 else:

@@ -1,4 +1,13 @@
-"""GET /backup/export and POST /backup/import: thin views over `ledger.services.backup`."""
+"""GET /backup/export and POST /backup/import: thin views over `ledger.services.backup`.
+
+The import never holds the file in memory: a JSON body is spooled to a temporary file as it
+arrives (`BackupFileParser`), a multipart upload is one already (Django's upload handlers), and
+the service reads that file as a stream. At most IMPORT_SLOTS imports run at once in a process
+(`IMPORT_SLOTS_OF_PROCESS`); another is answered 429 `import_busy`, its body read and dropped.
+"""
+
+import contextlib
+import tempfile
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -11,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from household_ledger.api.exceptions import error_body
+from household_ledger.api.slots import ProcessSlots, SlotsBusy
 from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.services.backup import (
     EXPORT_FORMATS,
@@ -23,11 +33,13 @@ from ledger.services.backup import (
     backup_export,
     backup_export_filename,
     backup_import,
-    backup_read,
 )
 
 # Room for the multipart envelope (boundaries, headers, the mode/dry_run fields) over the file.
 _MULTIPART_SLACK = 64 * 1024
+_COPY_BLOCK = 64 * 1024
+# A JSON body up to this size stays in memory; a larger one goes to a temporary file.
+_SPOOL_IN_MEMORY = 1024 * 1024
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -36,23 +48,40 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "The file is too large."
 
 
-class _RawBody(bytes):
-    """The JSON body as bytes: the import service parses and validates it itself."""
+class ImportBusy(SlotsBusy):
+    default_detail = (
+        "Another import is running on this server process. Try again after Retry-After seconds."
+    )
 
 
-class RawJSONParser(BaseParser):
-    """Reads an `application/json` body without parsing it, refusing more than the limit.
+IMPORT_SLOTS_OF_PROCESS = ProcessSlots(size_setting="IMPORT_SLOTS", busy=ImportBusy)
 
-    Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) is for forms; backups have their own limit.
-    """
+
+class _BodyFile:
+    """The JSON body, spooled to a file: the import service reads it itself."""
+
+    def __init__(self, file):
+        self.file = file
+
+
+class BackupFileParser(BaseParser):
+    """Copies an `application/json` body to a temporary file (not parsed here), refusing more
+    than IMPORT_MAX_BYTES. Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) is for forms."""
 
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return _RawBody(backup_read(stream=stream))
-        except BackupTooLarge as exc:
-            raise PayloadTooLarge(exc.message) from exc
+        limit = settings.IMPORT_MAX_BYTES
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+        size = 0
+        while stream is not None and (block := stream.read(_COPY_BLOCK)):
+            size += len(block)
+            if size > limit:
+                spool.close()
+                raise PayloadTooLarge(_too_large_message(limit))
+            spool.write(block)
+        spool.seek(0)
+        return _BodyFile(spool)
 
 
 class _IgnoreFormatParameter(DefaultContentNegotiation):
@@ -170,8 +199,9 @@ class BackupExportView(APIView):
 
 
 class BackupImportView(IdempotentWriteMixin, APIView):
-    parser_classes = [RawJSONParser, MultiPartParser]
+    parser_classes = [BackupFileParser, MultiPartParser]
     throttle_scope = "backup"  # household_ledger.api.throttles
+    streams_body = True  # household_ledger.limits: the body is not read into memory first
 
     @staticmethod
     def max_body_bytes():
@@ -184,8 +214,10 @@ class BackupImportView(IdempotentWriteMixin, APIView):
         description=(
             "Send the file as `multipart/form-data` (field `file`, optional fields `mode`, "
             "`dry_run`) or as the JSON body (options in the query string). All or nothing: "
-            "any invalid row refuses the whole file (400, every bad row listed). Files over "
-            "IMPORT_MAX_BYTES answer 413."
+            "any invalid row refuses the whole file (400, every bad row listed). A file of "
+            "more than IMPORT_MAX_ROWS rows, or over IMPORT_MAX_BYTES, answers 413. While "
+            "IMPORT_SLOTS imports run on the server process, another answers 429 "
+            "`import_busy` with Retry-After."
         ),
         parameters=[
             OpenApiParameter("mode", OpenApiTypes.STR, enum=list(MODES)),
@@ -206,7 +238,13 @@ class BackupImportView(IdempotentWriteMixin, APIView):
         responses={
             200: ImportReportOutputSerializer,
             400: OpenApiResponse(description="unreadable file or invalid rows"),
-            413: OpenApiResponse(description="file larger than IMPORT_MAX_BYTES"),
+            413: OpenApiResponse(
+                description="more than IMPORT_MAX_ROWS rows, or larger than IMPORT_MAX_BYTES"
+            ),
+            429: OpenApiResponse(
+                description="`import_busy`: the server process runs IMPORT_SLOTS imports "
+                "already (Retry-After), or `throttled`"
+            ),
         },
     )
     def post(self, request):
@@ -214,36 +252,68 @@ class BackupImportView(IdempotentWriteMixin, APIView):
         declared = request.META.get("CONTENT_LENGTH")
         if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
             raise PayloadTooLarge(_too_large_message(limit))
+        with self._unless_busy(IMPORT_SLOTS_OF_PROCESS.hold) as slot:
 
+            def progress(step: str, done: int, total: int) -> None:
+                if step == "transactions":  # the long part: others' Retry-After follows it
+                    slot.progress(done, total)
+
+            return self._import(request, limit=limit, progress=progress)
+
+    def check_throttles(self, request):
+        # A busy answer first, so that waiting for a slot does not spend the backup budget.
+        if request.method == "POST":
+            with self._unless_busy(contextlib.nullcontext):
+                IMPORT_SLOTS_OF_PROCESS.check()
+        super().check_throttles(request)
+
+    @contextlib.contextmanager
+    def _unless_busy(self, context):
+        """`context()`, or, when no slot is free, the busy answer after the body is read and
+        dropped: a server that closes the connection while the client still sends its file
+        leaves the client a broken pipe instead of the 429 (a discarded body costs no memory)."""
+        try:
+            with context() as value:
+                yield value
+        except SlotsBusy:
+            body = self.request._request
+            if not getattr(body, "_read_started", True):
+                while body.read(_COPY_BLOCK):
+                    pass
+            raise
+
+    def _import(self, request, *, limit: int, progress):
         body = request.data
         options = dict(request.query_params.items())
-        if isinstance(body, _RawBody):
-            raw = bytes(body)
+        if isinstance(body, _BodyFile):
+            file = body.file
         elif "file" in request.FILES:
-            upload = request.FILES["file"]
-            if upload.size > limit:
+            file = request.FILES["file"]  # Django closes it at the end of the request
+            if file.size > limit:
                 raise PayloadTooLarge(_too_large_message(limit))
-            raw = backup_read(stream=upload)
             options.update({key: body[key] for key in ("mode", "dry_run") if key in body})
         else:
             raise exceptions.ValidationError(
                 {"file": ["Send the backup as the JSON body or as the multipart field `file`."]}
             )
-
-        params = ImportOptionsInputSerializer(data=options)
-        params.is_valid(raise_exception=True)
-        try:
-            report = backup_import(user=request.user, raw=raw, **params.validated_data)
-        except BackupTooLarge as exc:
-            raise PayloadTooLarge(exc.message) from exc
-        except BackupRowsInvalid as exc:
-            body = error_body(exc.code, exc.message, exc.fields)
-            body["error"]["report"] = ImportReportOutputSerializer(exc.report.as_dict()).data
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        except BackupError as exc:
-            return Response(
-                error_body(exc.code, exc.message, exc.fields), status=status.HTTP_400_BAD_REQUEST
-            )
+        with file:
+            params = ImportOptionsInputSerializer(data=options)
+            params.is_valid(raise_exception=True)
+            try:
+                report = backup_import(
+                    user=request.user, file=file, progress=progress, **params.validated_data
+                )
+            except BackupTooLarge as exc:
+                raise PayloadTooLarge(exc.message) from exc
+            except BackupRowsInvalid as exc:
+                body = error_body(exc.code, exc.message, exc.fields)
+                body["error"]["report"] = ImportReportOutputSerializer(exc.report.as_dict()).data
+                return Response(body, status=status.HTTP_400_BAD_REQUEST)
+            except BackupError as exc:
+                return Response(
+                    error_body(exc.code, exc.message, exc.fields),
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
         return Response(ImportReportOutputSerializer(report.as_dict()).data)
 
 

@@ -2,6 +2,9 @@
 
 import datetime
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
 from io import StringIO
@@ -90,7 +93,7 @@ def test_timezone_option_decides_the_local_dates(user):
 def test_replace_mode_deletes_first(user):
     TransactionFactory(user=user, description="사라질 거래")
 
-    out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id, mode="replace")
+    out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id, mode="replace", yes=True)
 
     assert not Transaction.objects.filter(user=user, description="사라질 거래").exists()
     assert Transaction.objects.filter(user=user).count() == 306
@@ -200,12 +203,16 @@ def test_deleted_user_is_refused(user):
         run(str(SPA_FIXTURE), user=user.clerk_user_id)
 
 
-def test_max_bytes_refuses_large_files(user):
-    with pytest.raises(CommandError, match="larger than the import limit of 100 bytes"):
-        run(str(SPA_FIXTURE), user=user.clerk_user_id, max_bytes=100)
+def test_max_rows_refuses_files_with_more_rows(user):
+    before = snapshot(user)
+
+    with pytest.raises(CommandError, match="more than 100 rows, the import limit"):
+        run(str(SPA_FIXTURE), user=user.clerk_user_id, max_rows=100)
+
+    assert snapshot(user) == before
 
 
-def test_progress_bar_on_large_files(user, tmp_path):
+def test_progress_shows_every_step_with_rate_and_time_left(user, tmp_path):
     rows = [
         {
             "id": i,
@@ -217,11 +224,114 @@ def test_progress_bar_on_large_files(user, tmp_path):
         }
         for i in range(6000)
     ]
-    out, err = run(write(tmp_path, {"version": 1, "transactions": rows}), user=user.clerk_user_id)
+    document = dexie_document(
+        {
+            "categories": [{"id": 1, "name": "식비", "emoji": "🍽️"}],
+            "recurring_transactions": [],
+            "transactions": rows,
+        }
+    )
 
-    assert "transactions [" in err
-    assert "6,000/6,000 (100%)" in err
+    out, err = run(write(tmp_path, document), user=user.clerk_user_id)
+
+    lines = {line.split("  ")[0]: line for line in err.splitlines() if line.strip()}
+    assert set(lines) >= {"reading the file", "categories", "recurring rules", "transactions"}
+    assert "6,000/6,000" in lines["transactions"]
+    assert "1/1" in lines["categories"] and "0/0" in lines["recurring rules"]
+    assert "rows/s" in lines["transactions"] and "/s" in lines["reading the file"]
+    assert "0:00:00" in lines["transactions"]  # the time left, at the end
     assert Transaction.objects.filter(user=user).count() == 6000
+
+
+def test_no_progress_prints_none(user):
+    _, err = run(str(SPA_FIXTURE), user=user.clerk_user_id, no_progress=True)
+
+    assert "transactions" not in err
+
+
+def test_replace_mode_without_a_terminal_needs_yes(user):
+    TransactionFactory(user=user, description="남을 거래")
+    before = snapshot(user)
+
+    with pytest.raises(CommandError, match="pass --yes to confirm"):
+        run(str(SPA_FIXTURE), user=user.clerk_user_id, mode="replace", stdin=StringIO("yes\n"))
+
+    assert snapshot(user) == before
+    # a dry run deletes nothing, so it needs no confirmation
+    out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id, mode="replace", dry_run=True)
+    assert "nothing was written" in out
+    assert snapshot(user) == before
+
+
+def test_report_json_is_written_for_an_import_and_for_a_refused_file(user, tmp_path):
+    path = tmp_path / "report.json"
+
+    run(str(SPA_FIXTURE), user=user.clerk_user_id, report_json=str(path))
+
+    report = json.loads(path.read_text())
+    assert report["ok"] and report["format"] == "spa-v1"
+    assert report["created"]["transactions"] == 306
+    bad = write(tmp_path, {"version": 1, "transactions": [{"id": 1, "amount": "x"}]}, "bad.json")
+    with pytest.raises(CommandError):
+        run(bad, user=user.clerk_user_id, report_json=str(path))
+    report = json.loads(path.read_text())
+    assert not report["ok"] and report["failed"] == 1
+    assert {p["field"] for p in report["problems"]} >= {"amount", "date"}
+
+
+def _run_on_a_terminal(args: list[str], answer: bytes) -> tuple[int, str]:
+    """The command in a child process whose stdin and stdout are a pseudo-terminal; `answer`
+    is typed once it asks. (exit status, what the terminal showed)."""
+    primary, secondary = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "manage.py", "import_indexeddb", *args],
+        cwd=ROOT,
+        env=child_process_env("household_ledger.settings_test"),
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    shown = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([primary], [], [], 120)
+        if not ready:
+            child.kill()
+            raise AssertionError(f"no output for 120 s:\n{shown.decode(errors='replace')}")
+        try:
+            data = os.read(primary, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        shown += data
+        if not answered and b"Type yes to continue" in shown:
+            os.write(primary, answer)
+            answered = True
+    os.close(primary)
+    return child.wait(timeout=60), shown.decode(errors="replace")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replace_mode_asks_on_a_terminal():
+    user = UserFactory()
+    TransactionFactory(user=user, description="사라질 거래")
+    args = [str(SPA_FIXTURE), "--user", user.clerk_user_id, "--mode", "replace"]
+
+    status, shown = _run_on_a_terminal(args, b"no\n")
+
+    assert status == 1, shown
+    assert "deletes" in shown and "1 transaction(s)" in shown
+    assert "Not confirmed: nothing was changed." in shown
+    assert Transaction.objects.filter(user=user).count() == 1
+
+    status, shown = _run_on_a_terminal(args, b"yes\n")
+
+    assert status == 0, shown
+    assert "Imported." in shown
+    assert not Transaction.objects.filter(user=user, description="사라질 거래").exists()
+    assert Transaction.objects.filter(user=user).count() == 306
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,6 +1,7 @@
 """`/stats/*` through HTTP: every figure of a known ledger, exactly, for its owner only."""
 
 import datetime
+import io
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -720,7 +721,7 @@ def test_july_and_september_2025_of_an_imported_spa_backup(auth_client, user):
     figures its rows give when their instants are read as Seoul dates (worked out from the
     file apart from the code: 53 July rows, of which 2025-06-30T15:00Z and 23:30Z are 1 July
     and 2025-07-31T03:12Z stays 31 July; September holds the four scheduled rule rows)."""
-    report = backup_import(user=user, raw=spa_fixture_bytes())
+    report = backup_import(user=user, file=io.BytesIO(spa_fixture_bytes()))
     assert report.failed == 0
 
     client = auth_client(user)
@@ -738,7 +739,8 @@ def test_july_and_september_2025_of_an_imported_spa_backup(auth_client, user):
 
 def test_july_2025_of_the_imported_real_spa_backup(auth_client, user):
     """The same seam with the SPA's real backup (../shared): its July 2025 figures."""
-    report = backup_import(user=user, raw=real_spa_fixture_path().read_bytes())
+    with real_spa_fixture_path().open("rb") as file:
+        report = backup_import(user=user, file=file)
     assert report.failed == 0
     # Recompute July from the file: ISO instants → Asia/Seoul calendar dates.
     seoul = ZoneInfo("Asia/Seoul")

@@ -1,30 +1,54 @@
-"""manage.py import_indexeddb FILE --user <clerk_user_id|email> [--mode] [--dry-run] [--timezone]
+"""manage.py import_indexeddb FILE --user <clerk_user_id|email> [--mode] [--yes] [--dry-run]
+[--timezone] [--max-rows] [--report-json FILE] [--no-progress]
 
 For support staff: imports a user's browser data (the SPA's backup file, a Dexie dump of
 ledgerDB from extract-indexeddb.js, or this API's export) through the same service as
-POST /backup/import. Exits non-zero, listing every problem, when the file is refused.
+POST /backup/import, reading the file as a stream. Exits non-zero, listing every problem, when
+the file is refused.
+
+`--mode replace` deletes the user's data first: on a terminal the command asks before it
+starts; without one (a script, a Job) it needs `--yes`. On a terminal, the progress of each
+step (reading the file, each table) shows rows, rate and time left (rich).
 """
 
+import json
 import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.filesize import decimal
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
+from ledger.selectors.categories import category_list
+from ledger.selectors.recurring import recurring_list
+from ledger.selectors.transactions import transaction_list
 from ledger.services.backup import (
     MODES,
     BackupError,
     BackupRowsInvalid,
     ImportReport,
     backup_import,
-    backup_read,
 )
 
-PROGRESS_MIN_ROWS = 5000
-_BAR_WIDTH = 30
 _TABLES = ("categories", "recurring_transactions", "transactions")
+_STEPS = {
+    "file": "reading the file",
+    "categories": "categories",
+    "recurring_transactions": "recurring rules",
+    "transactions": "transactions",
+}
 
 
 class Command(BaseCommand):
+    stealth_options = ("stdin",)  # tests answer the confirmation through call_command
     help = (
         "Import a user's IndexedDB data (SPA backup, Dexie dump of ledgerDB, or this API's "
         "export) in one all-or-nothing transaction."
@@ -40,7 +64,13 @@ class Command(BaseCommand):
             choices=MODES,
             default="merge",
             help="merge (default): add what is new; replace: delete the user's transactions "
-            "(and rules/categories when the file has them) first",
+            "(and rules/categories when the file has them) first — asks on a terminal, "
+            "else needs --yes",
+        )
+        parser.add_argument(
+            "--yes",
+            action="store_true",
+            help="confirm --mode replace without asking (needed without a terminal)",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="report what would happen; write nothing"
@@ -52,79 +82,94 @@ class Command(BaseCommand):
             "(default: the user's, normally TIME_ZONE = Asia/Seoul)",
         )
         parser.add_argument(
-            "--max-bytes",
+            "--max-rows",
             type=int,
             default=None,
-            help="largest file accepted (default: IMPORT_MAX_BYTES)",
+            help="most rows accepted, all tables together (default: IMPORT_MAX_ROWS)",
         )
-        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--report-json",
+            metavar="FILE",
+            default=None,
+            help="write the report (as POST /backup/import answers it) to FILE, also when "
+            "the file is refused for invalid rows",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress display")
 
     def handle(self, *args, **options):
         user = _find_user(options["user"])
+        if options["mode"] == "replace" and not options["dry_run"]:
+            self._confirm_replace(user, yes=options["yes"], stdin=options.get("stdin"))
         try:
-            with open(options["file"], "rb") as stream:
-                raw = backup_read(stream=stream, max_bytes=options["max_bytes"])
+            file = open(options["file"], "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise CommandError(f"Cannot read {options['file']}: {exc.strerror or exc}") from exc
-        except BackupError as exc:
-            raise CommandError(exc.message) from exc
 
-        progress = None if options["no_progress"] else self._progress_bar()
+        console = Console(file=options.get("stderr") or sys.stderr)
+        progress = _ImportProgress(console, enabled=not options["no_progress"])
         try:
-            report = backup_import(
-                user=user,
-                raw=raw,
-                mode=options["mode"],
-                dry_run=options["dry_run"],
-                time_zone=options["timezone"],
-                max_bytes=options["max_bytes"],
-                progress=progress,
-            )
+            with file, progress:
+                report = backup_import(
+                    user=user,
+                    file=file,
+                    mode=options["mode"],
+                    dry_run=options["dry_run"],
+                    time_zone=options["timezone"],
+                    max_rows=options["max_rows"],
+                    progress=progress.update,
+                )
         except BackupRowsInvalid as exc:
-            self._finish_progress(progress)
+            self._write_report_json(exc.report, options["report_json"])
             self._print_report(exc.report, options["file"], user)
             raise CommandError(f"{exc.message} {exc.report.errors} error(s) listed above.") from exc
         except BackupError as exc:
-            self._finish_progress(progress)
             details = "".join(
                 f"\n  {name}: {'; '.join(map(str, reasons))}"
                 for name, reasons in exc.fields.items()
             )
             raise CommandError(f"{exc.message}{details}") from exc
-        self._finish_progress(progress)
+        self._write_report_json(report, options["report_json"])
         self._print_report(report, options["file"], user)
         if not report.ok:
             raise CommandError(
                 f"Dry run: {report.failed} invalid row(s); the import would be refused."
             )
 
-    # -- output ----------------------------------------------------------------------------
-    def _progress_bar(self):
-        state = {"shown": False}
-        interactive = sys.stderr.isatty()
-
-        def show(done: int, total: int) -> None:
-            if total < PROGRESS_MIN_ROWS:
-                return
-            state["shown"] = True
-            filled = _BAR_WIDTH * done // total
-            line = (
-                f"transactions [{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] "
-                f"{done:,}/{total:,} ({100 * done // total}%)"
+    # -- confirmation ----------------------------------------------------------------------
+    def _confirm_replace(self, user, *, yes: bool, stdin) -> None:
+        if yes:
+            return
+        stdin = stdin or sys.stdin
+        who = user.clerk_user_id or user.email
+        if not stdin.isatty():
+            raise CommandError(
+                f"--mode replace deletes {who}'s data before importing; there is no terminal "
+                "to ask on, so pass --yes to confirm (or --dry-run to see what would happen)."
             )
-            if interactive:
-                self.stderr.write("\r" + line, ending="")
-                self.stderr.flush()
-            else:
-                self.stderr.write(line)
+        counts = (
+            f"{transaction_list(user=user).count():,} transaction(s), "
+            f"{recurring_list(user=user).count():,} recurring rule(s) and "
+            f"{category_list(user=user).filter(user=user).count():,} own categor(y/ies)"
+        )
+        self.stdout.write(
+            f"--mode replace deletes {who}'s {counts} first (rules and categories only when "
+            "the file has those tables), then imports the file."
+        )
+        self.stdout.write("Type yes to continue: ", ending="")
+        self.stdout.flush()
+        if stdin.readline().strip().lower() != "yes":
+            raise CommandError("Not confirmed: nothing was changed.")
 
-        show.state = state
-        show.interactive = interactive
-        return show
-
-    def _finish_progress(self, progress) -> None:
-        if progress is not None and progress.state["shown"] and progress.interactive:
-            self.stderr.write("")
+    # -- output ----------------------------------------------------------------------------
+    def _write_report_json(self, report: ImportReport, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            with open(path, "w", encoding="utf-8") as out:
+                json.dump(report.as_dict(), out, ensure_ascii=False, indent=2)
+                out.write("\n")
+        except OSError as exc:
+            raise CommandError(f"Cannot write {path}: {exc.strerror or exc}") from exc
 
     def _print_report(self, report: ImportReport, path: str, user) -> None:
         out = self.stdout
@@ -183,6 +228,66 @@ def _change_line(change) -> str:
         f"{name} server {change.server[name]} / file {change.file[name]}" for name in change.fields
     )
     return f"  conflict {where}{ident}: {', '.join(diffs)}; the server's version stays"
+
+
+def _amount(task, value: float) -> str:
+    return decimal(int(value)) if task.fields.get("unit") == "bytes" else f"{int(value):,}"
+
+
+class _DoneColumn(ProgressColumn):
+    """Done/total, in rows (or bytes for the file)."""
+
+    def render(self, task) -> Text:
+        return Text(
+            f"{_amount(task, task.completed)}/{_amount(task, task.total or 0)}",
+            style="progress.download",
+        )
+
+
+class _RateColumn(ProgressColumn):
+    """Rows (or bytes) a second."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None:
+            return Text("–", style="progress.data.speed")
+        unit = "" if task.fields.get("unit") == "bytes" else " rows"
+        return Text(f"{_amount(task, speed)}{unit}/s", style="progress.data.speed")
+
+
+class _ImportProgress:
+    """One line per step of the import (the file, then each table): done/total, rate, ETA.
+    Live on a terminal; elsewhere rich prints the final lines once, at the end."""
+
+    def __init__(self, console: Console, *, enabled: bool):
+        self.enabled = enabled
+        self.tasks: dict[str, int] = {}
+        self.progress = Progress(
+            TextColumn("{task.description:<18}"),
+            BarColumn(),
+            _DoneColumn(),
+            _RateColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+
+    def __enter__(self):
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.enabled:
+            self.progress.stop()
+
+    def update(self, step: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if step not in self.tasks:
+            self.tasks[step] = self.progress.add_task(
+                _STEPS.get(step, step), total=total, unit="bytes" if step == "file" else "rows"
+            )
+        self.progress.update(self.tasks[step], completed=done, total=total)
 
 
 def _find_user(identity: str):

@@ -1,16 +1,23 @@
 """Backup and migration from the browser: import (SPA backup, Dexie dump, own export), export.
 
-The import is read (`formats`) → normalise (`normalize`, pure, with `fields`) → write
-(`write`, through the services), reported by `report`; the export is `exporter`.
+The import is read (`stream`, as a stream; `formats`) → normalise (`normalize`, pure, with
+`fields`) → write (`write`, through the services), reported by `report`; the export is
+`exporter`.
 
-Entry points (used by the API, the `import_indexeddb` command and the benchmark):
+Entry points (used by the API, the admin, the `import_indexeddb` command and the benchmarks):
 
-- `backup_import(user=…, raw=…, mode=…, dry_run=…)` → ImportReport
-- `backup_read(stream=…)` → bytes, refusing files over IMPORT_MAX_BYTES
+- `backup_import(user=…, file=…, mode=…, dry_run=…)` → ImportReport
+- `backup_read(stream=…)` → bytes, refusing files over IMPORT_MAX_BYTES (the admin's preview)
 - `backup_export(user=…, export_format=…)` → chunks of JSON text
 """
 
-from .errors import BackupError, BackupRowsInvalid, BackupTooLarge, BackupUnreadable
+from .errors import (
+    BackupError,
+    BackupRowsInvalid,
+    BackupTooLarge,
+    BackupTooManyRows,
+    BackupUnreadable,
+)
 from .exporter import (
     EXPORT_FORMATS,
     backup_content_disposition,
@@ -30,6 +37,7 @@ __all__ = [
     "BackupError",
     "BackupRowsInvalid",
     "BackupTooLarge",
+    "BackupTooManyRows",
     "BackupUnreadable",
     "ImportReport",
     "Problem",

@@ -22,6 +22,18 @@ class BackupTooLarge(BackupError):
         self.limit = limit
 
 
+class BackupTooManyRows(BackupTooLarge):
+    """The file has more rows (all tables together) than IMPORT_MAX_ROWS."""
+
+    def __init__(self, *, limit: int):
+        BackupError.__init__(
+            self,
+            "payload_too_large",
+            f"The file has more than {limit:,} rows, the import limit (IMPORT_MAX_ROWS).",
+        )
+        self.limit = limit
+
+
 class BackupUnreadable(BackupError):
     """Not JSON, or not a format we know: nothing could be read row by row."""
 

@@ -1,6 +1,8 @@
 """Reading a backup document and recognising its format.
 
-Three formats are accepted, all reduced to the same three lists of raw rows:
+The document is the outline `stream.read_document` reads from the file: its header values and
+small tables as parsed, its transactions a `StreamedRows` read from the file when iterated.
+Three formats are accepted, all reduced to the same three tables of raw rows:
 
 - `spa-v1`: the SPA's backup, `{"version": 1, "exportDate", "transactions": [...]}`.
 - `dexie`: a dump of the Dexie database `ledgerDB` in the `dexie-export-import` format
@@ -13,11 +15,11 @@ Three formats are accepted, all reduced to the same three lists of raw rows:
   still read, had a shape of their own (`recurring_id`, and `category` as a name).
 """
 
-import json
 from dataclasses import dataclass, field
 
 from .errors import BackupUnreadable
 from .fields import FieldError, epoch_ms_to_datetime
+from .stream import StreamedRows
 
 SPA_V1 = "spa-v1"
 DEXIE = "dexie"
@@ -33,40 +35,21 @@ class Source:
     """The raw rows of a recognised document. `None` means the file has no such table."""
 
     format: str
-    transactions: list
+    transactions: list | StreamedRows
     version: int = 1
     recurring_transactions: list | None = None
     categories: list | None = None
     warnings: list[str] = field(default_factory=list)
 
 
-def parse_document(raw: bytes | str):
-    """The JSON value of `raw`, or BackupUnreadable saying where it is broken."""
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise BackupUnreadable(
-                "invalid_json", f"The file is not UTF-8 text (byte {exc.start})."
-            ) from exc
-    if not raw.strip():
-        raise BackupUnreadable("invalid_json", "The file is empty.")
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise BackupUnreadable(
-            "invalid_json",
-            f"The file is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
-        ) from exc
-    except RecursionError as exc:
-        raise BackupUnreadable("invalid_json", "The file is nested too deeply.") from exc
+_ROWS = (list, StreamedRows)
 
 
-def _list_field(document: dict, key: str, *, required: bool) -> list | None:
+def _list_field(document: dict, key: str, *, required: bool) -> list | StreamedRows | None:
     value = document.get(key)
     if value is None and not required:
         return None
-    if not isinstance(value, list):
+    if not isinstance(value, _ROWS):
         raise BackupUnreadable(
             "invalid_backup",
             f"`{key}` must be a list of rows.",
@@ -142,7 +125,7 @@ def _recognise_dexie(document: dict) -> Source:
         warnings.append(f"database {database.get('databaseName')!r} is not ledgerDB")
     tables: dict[str, list] = {}
     for position, table in enumerate(database["data"]):
-        if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
+        if not isinstance(table, dict) or not isinstance(table.get("rows"), _ROWS):
             raise BackupUnreadable(
                 "invalid_backup",
                 f"data.data[{position}] must be an object with a list `rows`.",
@@ -154,9 +137,12 @@ def _recognise_dexie(document: dict) -> Source:
             continue
         inbound = table.get("inbound", True)
         rows = table["rows"]
-        for index, row in enumerate(rows):
-            rows[index] = _dexie_row(row, inbound=inbound)
-        tables.setdefault(name, []).extend(rows)
+        if isinstance(rows, StreamedRows):
+            rows = rows.map(lambda row, inbound=inbound: _dexie_row(row, inbound=inbound))
+        else:
+            rows = [_dexie_row(row, inbound=inbound) for row in rows]
+        tables.setdefault(name, []).append(rows)
+    tables = {name: _joined(parts) for name, parts in tables.items()}
     if not tables:
         raise BackupUnreadable(
             "invalid_backup",
@@ -170,6 +156,21 @@ def _recognise_dexie(document: dict) -> Source:
         categories=tables.get("categories"),
         warnings=warnings,
     )
+
+
+def _joined(parts: list) -> list | StreamedRows:
+    """The rows of one table listed several times (a dump may split a table)."""
+    if len(parts) == 1:
+        return parts[0]
+    if any(isinstance(part, StreamedRows) for part in parts):
+        return StreamedRows.chain(
+            [part if isinstance(part, StreamedRows) else _listed(part) for part in parts]
+        )
+    return [row for part in parts for row in part]
+
+
+def _listed(rows: list) -> StreamedRows:
+    return StreamedRows(len(rows), lambda: iter(rows))
 
 
 def _dexie_row(row, *, inbound: bool):

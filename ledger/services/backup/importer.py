@@ -1,8 +1,10 @@
 """The import: a backup document → the user's categories, rules and transactions.
 
-Read (`formats`), normalise (`normalize`, pure), write (`write`, through the services), all in
-one database transaction: any invalid row refuses the whole file, and a dry run does the same
-work and always rolls back, so its counts are exact.
+Read (`stream`, `formats`), normalise (`normalize`, pure), write (`write`, through the
+services), all in one database transaction: any invalid row refuses the whole file, and a dry
+run does the same work and always rolls back, so its counts are exact. The file is read as a
+stream (`stream`), never whole: memory is bounded by the number of rows (IMPORT_MAX_ROWS),
+not by the file's size.
 """
 
 from collections.abc import Callable
@@ -15,18 +17,21 @@ from django.db import transaction as db_transaction
 from ledger.models import Transaction
 
 from .errors import BackupError, BackupRowsInvalid, BackupTooLarge
-from .formats import OWN, parse_document, recognise
+from .formats import OWN, recognise
 from .normalize import Normalizer
 from .report import ImportReport
+from .stream import read_document
 from .write import ImportWriter
 
 MODES = ("merge", "replace")
 
-ProgressCallback = Callable[[int, int], None]
+# progress(step, done, total): step "file" (bytes read), then each table (rows written).
+ProgressCallback = Callable[[str, int, int], None]
 
 
 def backup_read(*, stream, max_bytes: int | None = None) -> bytes:
-    """Read an uploaded or opened file, refusing more than `max_bytes` (IMPORT_MAX_BYTES)."""
+    """Read an uploaded file whole (the admin keeps it between preview and confirmation),
+    refusing more than `max_bytes` (IMPORT_MAX_BYTES)."""
     limit = settings.IMPORT_MAX_BYTES if max_bytes is None else max_bytes
     data = stream.read(limit + 1)
     if len(data) > limit:
@@ -47,32 +52,36 @@ def _time_zone(user, time_zone: str | None) -> str:
     return name
 
 
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
+
+
 def backup_import(
     *,
     user,
-    raw: bytes | str,
+    file,
     mode: str = "merge",
     dry_run: bool = False,
     time_zone: str | None = None,
-    max_bytes: int | None = None,
+    max_rows: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import a backup document into `user`'s ledger.
+    """Import the backup document in `file` (a seekable binary file) into `user`'s ledger.
 
-    Returns the report. Raises BackupTooLarge / BackupUnreadable for a file that cannot be
-    read at all, and BackupRowsInvalid (carrying the report) when rows are invalid — unless
-    `dry_run`, which returns the report with `failed` > 0 instead.
+    Returns the report. Raises BackupTooManyRows (more than `max_rows`, default
+    IMPORT_MAX_ROWS) / BackupUnreadable for a file that cannot be read at all, and
+    BackupRowsInvalid (carrying the report) when rows are invalid — unless `dry_run`, which
+    returns the report with `failed` > 0 instead. `progress(step, done, total)` follows the
+    reading of the file ("file", in bytes) and the writing of each table (in rows).
     """
-    limit = settings.IMPORT_MAX_BYTES if max_bytes is None else max_bytes
-    if len(raw) > limit:
-        raise BackupTooLarge(limit=limit)
     if mode not in MODES:
         raise BackupError(
             "invalid_mode", f"mode must be one of {', '.join(MODES)}.", fields={"mode": [mode]}
         )
     zone = _time_zone(user, time_zone)
-    source = recognise(parse_document(raw))
-    del raw
+    limit = settings.IMPORT_MAX_ROWS if max_rows is None else max_rows
+    progress = progress or _no_progress
+    source = recognise(read_document(file, max_rows=limit, progress=progress))
     report = ImportReport(format=source.format, mode=mode, dry_run=dry_run, time_zone=zone)
     for warning in source.warnings:
         report.warn("file", None, None, warning)
@@ -94,13 +103,18 @@ def backup_import(
             rules_in_file=source.recurring_transactions is not None,
             categories_in_file=source.categories is not None,
         )
-        writer.write_categories(rows.categories())
-        writer.write_rules(rows.rules())
-        total = len(source.transactions)
+        for table, write, read in (
+            ("categories", writer.write_categories, rows.categories),
+            ("recurring_transactions", writer.write_rules, rows.rules),
+        ):
+            progress(table, 0, report.rows[table])
+            write(read())
+            progress(table, report.rows[table], report.rows[table])
+        total = report.rows["transactions"]
+        progress("transactions", 0, total)
         for done, chunk in rows.transactions():
             writer.write_transactions(chunk)
-            if progress is not None:
-                progress(done, total)
+            progress("transactions", done, total)
         writer.finish()
         if report.failed:
             if not dry_run:

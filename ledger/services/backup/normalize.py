@@ -13,6 +13,7 @@ the API's own rendering of a transaction and a rule).
 import datetime
 import hashlib
 from collections.abc import Iterator
+from itertools import islice
 
 from ledger.models import RecurringTransaction, Transaction, TransactionStatus
 
@@ -106,19 +107,16 @@ class Normalizer:
         return found
 
     def transactions(self) -> Iterator[tuple[int, list[TransactionRow]]]:
-        """(rows read so far, their normalised rows) per chunk; each raw row is dropped once
-        read, so memory stays bounded by the chunk."""
-        rows = self.source.transactions
-        total = len(rows)
-        for start in range(0, total, CHUNK_SIZE):
-            stop = min(start + CHUNK_SIZE, total)
+        """(rows read so far, their normalised rows) per chunk. The rows are read from the
+        file as they come (`stream.StreamedRows`), so memory stays bounded by the chunk."""
+        rows = enumerate(self.source.transactions)
+        while raw_chunk := list(islice(rows, CHUNK_SIZE)):
             chunk = []
-            for index in range(start, stop):
-                row = self._transaction(index, rows[index])
-                rows[index] = None
+            for index, raw in raw_chunk:
+                row = self._transaction(index, raw)
                 if row is not None:
                     chunk.append(row)
-            yield stop, chunk
+            yield raw_chunk[-1][0] + 1, chunk
 
     # -- rows --------------------------------------------------------------------------------
     def _rule(self, index: int, raw) -> RuleRow | None:
