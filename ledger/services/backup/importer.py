@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import transaction as db_transaction
 
+from .budgets import budgets_import
 from .errors import BackupError, BackupRowsInvalid, BackupTooLarge
 from .formats import OWN, parse_document, recognise
 from .normalize import Normalizer
@@ -98,6 +99,14 @@ def backup_import(
             writer.write_transactions(chunk)
             if progress is not None:
                 progress(done, total)
+        budgets_import(
+            user=user,
+            rows=source.budgets,
+            replace=mode == "replace",
+            categories=writer.categories,
+            report=report,
+            time_zone=zone,
+        )
         writer.finish()
         if report.failed:
             if not dry_run:
