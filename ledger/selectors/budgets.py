@@ -13,10 +13,11 @@ counts its rule's last known amount as scheduled (`recurring_amount_estimates`),
 
 Carry-over: when a line carries over, what was left of the month before (or overspent, as a
 negative amount) adds to it; that month's own carried amount did too if its line carried, and
-so on back to the start of the chain. Telescoped, the carried amount is the sum of the chain
-months' budgets (from the changes: a multiplication per change) minus the chain months'
-spending (one range sum per category in the same SQL query as the month's own sums), so no
-number of months or transactions adds a query or a loop over months.
+so on back to the start of the chain, at most CARRY_OVER_MONTHS (12) months back. Telescoped,
+the carried amount is the sum of the chain months' budgets (from the changes: a multiplication
+per change) minus the chain months' spending (one range sum per category in the same SQL query
+as the month's own sums), so no number of months or transactions adds a query or a loop over
+months, and the sums read at most thirteen months of the user's expense rows.
 """
 
 import datetime
@@ -42,6 +43,10 @@ from ledger.selectors.recurring import recurring_amount_estimates
 ZERO = Decimal("0.00")
 RATIO_PLACES = Decimal("0.0001")
 WON = Decimal("1")
+# How far back a carry-over chain reaches: what was left (or overspent) over at most the last
+# twelve months. It bounds the rows the sums read (a year of the user's expense, however long
+# the history), which is what keeps the answer within 2× the floor (bench/budgets.py).
+CARRY_OVER_MONTHS = 12
 # `warning` from this share of the month's budget on (spent + scheduled ≥ 80 %).
 WARNING_RATIO = Decimal("0.8")
 UNCATEGORIZED_NAME = "미분류"
@@ -243,9 +248,10 @@ def _months(first: datetime.date, last: datetime.date) -> int:
 
 def _carry_chains(changes: list[BudgetInEffect], month: datetime.date) -> dict:
     """{category id: _Chain} for the lines in effect for `month` that carry over and have a
-    month before to carry from. Walks the changes, never the months: within one change a line
-    is the same every month."""
+    month before to carry from, reaching back at most CARRY_OVER_MONTHS. Walks the changes,
+    never the months: within one change a line is the same every month."""
     before = add_months(month, -1)
+    earliest = add_months(month, -CARRY_OVER_MONTHS)
     lines = [{line.category_id: line for line in change.lines} for change in changes]
     chains = {}
     for category_id, line in lines[-1].items() if lines else ():
@@ -255,19 +261,19 @@ def _carry_chains(changes: list[BudgetInEffect], month: datetime.date) -> dict:
         span_last = before  # the chain ends with the month before the asked one
         while True:
             line = lines[index][category_id]
-            span_first = changes[index].since
             if not line.carry_over:
                 # Its last month's remainder is carried into the change after it; its own
                 # carried amount is 0, so the chain starts there.
                 budgeted += line.amount
                 start = span_last
                 break
+            span_first = max(changes[index].since, earliest)
             budgeted += line.amount * _months(span_first, span_last)
             start = span_first
-            if index == 0 or category_id not in lines[index - 1]:
+            if span_first == earliest or index == 0 or category_id not in lines[index - 1]:
                 break
-            index -= 1
             span_last = add_months(span_first, -1)
+            index -= 1
         if start <= before:
             chains[category_id] = _Chain(start=start, budgeted=budgeted)
     return chains
@@ -308,7 +314,11 @@ def _pending_estimates(
     with their rules, and the rules' last known amounts."""
     pending = list(
         Transaction.objects.filter(
-            user=user, type=EXPENSE, amount__isnull=True, date__range=(date_from, date_to)
+            user=user,
+            type=EXPENSE,
+            status=SCHEDULED,  # a pending amount is always scheduled (a CHECK of the table)
+            amount__isnull=True,
+            date__range=(date_from, date_to),
         )
         .select_related("recurring")
         .only("category", "date", "recurring", "recurring__is_variable_amount", "recurring__amount")
@@ -363,8 +373,10 @@ def budget_vs_actual(*, user, year: int, month: int, today: datetime.date) -> Bu
     in_month: dict = {}
     in_chain: dict = {}
     if any(pending or pending_before for _, _, _, pending, _, pending_before, *_ in rows):
+        # Read only as far back as a pending row was counted: usually this month alone.
+        earliest = date_from if any(row[5] for row in rows) else first
         in_month, in_chain = _pending_estimates(
-            user=user, date_from=date_from, date_to=last, first=first, chains=chains
+            user=user, date_from=earliest, date_to=last, first=first, chains=chains
         )
     sums = {}
     for category_id, spent, scheduled, pending, before, pending_before, name, emoji in rows:

@@ -481,15 +481,26 @@ def test_a_bad_year_or_month_is_a_400_naming_it(auth_client, user, path, field):
     assert list(response.json()["error"]["fields"]) == [field]
 
 
+def test_carry_over_reaches_back_twelve_months_at_most(auth_client, user, food):
+    client = auth_client(user)
+    set_budget(client, "2024-01", None, [(food, 100000, True)])
+    spend(user, D(2024, 1, 10), 90000, food)
+    spend(user, D(2024, 12, 10), 5000, food)
+
+    def carried(year, month):
+        return line_of(stats(client, year, month), "식비")["carried"]
+
+    assert carried(2025, 1) == 12 * 100000 - 95000  # January … December 2024
+    assert carried(2025, 2) == 12 * 100000 - 5000  # February 2024 … January 2025
+
+
 def test_the_edges_of_the_product_range(auth_client, user, food):
     client = auth_client(user)
     set_budget(client, "1900-01", None, [(food, 1000, True)])
     spend(user, D(1900, 1, 1), 10, food)
 
-    body = stats(client, 2100, 12)
-
-    # 2,412 months of 1,000 less the 10 spent on the first day
-    assert line_of(body, "식비")["carried"] == 2411 * 1000 - 10
+    assert line_of(stats(client, 2100, 12), "식비")["carried"] == 12 * 1000
+    assert line_of(stats(client, 1900, 2), "식비")["carried"] == 1000 - 10
     assert stats(client, 1900, 1)["since"] == "1900-01"
 
 

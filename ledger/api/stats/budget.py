@@ -14,6 +14,7 @@ from household_ledger.api.preconditions import (
     NOT_MODIFIED,
     RevisionETagMixin,
 )
+from household_ledger.api.rows import RowSerializer
 from ledger.api.budgets import MonthLabelField
 from ledger.api.paths import MONTH_MESSAGE, MONTH_PARAMETER, YEAR_PARAMETER, parse_year_month
 from ledger.api.stats.outputs import bad_input
@@ -26,22 +27,21 @@ def _money(**kwargs):
     return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
 
 
-class SpendingOutput(serializers.Serializer):
+# The rows are rendered by `RowSerializer`: converters chosen once per class, no field copies
+# per answer (the DRF nested rendering was a third of the request's time).
+
+
+class BudgetFiguresOutput(RowSerializer):
+    budget = _money(allow_null=True, help_text="null for the total when none is set")
+    carried = _money(
+        help_text="Carried over from the month before: what was left, negative when it was "
+        "overspent, over at most the last 12 months; 0 without carry-over (always 0 for the "
+        "total)."
+    )
     spent = _money(help_text="Confirmed expense of the month.")
     scheduled = _money(
         help_text="Scheduled expense of the month: committed, not spent yet. A pending "
         "variable-amount occurrence counts its rule's last known amount."
-    )
-    estimated = serializers.BooleanField(
-        help_text="True when `scheduled` (or `carried`) includes such an estimate."
-    )
-
-
-class BudgetFiguresOutput(SpendingOutput):
-    budget = _money(allow_null=True, help_text="null for the total when none is set")
-    carried = _money(
-        help_text="Carried over from the month before: what was left, negative when it was "
-        "overspent; 0 without carry-over (always 0 for the total)."
     )
     remaining = _money(allow_null=True, help_text="budget + carried − spent − scheduled")
     ratio = serializers.DecimalField(
@@ -60,6 +60,9 @@ class BudgetFiguresOutput(SpendingOutput):
         help_text="Current month only: max(remaining, 0) ÷ days left including today, in "
         "whole won rounded down; null for other months.",
     )
+    estimated = serializers.BooleanField(
+        help_text="True when `scheduled` (or `carried`) includes such an estimate."
+    )
 
 
 class CategoryBudgetOutput(BudgetFiguresOutput):
@@ -69,12 +72,23 @@ class CategoryBudgetOutput(BudgetFiguresOutput):
     carry_over = serializers.BooleanField()
 
 
-class UnbudgetedOutput(SpendingOutput):
+class UnbudgetedOutput(RowSerializer):
     category = serializers.UUIDField(
         source="category_id", allow_null=True, help_text="null for uncategorized"
     )
     category_name = serializers.CharField(help_text="미분류 for uncategorized")
     category_emoji = serializers.CharField(allow_blank=True)
+    spent = _money(help_text="Confirmed expense of the month.")
+    scheduled = _money(help_text="Scheduled expense of the month (estimates included).")
+    estimated = serializers.BooleanField()
+
+
+_TOTAL, _CATEGORY, _UNBUDGETED = BudgetFiguresOutput(), CategoryBudgetOutput(), UnbudgetedOutput()
+
+
+def _render(rendering: RowSerializer, figures) -> dict:
+    """A selector's result object as the row its serializer renders."""
+    return rendering.to_representation({key: getattr(figures, key) for key in rendering.row_keys()})
 
 
 class StatsBudgetOutput(serializers.Serializer):
@@ -91,6 +105,19 @@ class StatsBudgetOutput(serializers.Serializer):
     unbudgeted = UnbudgetedOutput(
         many=True, help_text="Categories with expense and no budget, largest first."
     )
+
+    def to_representation(self, instance):
+        return {
+            "year": instance.year,
+            "month": instance.month,
+            "since": MonthLabelField().to_representation(instance.since),
+            "date_from": instance.date_from.isoformat(),
+            "date_to": instance.date_to.isoformat(),
+            "days_left": instance.days_left,
+            "total": _render(_TOTAL, instance.total),
+            "categories": [_render(_CATEGORY, row) for row in instance.categories],
+            "unbudgeted": [_render(_UNBUDGETED, row) for row in instance.unbudgeted],
+        }
 
 
 BUDGET_EXAMPLE = OpenApiExample(
