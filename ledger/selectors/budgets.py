@@ -33,6 +33,7 @@ from ledger.models import (
     Budget,
     BudgetLine,
     Category,
+    RecurringTransaction,
     Transaction,
     TransactionStatus,
     TransactionType,
@@ -89,6 +90,7 @@ _BUDGETS = f'"{Budget._meta.db_table}"'
 _LINES = f'"{BudgetLine._meta.db_table}"'
 _CATEGORIES = f'"{Category._meta.db_table}"'
 _TRANSACTIONS = f'"{Transaction._meta.db_table}"'
+_RULES = f'"{RecurringTransaction._meta.db_table}"'
 
 # Every change (through a month) with its lines and their categories, oldest first. A fixed
 # text (values travel as parameters), answered by the unique (user, month) and (budget,
@@ -306,34 +308,48 @@ _MONTH_SQL = (
 )
 
 
+# The pending occurrences (no amount yet) among the user's expense rows of a range, with their
+# rules' fields that `recurring_amount_estimates` reads. A pending amount is always a scheduled
+# occurrence of a rule (a CHECK of the table). A fixed text, as `_MONTH_SQL`.
+_PENDING_SQL = (
+    "SELECT t.category_id, t.date, r.id, r.is_variable_amount, r.amount "  # noqa: S608
+    f"FROM {_TRANSACTIONS} AS t JOIN {_RULES} AS r ON r.id = t.recurring_id "
+    "WHERE t.user_id = %(user)s AND t.type = %(expense)s AND t.status = %(scheduled)s "
+    "AND t.amount IS NULL AND t.date BETWEEN %(date_from)s AND %(date_to)s"
+)
+
+
 def _pending_estimates(
     *, user, date_from: datetime.date, date_to: datetime.date, first: datetime.date, chains: dict
 ) -> tuple[dict, dict]:
     """The estimated amounts of the pending occurrences counted: ({category id: sum in the
     month}, {category id: sum in its chain before the month}). Two queries: the pending rows
     with their rules, and the rules' last known amounts."""
-    pending = list(
-        Transaction.objects.filter(
-            user=user,
-            type=EXPENSE,
-            status=SCHEDULED,  # a pending amount is always scheduled (a CHECK of the table)
-            amount__isnull=True,
-            date__range=(date_from, date_to),
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PENDING_SQL,
+            {
+                "user": user.pk,
+                "expense": EXPENSE,
+                "scheduled": SCHEDULED,
+                "date_from": date_from,
+                "date_to": date_to,
+            },
         )
-        .select_related("recurring")
-        .only("category", "date", "recurring", "recurring__is_variable_amount", "recurring__amount")
-    )
-    estimates = recurring_amount_estimates(
-        rules={row.recurring_id: row.recurring for row in pending}.values()
-    )
+        pending = cursor.fetchall()
+    rules = {
+        rule_id: RecurringTransaction(pk=rule_id, is_variable_amount=variable, amount=amount)
+        for _, _, rule_id, variable, amount in pending
+    }
+    estimates = recurring_amount_estimates(rules=rules.values())
     in_month: dict = {}
     in_chain: dict = {}
-    for row in pending:
-        amount = estimates.get(row.recurring_id, ZERO)
-        if row.date >= first:
-            in_month[row.category_id] = in_month.get(row.category_id, ZERO) + amount
-        elif row.category_id in chains and row.date >= chains[row.category_id].start:
-            in_chain[row.category_id] = in_chain.get(row.category_id, ZERO) + amount
+    for category_id, day, rule_id, _, _ in pending:
+        amount = estimates.get(rule_id, ZERO)
+        if day >= first:
+            in_month[category_id] = in_month.get(category_id, ZERO) + amount
+        elif category_id in chains and day >= chains[category_id].start:
+            in_chain[category_id] = in_chain.get(category_id, ZERO) + amount
     return in_month, in_chain
 
 
