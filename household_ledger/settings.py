@@ -274,6 +274,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets are named `status`: a transaction's and a budget's (ok/warning/over).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "ledger.models.TransactionStatus",
+        "BudgetStatusEnum": "ledger.selectors.budgets.STATUSES",
+    },
     # Every operation documents the error answers (400/401/403/404/413/415/429/503).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -23,6 +23,10 @@ DEFAULT_CATEGORIES = [
     ("기타", "📝"),
 ]
 
+# The defaults that name income, not spending: a budget may not hold one (categories have no
+# type of their own; the SPA files 기타 under both, and every other default under spending).
+INCOME_DEFAULT_CATEGORIES = frozenset({"월급"})
+
 
 def ensure_default_categories(category_model) -> None:
     """Create or repair the defaults; idempotent. Takes the model so migrations can pass theirs."""

@@ -371,3 +371,63 @@ class SuggestionGram(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.gram!r} → {self.category_id}: {self.count}"
+
+
+class Budget(models.Model):
+    """A change of a user's budget: from `month` (its first day) on, until a later change.
+
+    The budget in effect for a month is the change of the latest month at or before it
+    (`ledger.selectors.budgets`); `total` NULL means no overall limit, only the lines.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own on `user`: the unique (user, month) serves it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="budgets", db_index=False
+    )
+    month = models.DateField()
+    total = models.DecimalField(**MONEY, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "month"], name="budget_one_per_user_month"),
+            models.CheckConstraint(condition=Q(month__day=1), name="budget_month_first_day"),
+            models.CheckConstraint(
+                condition=Q(total__isnull=True) | Q(total__gt=0), name="budget_total_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"
+
+
+class BudgetLine(models.Model):
+    """One expense category's monthly amount within a budget change.
+
+    Deleting the category deletes its lines (CASCADE): its transactions become uncategorized,
+    so there is nothing left to hold against the amount.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own on `budget`: the unique (budget, category) serves it.
+    budget = models.ForeignKey(
+        Budget, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="budget_lines")
+    amount = models.DecimalField(**MONEY)
+    # What was left (or overspent) the month before adds to this month's amount.
+    carry_over = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "category"], name="budget_line_one_per_category"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="budget_line_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.category_id}: {self.amount}"

@@ -25,6 +25,8 @@ SUPPORT_PERMISSIONS = [
     ("ledger", "recurringtransaction", "view_recurringtransaction"),
     ("ledger", "recurringtransaction", "change_recurringtransaction"),
     ("ledger", "recurringoccurrence", "view_recurringoccurrence"),
+    ("ledger", "budget", "view_budget"),
+    ("ledger", "budgetline", "view_budgetline"),
 ]
 
 # Permissions the project defines for the user admin's actions (not tied to a model's Meta,
@@ -60,8 +62,19 @@ def ensure_support_group(*, apps) -> None:
             content_type__app_label=app_label, content_type__model=model, codename=codename
         )
         for app_label, model, codename in SUPPORT_PERMISSIONS
+        # A migration older than a model runs with apps that do not have it yet: the
+        # post_migrate handler adds its permissions once the model exists.
+        if _has_model(apps, app_label, model)
     ]
     group.permissions.add(*permissions)
+
+
+def _has_model(apps, app_label: str, model: str) -> bool:
+    try:
+        apps.get_model(app_label, model)
+    except LookupError:
+        return False
+    return True
 
 
 def ensure_support_group_after_migrate(sender, apps=None, **kwargs) -> None:

@@ -2,9 +2,11 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from ledger.api.backup import BackupExportView, BackupImportView
+from ledger.api.budgets import BudgetView
 from ledger.api.categories import CategoryViewSet
 from ledger.api.recurring import RecurringViewSet
 from ledger.api.stats import views as stats
+from ledger.api.stats.budget import StatsBudgetView
 from ledger.api.sync import SyncView
 from ledger.api.transactions import TransactionViewSet
 
@@ -25,6 +27,8 @@ urlpatterns = [
     path("stats/category", stats.StatsCategoryView.as_view(), name="stats-category"),
     path("stats/assets", stats.StatsAssetsView.as_view(), name="stats-assets"),
     path("stats/trend", stats.StatsTrendView.as_view(), name="stats-trend"),
+    path("stats/budget/<str:year>/<str:month>", StatsBudgetView.as_view(), name="stats-budget"),
+    path("budgets/<str:month>", BudgetView.as_view(), name="budget"),
     path("backup/export", BackupExportView.as_view(), name="backup-export"),
     path("backup/import", BackupImportView.as_view(), name="backup-import"),
     path("sync", SyncView.as_view(), name="sync"),

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from household_ledger.tests.test_isolation_matrix import api_routes
-from ledger.models import Category, RecurringTransaction, Transaction
+from ledger.models import Budget, Category, RecurringTransaction, Transaction
 from ledger.tests.factories import CategoryFactory, RecurringTransactionFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,7 @@ def target(user):
 
     def path_of(key):
         method, route = key.split(" ", 1)
+        route = route.replace("{month}", "2025-07")  # /budgets/{month}
         return method.lower(), route.replace("{pk}", str(ids.get(route, "")))
 
     return path_of
@@ -39,6 +40,7 @@ def _counts():
         Transaction.objects.count(),
         Category.objects.count(),
         RecurringTransaction.objects.count(),
+        Budget.objects.count(),
     )
 
 

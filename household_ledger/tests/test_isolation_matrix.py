@@ -23,7 +23,15 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.tests.factories import UserFactory
-from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
+from ledger.models import (
+    Budget,
+    BudgetLine,
+    Category,
+    RecurringOccurrence,
+    RecurringTransaction,
+    Transaction,
+)
+from ledger.services.budgets import budget_set
 from ledger.services.recurring.engine import recurring_materialize_all
 from ledger.tests.factories import CategoryFactory, RecurringTransactionFactory, TransactionFactory
 
@@ -171,6 +179,12 @@ def _ledger(user, mark: str):
             amount=Decimal("5400"),
         ),
     ]
+    budget_set(
+        user=user,
+        month=start,
+        total=Decimal("2500000"),
+        categories=[{"category": category, "amount": Decimal("300000"), "carry_over": True}],
+    )
     return {
         "category": category.pk,
         "other_category": other_category.pk,
@@ -209,6 +223,8 @@ def _snapshot(user):
         "occurrences": sorted(
             RecurringOccurrence.objects.filter(recurring__user=user).values_list()
         ),
+        "budgets": sorted(Budget.objects.filter(user=user).values_list()),
+        "budget_lines": sorted(BudgetLine.objects.filter(budget__user=user).values_list()),
     }
 
 
@@ -456,6 +472,35 @@ def case_sync(w):
     assert delta["transactions"] == [] and delta["deleted"]["transactions"] == []
 
 
+def _months_with_budgets(w):
+    start = Budget.objects.get(user=w.alice).month
+    return [f"{start:%Y-%m}", f"{w.today:%Y-%m}"]
+
+
+def case_budget_get(w):
+    for month in _months_with_budgets(w):
+        response = w.bob_call("get", f"/budgets/{month}")
+        assert response.status_code == 200
+        assert str(w.b["category"]) in response.body.decode()  # Bob's own budget
+
+
+def case_budget_put(w):
+    month = _months_with_budgets(w)[0]
+    body = {"total": 1000, "categories": [{"category": str(w.a["category"]), "amount": 1000}]}
+    _error(w.bob_call("put", f"/budgets/{month}", body), 400, "categories[0].category")
+    body = {"total": 1000, "categories": [], "user": str(w.alice.pk)}
+    assert w.bob_call("put", f"/budgets/{month}", body).status_code == 200
+    assert Budget.objects.get(user=w.bob, month=month + "-01").total == 1000
+
+
+def case_budget_delete(w):
+    months = _months_with_budgets(w)
+    # Bob deletes his own change of the month Alice also set; hers stays (the snapshot)
+    assert w.bob_call("delete", f"/budgets/{months[0]}").status_code == 200
+    _error(w.bob_call("delete", f"/budgets/{months[0]}"), 404)
+    _error(w.bob_call("delete", f"/budgets/{months[1]}"), 404)
+
+
 def case_auth_me(w):
     response = w.bob_call("get", "/auth/me")
     assert response.status_code == 200
@@ -490,6 +535,10 @@ CASES = {
     "GET /stats/category": case_stats("/stats/category"),
     "GET /stats/assets": case_stats("/stats/assets"),
     "GET /stats/trend": case_stats("/stats/trend"),
+    "GET /stats/budget/{year}/{month}": case_stats("/stats/budget/{year}/{month}"),
+    "GET /budgets/{month}": case_budget_get,
+    "PUT /budgets/{month}": case_budget_put,
+    "DELETE /budgets/{month}": case_budget_delete,
     "GET /backup/export": case_backup_export,
     "POST /backup/import": case_backup_import,
     "GET /auth/me": case_auth_me,

@@ -1,4 +1,4 @@
-"""The support staff's admin for the ledger: transactions, recurring rules, categories.
+"""The support staff's admin for the ledger: transactions, recurring rules, categories, budgets.
 
 Built to stay fast with ~1,000,000 transactions and ~10,000 users: related rows come with
 `list_select_related`, users are picked by raw id (never a dropdown of every user), the
@@ -15,12 +15,14 @@ flag — every other field is read-only for them, whatever they POST.
 Django's autodiscovery imports this package; each module registers its ModelAdmin.
 """
 
+from ledger.admin.budgets import BudgetAdmin
 from ledger.admin.categories import CategoryAdmin
 from ledger.admin.occurrences import RecurringOccurrenceAdmin
 from ledger.admin.recurring import RecurringTransactionAdmin
 from ledger.admin.transactions import TransactionAdmin
 
 __all__ = [
+    "BudgetAdmin",
     "CategoryAdmin",
     "RecurringOccurrenceAdmin",
     "RecurringTransactionAdmin",

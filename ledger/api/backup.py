@@ -113,6 +113,9 @@ class ImportCountsOutputSerializer(serializers.Serializer):
     categories = serializers.IntegerField()
     recurring_transactions = serializers.IntegerField()
     transactions = serializers.IntegerField()
+    budgets = serializers.IntegerField(
+        required=False, help_text="budget changes; only when the file has some"
+    )
 
 
 class ImportCreatedOutputSerializer(ImportCountsOutputSerializer):

@@ -27,6 +27,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from household_ledger.api.rendering import JSONEncoder
 from ledger.selectors.categories import category_list
 from ledger.selectors.recurring import recurring_list
 from ledger.selectors.transactions import transaction_list
@@ -166,7 +167,7 @@ class Command(BaseCommand):
             return
         try:
             with open(path, "w", encoding="utf-8") as out:
-                json.dump(report.as_dict(), out, ensure_ascii=False, indent=2)
+                json.dump(report.as_dict(), out, ensure_ascii=False, indent=2, cls=JSONEncoder)
                 out.write("\n")
         except OSError as exc:
             raise CommandError(f"Cannot write {path}: {exc.strerror or exc}") from exc

@@ -5,7 +5,8 @@ Streamed in chunks (`iterator()`), so memory stays flat however large the ledger
 - `household_ledger` (default, version 2): this API's format. Each row is the API's own
   rendering — a transaction as `GET /transactions` shows it, a rule as `GET /recurring`, a
   category as `GET /categories` — plus what a restore needs besides: the `legacy_id` it was
-  imported with, and a rule's `occurrence_dates` (so a deleted occurrence stays deleted).
+  imported with, and a rule's `occurrence_dates` (so a deleted occurrence stays deleted);
+  `budgets` are the budget's changes as `GET /budgets/{month}` renders them (`budgets`).
 - `spa-v1`: the SPA's backup shape (SPEC §4), for users going back to the browser-only SPA:
   dates are the UTC instant of local midnight (2025-07-25 in Seoul → `2025-07-24T15:00:00.000Z`),
   as the SPA wrote them. A different format, not a rendering.
@@ -31,6 +32,7 @@ from ledger.dates import local_date
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.selectors.recurring import recurring_list, recurring_rows
 
+from .budgets import budget_export_rows
 from .formats import OWN, OWN_VERSION, SPA_V1
 
 EXPORT_FORMATS = (OWN, SPA_V1)
@@ -135,6 +137,9 @@ def _export_own(user) -> Iterator[str]:
     rendering = BackupTransactionSerializer()
     rows = _transaction_rows(user, BackupTransactionSerializer.row_keys())
     yield from _array(rendering.to_representation(row) for row in rows)
+
+    yield ',\n"budgets":'
+    yield from _array(budget_export_rows(user=user))
     yield "}\n"
 
 

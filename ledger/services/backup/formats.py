@@ -39,6 +39,7 @@ class Source:
     version: int = 1
     recurring_transactions: list | None = None
     categories: list | None = None
+    budgets: list | None = None  # this API's export only, and optional there (`budgets`)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -87,6 +88,7 @@ def recognise(document) -> Source:
             transactions=_list_field(document, "transactions", required=True),
             recurring_transactions=_list_field(document, "recurring_transactions", required=True),
             categories=_list_field(document, "categories", required=True),
+            budgets=_list_field(document, "budgets", required=False),
         )
     if "transactions" in document:
         version = document.get("version", 1)

@@ -16,6 +16,7 @@ from django.db import transaction as db_transaction
 
 from ledger.models import Transaction
 
+from .budgets import budgets_import
 from .errors import BackupError, BackupRowsInvalid, BackupTooLarge
 from .formats import OWN, recognise
 from .normalize import Normalizer
@@ -115,6 +116,14 @@ def backup_import(
         for done, chunk in rows.transactions():
             writer.write_transactions(chunk)
             progress("transactions", done, total)
+        budgets_import(
+            user=user,
+            rows=source.budgets,
+            replace=mode == "replace",
+            categories=writer.categories,
+            report=report,
+            time_zone=zone,
+        )
         writer.finish()
         if report.failed:
             if not dry_run:

@@ -28,8 +28,9 @@ import ijson
 from .errors import BackupTooManyRows, BackupUnreadable
 
 # The rows of these keys of the document are tables; "transactions" is the large one.
-TABLE_KEYS = ("categories", "recurring_transactions", "transactions")
-KEPT_TABLES = ("categories", "recurring_transactions")
+TABLE_KEYS = ("categories", "recurring_transactions", "budgets", "transactions")
+# Small tables: a user's budget changes are a few per year.
+KEPT_TABLES = ("categories", "recurring_transactions", "budgets")
 STREAMED_TABLE = "transactions"
 
 # A row of any format has a dozen fields; a rule's `occurrence_dates` list every date it
