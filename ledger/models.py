@@ -1,4 +1,4 @@
-"""The ledger's data: categories, recurring rules, transactions.
+"""The ledger's data: ledgers and their members, categories, recurring rules, transactions.
 
 Business rules live in `ledger/services/` and `ledger/selectors/`; the models hold the
 schema and the invariants PostgreSQL enforces (CHECK and UNIQUE constraints).
@@ -32,6 +32,111 @@ class TransactionStatus(models.TextChoices):
 class Frequency(models.TextChoices):
     MONTHLY = "monthly", "매월"
     YEARLY = "yearly", "매년"
+
+
+class LedgerRole(models.TextChoices):
+    OWNER = "owner", "owner"
+    EDITOR = "editor", "editor"
+    VIEWER = "viewer", "viewer"
+
+
+class Ledger(models.Model):
+    """What the data belongs to (가계부): a user's personal ledger, or one a household shares.
+
+    Every table of ledger data carries `ledger_id` itself and leads its unique keys and hot
+    indexes with it, so the schema can be distributed by ledger later. `revision` is bumped by
+    every write to the ledger's data in the same database transaction (ledger.services.
+    revisions): it names a state of the data — the ETag of its reads and the cursor of /sync.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    # Set on the one personal ledger of each user (created on first sight); NULL when shared.
+    personal_for = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="personal_ledger",
+    )
+    revision = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # Tombstones up to this revision were purged (SYNC_TOMBSTONE_DAYS): a sync from an older
+    # revision cannot say what was deleted and must start again from 0.
+    sync_floor = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # A shared ledger left without members (its last owner's account deleted): purged with its
+    # data after ACCOUNT_PURGE_DAYS.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_personal(self) -> bool:
+        return self.personal_for_id is not None
+
+
+class Membership(models.Model):
+    """A user's role in a ledger. A ledger always has at least one owner (ledger.services)."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No index of its own on `ledger`: the unique (ledger, user) serves it — and serves the
+    # one membership check of every request.
+    ledger = models.ForeignKey(
+        Ledger, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=LedgerRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ledger", "user"], name="membership_one_per_user"),
+            models.CheckConstraint(
+                condition=Q(role__in=LedgerRole.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.role} of {self.ledger_id}"
+
+
+class Invitation(models.Model):
+    """A single-use, expiring code that makes whoever accepts it a member with `role`.
+
+    Found by `code_digest` (SHA-256 of the code), so a lookup's timing tells nothing about the
+    code; `code` itself is kept so the ledger's owners can share or revoke it again.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10, choices=LedgerRole.choices)
+    # When set, only a user with this email may accept.
+    email = models.EmailField(blank=True, default="")
+    code = models.CharField(max_length=64)
+    code_digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=LedgerRole.values), name="invitation_role_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.role} invitation to {self.ledger_id}"
 
 
 class Category(models.Model):
