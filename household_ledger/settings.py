@@ -319,6 +319,9 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=IMPORT_MAX_ROWS * 2560)
 # Imports running at once in one API process (a gunicorn worker); more answer 429 import_busy.
 # The API's memory bound (docs/reliability.md#memory) counts IMPORT_SLOTS imports per worker.
 IMPORT_SLOTS = env.int("IMPORT_SLOTS", default=1)
+# Largest file the admin's two-step import takes: it holds the file whole (in memory and in the
+# cache between preview and confirmation). Larger ones: `manage.py import_indexeddb`.
+ADMIN_IMPORT_MAX_BYTES = env.int("ADMIN_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 
 # =============================================================================================
 # --- Deployment and operations (issue 9): security behind the ingress, logs, metrics, Sentry ---

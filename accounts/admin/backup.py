@@ -4,12 +4,18 @@ Both call the backup service (`ledger.services.backup`), exactly as `GET /backup
 `POST /backup/import` do. The import is two steps: the upload runs the service as a dry run
 and shows its report; the uploaded bytes wait in the cache (1 hour, bound to the staff member
 and the target user) until "Confirm import" runs the same service for real.
+
+So the file is held whole (in memory, then in the cache): ADMIN_IMPORT_MAX_BYTES (20 MB) caps
+it, and both steps take one of the process's import slots (IMPORT_SLOTS, shared with
+`POST /backup/import`), so admin imports add to a worker's memory bound like API imports do.
+Larger files go through `manage.py import_indexeddb`, which streams them.
 """
 
 import io
 import secrets
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.core.cache import cache
@@ -18,8 +24,12 @@ from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from household_ledger.api.slots import SlotsBusy
+from ledger.api.backup import IMPORT_SLOTS_OF_PROCESS
 from ledger.services.backup import (
     BackupError,
+    BackupTooLarge,
+    BackupTooManyRows,
     backup_content_disposition,
     backup_export,
     backup_export_filename,
@@ -28,6 +38,19 @@ from ledger.services.backup import (
 )
 
 PENDING_TTL = 3600
+
+
+def _busy_message(exc: SlotsBusy) -> str:
+    return f"Another import is running on this server process. Try again in {exc.wait} s."
+
+
+def _too_large_message(exc: BackupTooLarge) -> str:
+    if isinstance(exc, BackupTooManyRows):  # the rows' limit, the same as the API's
+        return exc.message
+    return (
+        f"The file is larger than the admin's limit of {exc.limit:,} bytes "
+        "(ADMIN_IMPORT_MAX_BYTES): import it with `manage.py import_indexeddb`, which streams it."
+    )
 
 
 class ImportUploadForm(forms.Form):
@@ -134,9 +157,13 @@ def import_view(model_admin):
                 messages.error(request, "That preview expired or is not yours; upload again.")
                 return HttpResponseRedirect(request.path)
             try:
-                report = backup_import(
-                    user=target, file=io.BytesIO(pending["raw"]), mode=pending["mode"]
-                )
+                with IMPORT_SLOTS_OF_PROCESS.hold():
+                    report = backup_import(
+                        user=target, file=io.BytesIO(pending["raw"]), mode=pending["mode"]
+                    )
+            except SlotsBusy as busy:
+                messages.error(request, _busy_message(busy))
+                return HttpResponseRedirect(request.path)
             except BackupError as error:
                 messages.error(request, f"Import refused, nothing was written: {error.message}")
                 return HttpResponseRedirect(request.path)
@@ -152,10 +179,15 @@ def import_view(model_admin):
                 upload = upload_form.cleaned_data["file"]
                 mode = upload_form.cleaned_data["mode"]
                 try:
-                    raw = backup_read(stream=upload)
-                    report = backup_import(
-                        user=target, file=io.BytesIO(raw), mode=mode, dry_run=True
-                    )
+                    with IMPORT_SLOTS_OF_PROCESS.hold():
+                        raw = backup_read(stream=upload, max_bytes=settings.ADMIN_IMPORT_MAX_BYTES)
+                        report = backup_import(
+                            user=target, file=io.BytesIO(raw), mode=mode, dry_run=True
+                        )
+                except SlotsBusy as busy:
+                    upload_form.add_error("file", _busy_message(busy))
+                except BackupTooLarge as error:
+                    upload_form.add_error("file", _too_large_message(error))
                 except BackupError as error:
                     upload_form.add_error("file", error.message)
                 else:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
+from ledger.api.backup import IMPORT_SLOTS_OF_PROCESS
 from ledger.models import Transaction
 from ledger.tests.backup_support import SPA_FIXTURE
 from ledger.tests.factories import (
@@ -304,3 +305,33 @@ def test_staff_without_the_import_permission_is_refused(client):
     person = UserFactory()
     assert client.get(import_url(person)).status_code == 403
     assert client.get(export_url(person)).status_code == 403
+
+
+def test_import_of_a_file_over_the_admin_limit_is_refused_naming_the_command(
+    superuser_client, settings
+):
+    person = UserFactory()
+    raw = FIXTURE.read_bytes()
+    settings.ADMIN_IMPORT_MAX_BYTES = len(raw) - 1
+    response = _upload(superuser_client, person, raw)
+    error = response.context["upload_form"].errors["file"][0]
+    assert "ADMIN_IMPORT_MAX_BYTES" in error and "import_indexeddb" in error
+    assert "confirm_form" not in response.context
+    assert not Transaction.objects.filter(user=person).exists()
+
+
+def test_import_waits_for_the_process_import_slot_in_both_steps(superuser_client):
+    person = UserFactory()
+    with IMPORT_SLOTS_OF_PROCESS.hold():
+        busy = _upload(superuser_client, person, FIXTURE.read_bytes())
+    assert "Another import is running" in busy.context["upload_form"].errors["file"][0]
+
+    preview = _upload(superuser_client, person, FIXTURE.read_bytes())
+    token = preview.context["confirm_form"].initial["token"]
+    with IMPORT_SLOTS_OF_PROCESS.hold():
+        refused = superuser_client.post(import_url(person), {"token": token}, follow=True)
+    assert "Another import is running" in refused.content.decode()
+    assert not Transaction.objects.filter(user=person).exists()
+    # the preview is still there: confirming once the slot is free imports
+    superuser_client.post(import_url(person), {"token": token})
+    assert Transaction.objects.filter(user=person).exists()

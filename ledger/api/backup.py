@@ -8,6 +8,7 @@ the service reads that file as a stream. At most IMPORT_SLOTS imports run at onc
 
 import contextlib
 import tempfile
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -262,6 +263,22 @@ class BackupImportView(IdempotentWriteMixin, APIView):
                     slot.progress(done, total)
 
             return self._import(request, limit=limit, progress=progress)
+
+    def idempotency_body(self, request) -> Iterator[bytes]:
+        """The body as the parsers stored it (a temporary file past 1 MB), never whole in
+        memory: the JSON body, or the multipart fields and then the file."""
+        data = request.data
+        if isinstance(data, _BodyFile):
+            files = [data.file]
+        else:
+            for key in sorted(set(data) - set(request.FILES)):
+                yield f"{key}={data.getlist(key)!r}\0".encode()
+            files = [request.FILES[key] for key in sorted(request.FILES)]
+        for file in files:
+            file.seek(0)
+            while block := file.read(_COPY_BLOCK):
+                yield block
+            file.seek(0)
 
     def check_throttles(self, request):
         # A busy answer first, so that waiting for a slot does not spend the backup budget.

@@ -9,6 +9,7 @@ back with the write, so the next retry simply runs.
 
 import datetime
 import hashlib
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection
@@ -25,10 +26,14 @@ class IdempotencyKeyReused(Exception):
     """The key was used for another request (method, path or body differ)."""
 
 
-def idempotency_fingerprint(*, method: str, path: str, body: bytes) -> str:
+def idempotency_fingerprint(*, method: str, path: str, body: Iterable[bytes]) -> str:
+    """SHA-256 of the request; `body` comes in blocks, so a large upload is hashed from its
+    temporary file rather than read into memory."""
     digest = hashlib.sha256()
-    for part in (method.encode(), b"\0", path.encode(), b"\0", body):
+    for part in (method.encode(), b"\0", path.encode(), b"\0"):
         digest.update(part)
+    for block in body:
+        digest.update(block)
     return digest.hexdigest()
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count, Sum
+from django.http import HttpRequest
 
 from accounts.tests.factories import UserFactory
 from ledger.api.backup import IMPORT_SLOTS_OF_PROCESS
@@ -324,3 +325,58 @@ def test_a_ledger_restores_with_equal_totals_through_both_export_formats(auth_cl
         assert response.status_code == 200, response.content[:500]
         assert response.json()["format"] == export_format
         assert totals(target) == expected
+
+
+# --- Idempotency-Key on an import: hashed from the spooled file, never the whole body -------
+
+
+@pytest.fixture
+def body_never_read_whole(monkeypatch):
+    """`HttpRequest.body` holds the whole body in memory: an import must never touch it."""
+
+    def refuse(request):
+        raise AssertionError("the import read the whole request body into memory")
+
+    monkeypatch.setattr(HttpRequest, "body", property(refuse))
+
+
+def test_a_retried_json_import_with_its_key_is_replayed_not_imported_twice(
+    auth_client, user, body_never_read_whole
+):
+    client = auth_client(user)
+    body = json.dumps(spa(*rows(3)), ensure_ascii=False)
+    send = lambda document: client.post(  # noqa: E731
+        URL, data=document, content_type="application/json", HTTP_IDEMPOTENCY_KEY="restore-1"
+    )
+
+    first = send(body)
+    again = send(body)
+
+    assert first.status_code == again.status_code == 200, first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Transaction.objects.filter(user=user).count() == 3
+    # another file under the same key is refused, not imported
+    assert send(json.dumps(spa(*rows(4)))).status_code == 422
+    assert Transaction.objects.filter(user=user).count() == 3
+
+
+def test_a_multipart_import_key_covers_the_file_and_its_fields(
+    auth_client, user, body_never_read_whole
+):
+    client = auth_client(user)
+    content = json.dumps(spa(*rows(2)), ensure_ascii=False).encode()
+
+    def send(data, **fields):
+        upload = SimpleUploadedFile("backup.json", data, content_type="application/json")
+        return client.post(
+            URL, {"file": upload, **fields}, format="multipart", HTTP_IDEMPOTENCY_KEY="up-1"
+        )
+
+    first = send(content, mode="merge")
+    assert first.status_code == 200, first.json()
+    assert send(content, mode="merge")["Idempotent-Replayed"] == "true"
+    # the same file with another mode is another request
+    assert send(content, mode="replace").status_code == 422
+    assert send(content + b" ", mode="merge").status_code == 422
+    assert Transaction.objects.filter(user=user).count() == 2
