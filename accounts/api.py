@@ -45,7 +45,7 @@ class MeView(APIView):
 class WebhookSignatureInvalid(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "The webhook signature is missing, invalid or too old."
-    default_code = "webhook-signature-invalid"
+    default_code = "webhook_signature_invalid"
 
 
 class ClerkWebhookView(APIView):
@@ -68,7 +68,7 @@ class ClerkWebhookView(APIView):
         if not secret:
             raise ServiceUnavailable(
                 "The webhook is not configured: set CLERK_WEBHOOK_SIGNING_SECRET.",
-                code="webhook-not-configured",
+                code="webhook_not_configured",
             )
         # The signature covers the exact bytes: read them before anything parses the body.
         body = request._request.body
