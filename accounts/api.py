@@ -18,6 +18,7 @@ from accounts.services.webhooks import (
     webhook_verify,
 )
 from household_ledger.api.exceptions import ServiceUnavailable
+from household_ledger.api.schema import ErrorSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ class ClerkWebhookView(APIView):
         request=None,
         responses={
             200: inline_serializer("WebhookResult", {"status": serializers.CharField()}),
-            400: OpenApiResponse(description="bad, missing, malformed or stale signature"),
+            400: OpenApiResponse(
+                ErrorSerializer, description="bad, missing, malformed or stale signature"
+            ),
         },
         summary="Clerk webhook (user.created / user.updated / user.deleted)",
     )

@@ -10,7 +10,8 @@ from configuration, in this order:
 4. with `DEBUG` on and none of the above: the local development key of `manage.py dev_token`.
 
 Failures raise `TokenError` (the client's token is bad: 401) or `KeysUnavailable` (no key can
-be had: 503). Their `code` is Clerk's error name in the API's snake_case (`token_expired`, `jwk_kid_mismatch`, …).
+be had: 503). Their `code` is Clerk's error name in the API's snake_case (`token_expired`,
+`jwk_kid_mismatch`, …).
 Neither the token nor any secret is ever put in a message or a log line.
 """
 
