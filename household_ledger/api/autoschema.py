@@ -54,8 +54,7 @@ IF_MATCH = _header_parameter(
 IDEMPOTENCY_KEY = _header_parameter(
     "Idempotency-Key",
     "A unique string per intended write: a retry with the same key and request gets the "
-    "first answer back (`Idempotent-Replayed: true`) and writes nothing.",
-    minLength=1,
+    "first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none.",
     maxLength=255,
 )
 

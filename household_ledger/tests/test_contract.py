@@ -13,6 +13,7 @@ from rest_framework import exceptions
 
 from household_ledger.api import exceptions as api_exceptions  # noqa: F401 - its subclasses
 from ledger.api import backup, idempotency, sync  # noqa: F401 - their APIException subclasses
+from ledger.tests.factories import RecurringTransactionFactory
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 HEADER = re.compile(r"^[A-Z][A-Za-z]*(-[A-Z][A-Za-z]*)*$")
@@ -252,3 +253,32 @@ def test_a_csrf_failure_is_a_json_403():
     )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "csrf_failed"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/stats/summary?status=", "status"), ("/stats/category?type=", "type")],
+)
+def test_an_empty_stats_parameter_is_a_400_naming_it(auth_client, user, path, name):
+    response = auth_client(user).get(path)
+    assert response.status_code == 400
+    assert name in response.json()["error"]["fields"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", ["abc", "0", "-1", "1.5"])
+def test_a_page_size_that_is_not_a_positive_whole_number_is_a_400(auth_client, user, size):
+    response = auth_client(user).get("/transactions", {"page_size": size})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"page_size": ["Enter a page size from 1."]}
+
+
+@pytest.mark.django_db
+def test_a_patch_on_a_post_only_route_with_a_key_is_a_405_not_a_422(auth_client, user):
+    rule = RecurringTransactionFactory(user=user)
+    client = auth_client(user)
+    path = f"/recurring/{rule.pk}/generate"
+    client.post(path, HTTP_IDEMPOTENCY_KEY="k1")
+    response = client.patch(path, {}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert response.status_code == 405
