@@ -47,7 +47,7 @@ control_socket_disable = True
 # limit_request_fields of them (431), a malformed request line or header, a Content-Length that
 # is not one number (400). The request line gets gunicorn's maximum (its default is 4,094
 # bytes). A header line gets room above the application's own checks, so that those answer
-# first: a session token over 8 KiB is the application's 401 `token-invalid`
+# first: a session token over 8 KiB is the application's 401 `token_invalid`
 # (accounts.clerk.MAX_TOKEN_BYTES), not a 431.
 limit_request_line = 8190
 limit_request_fields = 100

@@ -18,6 +18,7 @@ from accounts.services.webhooks import (
     webhook_verify,
 )
 from household_ledger.api.exceptions import ServiceUnavailable
+from household_ledger.api.schema import ErrorSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class MeView(APIView):
 class WebhookSignatureInvalid(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "The webhook signature is missing, invalid or too old."
-    default_code = "webhook-signature-invalid"
+    default_code = "webhook_signature_invalid"
 
 
 class ClerkWebhookView(APIView):
@@ -59,7 +60,9 @@ class ClerkWebhookView(APIView):
         request=None,
         responses={
             200: inline_serializer("WebhookResult", {"status": serializers.CharField()}),
-            400: OpenApiResponse(description="bad, missing, malformed or stale signature"),
+            400: OpenApiResponse(
+                ErrorSerializer, description="bad, missing, malformed or stale signature"
+            ),
         },
         summary="Clerk webhook (user.created / user.updated / user.deleted)",
     )
@@ -68,7 +71,7 @@ class ClerkWebhookView(APIView):
         if not secret:
             raise ServiceUnavailable(
                 "The webhook is not configured: set CLERK_WEBHOOK_SIGNING_SECRET.",
-                code="webhook-not-configured",
+                code="webhook_not_configured",
             )
         # The signature covers the exact bytes: read them before anything parses the body.
         body = request._request.body

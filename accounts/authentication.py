@@ -25,7 +25,7 @@ class AuthenticationUnavailable(exceptions.APIException):
 
     status_code = 503
     default_detail = "Token verification is unavailable. Try again shortly."
-    default_code = "authentication-unavailable"
+    default_code = "authentication_unavailable"
 
 
 class ClerkSessionAuthentication(BaseAuthentication):
@@ -44,18 +44,18 @@ class ClerkSessionAuthentication(BaseAuthentication):
         request._clerk_token_rejected = True  # until proven otherwise: picks the challenge
         if len(header) > MAX_TOKEN_BYTES + len("Bearer "):
             raise exceptions.AuthenticationFailed(
-                "The bearer token is too large.", code="token-invalid"
+                "The bearer token is too large.", code="token_invalid"
             )
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer":
             raise exceptions.AuthenticationFailed(
                 "Send the Clerk session token as `Authorization: Bearer <token>`.",
-                code="token-invalid",
+                code="token_invalid",
             )
         token = token.strip()
         if " " in token:
             raise exceptions.AuthenticationFailed(
-                "The bearer token is not a well-formed JWT.", code="token-invalid"
+                "The bearer token is not a well-formed JWT.", code="token_invalid"
             )
         try:
             claims = session_token_verify(token=token)
@@ -67,7 +67,7 @@ class ClerkSessionAuthentication(BaseAuthentication):
         user = user_get_or_create_for_session(clerk_user_id=claims["sub"])
         if not user_is_signed_in_allowed(user=user):
             raise exceptions.AuthenticationFailed(
-                "This account has been deactivated.", code="user-deactivated"
+                "This account has been deactivated.", code="user_deactivated"
             )
         user_mark_seen(user=user)
         request._clerk_token_rejected = False

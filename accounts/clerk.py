@@ -10,7 +10,8 @@ from configuration, in this order:
 4. with `DEBUG` on and none of the above: the local development key of `manage.py dev_token`.
 
 Failures raise `TokenError` (the client's token is bad: 401) or `KeysUnavailable` (no key can
-be had: 503). Their `code` uses Clerk's own vocabulary (`token-expired`, `jwk-kid-mismatch`, …).
+be had: 503). Their `code` is Clerk's error name in the API's snake_case (`token_expired`,
+`jwk_kid_mismatch`, …).
 Neither the token nor any secret is ever put in a message or a log line.
 """
 
@@ -93,7 +94,7 @@ class _RemoteJwks:
 
     def signing_key(self, kid: str | None) -> Any:
         if not kid:
-            raise TokenError("token-invalid", "The token header has no key id (kid).")
+            raise TokenError("token_invalid", "The token header has no key id (kid).")
         data = cache_get(self.cache_key)
         if data is None:
             data = self._fetch_or_unavailable()
@@ -107,14 +108,14 @@ class _RemoteJwks:
             key = _find_key(data, kid) if data is not None else None
         if key is None:
             raise TokenError(
-                "jwk-kid-mismatch", "The token was signed with a key this server does not know."
+                "jwk_kid_mismatch", "The token was signed with a key this server does not know."
             )
         return key
 
     def _fetch_or_unavailable(self) -> dict:
         if cache_get(self.backoff_key):
             raise KeysUnavailable(
-                "jwk-remote-failed-to-load",
+                "jwk_remote_failed_to_load",
                 f"The signing keys could not be loaded from {self.origin} (retrying shortly). "
                 "Try again in a few seconds.",
             )
@@ -140,7 +141,7 @@ class _RemoteJwks:
                 "clerk: fetching the JWKS from %s failed: %s", self.origin, exc.__class__.__name__
             )
             raise KeysUnavailable(
-                "jwk-remote-failed-to-load",
+                "jwk_remote_failed_to_load",
                 f"The signing keys could not be loaded from {self.origin}. "
                 "Try again shortly; if it persists, check the Clerk key configuration.",
             ) from None
@@ -173,7 +174,7 @@ def _load_pem_public_key(pem: str, origin: str) -> RSAPublicKey:
         key = None
     if not isinstance(key, RSAPublicKey):
         raise KeysUnavailable(
-            "jwk-local-invalid", f"{origin} is not a valid PEM-encoded RSA public key."
+            "jwk_local_invalid", f"{origin} is not a valid PEM-encoded RSA public key."
         )
     return key
 
@@ -192,7 +193,7 @@ def _key_source() -> _PemKey | _RemoteJwks:
     if _dev_key_trusted():
         return _PemKey(dev_keys.public_key_pem(), origin="the local development key")
     raise KeysUnavailable(
-        "jwk-local-missing",
+        "jwk_local_missing",
         "Token verification is not configured: set CLERK_JWT_KEY, CLERK_JWKS_URL or "
         "CLERK_SECRET_KEY (or, for local development, run `manage.py dev_token` with DEBUG on).",
     )
@@ -229,10 +230,10 @@ def _forget_verified_tokens(*, setting, **kwargs):
 def session_token_verify(*, token: str) -> dict[str, Any]:
     """Verify a Clerk session token and return its claims; raise TokenError/KeysUnavailable."""
     if not token:
-        raise TokenError("token-invalid", "The bearer token is empty.")
+        raise TokenError("token_invalid", "The bearer token is empty.")
     encoded = token.encode()
     if len(encoded) > MAX_TOKEN_BYTES:
-        raise TokenError("token-invalid", "The bearer token is too large.")
+        raise TokenError("token_invalid", "The bearer token is too large.")
 
     digest = hashlib.sha256(encoded).digest()
     known = _verified.get(digest)
@@ -254,20 +255,20 @@ def _verify_signed_token(token: str) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError:
-        raise TokenError("token-invalid", "The bearer token is not a well-formed JWT.") from None
+        raise TokenError("token_invalid", "The bearer token is not a well-formed JWT.") from None
 
     algorithm = header.get("alg")
     if algorithm not in ALLOWED_ALGORITHMS:
         raise TokenError(
-            "token-invalid-algorithm", "The token must be signed with RS256, RS384 or RS512."
+            "token_invalid_algorithm", "The token must be signed with RS256, RS384 or RS512."
         )
     if "typ" in header and header["typ"] != "JWT":
-        raise TokenError("token-invalid", "The token's type (typ) must be JWT.")
+        raise TokenError("token_invalid", "The token's type (typ) must be JWT.")
     if "cat" in header and header["cat"] != SESSION_TOKEN_CATEGORY:
-        raise TokenError("token-type-mismatch", "Only Clerk session tokens are accepted here.")
+        raise TokenError("token_type_mismatch", "Only Clerk session tokens are accepted here.")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
-        raise TokenError("token-invalid", "The token's key id (kid) must be a string.")
+        raise TokenError("token_invalid", "The token's key id (kid) must be a string.")
 
     key = _key_source().signing_key(kid)
     skew = settings.CLERK_CLOCK_SKEW_SECONDS
@@ -290,17 +291,17 @@ def _verify_signed_token(token: str) -> dict[str, Any]:
             },
         )
     except jwt.ExpiredSignatureError:
-        raise TokenError("token-expired", "The token has expired.") from None
+        raise TokenError("token_expired", "The token has expired.") from None
     except jwt.InvalidSignatureError:
-        raise TokenError("token-invalid-signature", "The token's signature is invalid.") from None
+        raise TokenError("token_invalid_signature", "The token's signature is invalid.") from None
     except jwt.MissingRequiredClaimError:
-        raise TokenError("token-invalid", "The token has no expiry (exp).") from None
+        raise TokenError("token_invalid", "The token has no expiry (exp).") from None
     except (jwt.InvalidAlgorithmError, jwt.InvalidKeyError):
         raise TokenError(
-            "token-invalid-algorithm", "The token must be signed with RS256, RS384 or RS512."
+            "token_invalid_algorithm", "The token must be signed with RS256, RS384 or RS512."
         ) from None
     except jwt.InvalidTokenError:
-        raise TokenError("token-invalid", "The token could not be decoded.") from None
+        raise TokenError("token_invalid", "The token could not be decoded.") from None
 
     _check_time_claims(claims, skew)
     _check_identity_claims(claims)
@@ -312,7 +313,7 @@ def _numeric(claims: dict, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TokenError("token-invalid", f"The token's {name} claim must be a number.")
+        raise TokenError("token_invalid", f"The token's {name} claim must be a number.")
     return value
 
 
@@ -320,10 +321,10 @@ def _check_time_claims(claims: dict, skew: int) -> None:
     now = time.time()
     not_before = _numeric(claims, "nbf")
     if not_before is not None and not_before > now + skew:
-        raise TokenError("token-not-active-yet", "The token is not valid yet (nbf).")
+        raise TokenError("token_not_active_yet", "The token is not valid yet (nbf).")
     issued_at = _numeric(claims, "iat")
     if issued_at is not None and issued_at > now + skew:
-        raise TokenError("token-iat-in-the-future", "The token was issued in the future (iat).")
+        raise TokenError("token_iat_in_the_future", "The token was issued in the future (iat).")
 
 
 def _check_identity_claims(claims: dict) -> None:
@@ -336,21 +337,21 @@ def _check_identity_claims(claims: dict) -> None:
         or len(subject) > 255
         or not subject.isprintable()
     ):
-        raise TokenError("token-invalid", "The token's subject (sub) must be a Clerk user id.")
+        raise TokenError("token_invalid", "The token's subject (sub) must be a Clerk user id.")
 
     parties = [party for party in settings.CLERK_AUTHORIZED_PARTIES if party]
     if parties and claims.get("azp") not in parties:
         raise TokenError(
-            "token-invalid-authorized-parties",
+            "token_invalid_authorized_parties",
             "The token's authorized party (azp) is not one of the allowed origins.",
         )
     issuer = settings.CLERK_ISSUER
     if issuer and claims.get("iss") != issuer:
         raise TokenError(
-            "token-invalid-issuer", "The token's issuer (iss) is not the expected one."
+            "token_invalid_issuer", "The token's issuer (iss) is not the expected one."
         )
     if claims.get("sts") == "pending":
         raise TokenError(
-            "session-token-pending",
+            "session_token_pending",
             "The session is pending (sign-in is not complete), so it is not signed in.",
         )

@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from household_ledger import health
+from household_ledger.api.exceptions import unmatched
 from household_ledger.metrics import metrics_view
 
 admin.site.site_header = "household_ledger support"
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("accounts.urls")),
     path("", include("ledger.urls")),
+    re_path(r"^(?P<path>.*)$", unmatched),  # last: every other path is the JSON 404
 ]
 
 handler400 = "household_ledger.api.exceptions.handler400"

@@ -55,7 +55,7 @@ def test_a_remembered_token_is_still_refused_once_it_expires(api_client, user, s
     with time_machine.travel(time.time() + 66, tick=False):
         response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "token-expired"
+    assert response.json()["error"]["code"] == "token_expired"
 
 
 def test_a_remembered_token_of_a_deactivated_user_is_refused_at_once(api_client, user):
@@ -65,7 +65,7 @@ def test_a_remembered_token_of_a_deactivated_user_is_refused_at_once(api_client,
     users.user_deactivate_from_clerk(clerk_user_id=user.clerk_user_id)
     response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "user-deactivated"
+    assert response.json()["error"]["code"] == "user_deactivated"
 
 
 def test_changed_clerk_settings_forget_remembered_tokens(api_client, user, settings):
@@ -75,7 +75,7 @@ def test_changed_clerk_settings_forget_remembered_tokens(api_client, user, setti
     settings.CLERK_AUTHORIZED_PARTIES = ["https://another-app.example"]
     response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "token-invalid-authorized-parties"
+    assert response.json()["error"]["code"] == "token_invalid_authorized_parties"
 
 
 def test_the_per_request_user_lookup_is_one_query_on_the_clerk_id_index(

@@ -71,7 +71,7 @@ def test_auth_client_fixture_uses_real_tokens(auth_client, user):
     assert response.json()["id"] == str(user.id)
     # an explicit bad credential still wins over the minted one: no bypass
     client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
-    assert_rejected(client.get(ME), "token-invalid")
+    assert_rejected(client.get(ME), "token_invalid")
 
 
 def test_first_sight_creates_the_user_once(api_client):
@@ -146,35 +146,35 @@ def test_matching_issuer_is_accepted_when_configured(api_client, user, settings)
 
 def test_expired_token_is_refused(api_client, user):
     token = mint_token(sub=user.clerk_user_id, claims={"exp": int(time.time()) - 30})
-    assert_rejected(get_me(api_client, token), "token-expired")
+    assert_rejected(get_me(api_client, token), "token_expired")
 
 
 def test_token_without_exp_is_refused(api_client, user):
     assert_rejected(
-        get_me(api_client, mint_token(sub=user.clerk_user_id, drop=("exp",))), "token-invalid"
+        get_me(api_client, mint_token(sub=user.clerk_user_id, drop=("exp",))), "token_invalid"
     )
 
 
 @pytest.mark.parametrize("sub", ["user_2abc\x00", "user_\x00", "user_2abc\n", "user_\x7f"])
 def test_a_subject_with_a_nul_or_control_character_is_an_invalid_token(api_client, sub):
     # a signed token whose `sub` PostgreSQL could not even look up: 401, not an outage
-    assert_rejected(get_me(api_client, mint_token(sub=sub)), "token-invalid")
+    assert_rejected(get_me(api_client, mint_token(sub=sub)), "token_invalid")
     assert not User.objects.exists()
 
 
 def test_token_not_yet_valid_beyond_the_skew_is_refused(api_client, user):
     token = mint_token(sub=user.clerk_user_id, claims={"nbf": int(time.time()) + 60})
-    assert_rejected(get_me(api_client, token), "token-not-active-yet")
+    assert_rejected(get_me(api_client, token), "token_not_active_yet")
 
 
 def test_token_issued_in_the_future_is_refused(api_client, user):
     token = mint_token(sub=user.clerk_user_id, claims={"iat": int(time.time()) + 60})
-    assert_rejected(get_me(api_client, token), "token-iat-in-the-future")
+    assert_rejected(get_me(api_client, token), "token_iat_in_the_future")
 
 
 def test_alg_none_is_refused(api_client, user):
     token = _hand_made({"alg": "none", "typ": "JWT"}, _claims(user.clerk_user_id), lambda _: "")
-    assert_rejected(get_me(api_client, token), "token-invalid-algorithm")
+    assert_rejected(get_me(api_client, token), "token_invalid_algorithm")
 
 
 def test_hs256_signed_with_the_public_key_pem_is_refused(api_client, user):
@@ -185,75 +185,75 @@ def test_hs256_signed_with_the_public_key_pem_is_refused(api_client, user):
         _claims(user.clerk_user_id),
         lambda data: _b64(hmac.new(secret, data, hashlib.sha256).digest()),
     )
-    assert_rejected(get_me(api_client, token), "token-invalid-algorithm")
+    assert_rejected(get_me(api_client, token), "token_invalid_algorithm")
 
 
 def test_tampered_payload_is_refused(api_client, user, other_user):
     header, _, signature = mint_token(sub=user.clerk_user_id).split(".")
     forged = _b64(json.dumps(_claims(other_user.clerk_user_id)).encode())
-    assert_rejected(get_me(api_client, f"{header}.{forged}.{signature}"), "token-invalid-signature")
+    assert_rejected(get_me(api_client, f"{header}.{forged}.{signature}"), "token_invalid_signature")
 
 
 def test_token_signed_by_another_key_is_refused(api_client, user):
     stranger = generate_key_pair(SESSION_KEYS.kid)  # same kid, different key
     assert_rejected(
         get_me(api_client, mint_token(sub=user.clerk_user_id, keys=stranger)),
-        "token-invalid-signature",
+        "token_invalid_signature",
     )
 
 
 def test_wrong_authorized_party_is_refused(api_client, user):
     token = mint_token(sub=user.clerk_user_id, claims={"azp": "https://evil.example"})
-    assert_rejected(get_me(api_client, token), "token-invalid-authorized-parties")
+    assert_rejected(get_me(api_client, token), "token_invalid_authorized_parties")
 
 
 def test_missing_authorized_party_is_refused_when_parties_are_configured(api_client, user):
     token = mint_token(sub=user.clerk_user_id, drop=("azp",))
-    assert_rejected(get_me(api_client, token), "token-invalid-authorized-parties")
+    assert_rejected(get_me(api_client, token), "token_invalid_authorized_parties")
 
 
 def test_wrong_issuer_is_refused_when_configured(api_client, user, settings):
     settings.CLERK_ISSUER = "https://clerk.ledger.example"
-    assert_rejected(get_me(api_client, mint_token(sub=user.clerk_user_id)), "token-invalid-issuer")
+    assert_rejected(get_me(api_client, mint_token(sub=user.clerk_user_id)), "token_invalid_issuer")
 
 
 def test_missing_issuer_is_refused_when_configured(api_client, user, settings):
     settings.CLERK_ISSUER = "https://clerk.test.example"
     token = mint_token(sub=user.clerk_user_id, drop=("iss",))
-    assert_rejected(get_me(api_client, token), "token-invalid-issuer")
+    assert_rejected(get_me(api_client, token), "token_invalid_issuer")
 
 
 def test_token_without_sub_is_refused(api_client):
-    assert_rejected(get_me(api_client, mint_token(drop=("sub",))), "token-invalid")
+    assert_rejected(get_me(api_client, mint_token(drop=("sub",))), "token_invalid")
     assert not User.objects.exists()
 
 
 @pytest.mark.parametrize("sub", [12345, "", None, ["user_1"], "u" * 256])
 def test_non_string_or_empty_sub_is_refused(api_client, sub):
     token = mint_token(sub=sub) if sub is not None else mint_token(claims={"sub": None})
-    assert_rejected(get_me(api_client, token), "token-invalid")
+    assert_rejected(get_me(api_client, token), "token_invalid")
     assert not User.objects.exists()
 
 
 def test_machine_to_machine_token_is_refused(api_client, user):
     token = mint_token(sub=user.clerk_user_id, headers={"cat": "cl_B7d4PD444AAA"})
-    assert_rejected(get_me(api_client, token), "token-type-mismatch")
+    assert_rejected(get_me(api_client, token), "token_type_mismatch")
 
 
 def test_pending_session_is_not_signed_in(api_client):
     token = mint_token(sub="user_pending", claims={"sts": "pending"})
-    assert_rejected(get_me(api_client, token), "session-token-pending")
+    assert_rejected(get_me(api_client, token), "session_token_pending")
     assert not User.objects.exists()
 
 
 def test_typ_other_than_jwt_is_refused(api_client, user):
     token = mint_token(sub=user.clerk_user_id, headers={"typ": "at+jwt"})
-    assert_rejected(get_me(api_client, token), "token-invalid")
+    assert_rejected(get_me(api_client, token), "token_invalid")
 
 
 def test_non_numeric_iat_is_refused(api_client, user):
     token = mint_token(sub=user.clerk_user_id, claims={"iat": "yesterday"})
-    assert_rejected(get_me(api_client, token), "token-invalid")
+    assert_rejected(get_me(api_client, token), "token_invalid")
 
 
 # --- rejected: the Authorization header -------------------------------------------------------
@@ -262,20 +262,20 @@ def test_non_numeric_iat_is_refused(api_client, user):
 def test_basic_scheme_is_refused(api_client, user):
     credentials = base64.b64encode(b"user:password").decode()
     response = api_client.get(ME, HTTP_AUTHORIZATION=f"Basic {credentials}")
-    assert_rejected(response, "token-invalid")
+    assert_rejected(response, "token_invalid")
 
 
 def test_scheme_without_token_is_refused(api_client):
-    assert_rejected(api_client.get(ME, HTTP_AUTHORIZATION="Bearer"), "token-invalid")
+    assert_rejected(api_client.get(ME, HTTP_AUTHORIZATION="Bearer"), "token_invalid")
 
 
 def test_empty_bearer_token_is_refused(api_client):
-    assert_rejected(api_client.get(ME, HTTP_AUTHORIZATION="Bearer    "), "token-invalid")
+    assert_rejected(api_client.get(ME, HTTP_AUTHORIZATION="Bearer    "), "token_invalid")
 
 
 @pytest.mark.parametrize("garbage", ["garbage", "a.b.c", "...", "Bearer x", "eyJ.eyJ.sig"])
 def test_garbage_token_is_refused(api_client, garbage):
-    assert_rejected(get_me(api_client, garbage), "token-invalid")
+    assert_rejected(get_me(api_client, garbage), "token_invalid")
 
 
 def test_oversized_token_is_refused_without_parsing(api_client, user, monkeypatch):
@@ -285,7 +285,7 @@ def test_oversized_token_is_refused_without_parsing(api_client, user, monkeypatc
     monkeypatch.setattr(jwt, "get_unverified_header", must_not_parse)
     token = mint_token(sub=user.clerk_user_id, claims={"pad": "x" * 10 * 1024})
     assert len(token) > 10 * 1024
-    assert_rejected(get_me(api_client, token), "token-invalid")
+    assert_rejected(get_me(api_client, token), "token_invalid")
 
 
 def test_missing_header_is_not_authenticated(api_client):
@@ -301,14 +301,14 @@ def test_missing_header_is_not_authenticated(api_client):
 
 def test_deactivated_user_is_refused_with_a_valid_token(api_client):
     user = UserFactory(is_active=False)
-    assert_rejected(get_me(api_client, mint_token(sub=user.clerk_user_id)), "user-deactivated")
+    assert_rejected(get_me(api_client, mint_token(sub=user.clerk_user_id)), "user_deactivated")
 
 
 def test_user_deleted_in_clerk_is_refused_with_a_valid_token(api_client):
     from django.utils import timezone
 
     user = UserFactory(deleted_at=timezone.now())
-    assert_rejected(get_me(api_client, mint_token(sub=user.clerk_user_id)), "user-deactivated")
+    assert_rejected(get_me(api_client, mint_token(sub=user.clerk_user_id)), "user_deactivated")
 
 
 def test_a_normal_request_makes_no_write(api_client, user, django_assert_num_queries):
@@ -356,7 +356,7 @@ def test_no_key_configured_answers_503_with_a_clear_message(api_client, user, se
     response = get_me(api_client, mint_token(sub=user.clerk_user_id))
     assert response.status_code == 503
     error = response.json()["error"]
-    assert error["code"] == "jwk-local-missing"
+    assert error["code"] == "jwk_local_missing"
     assert "CLERK_JWT_KEY" in error["message"]
 
 
@@ -364,7 +364,7 @@ def test_invalid_pem_configured_answers_503(api_client, user, settings):
     settings.CLERK_JWT_KEY = "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----"
     response = get_me(api_client, mint_token(sub=user.clerk_user_id))
     assert response.status_code == 503
-    assert response.json()["error"]["code"] == "jwk-local-invalid"
+    assert response.json()["error"]["code"] == "jwk_local_invalid"
 
 
 def test_pem_with_escaped_newlines_or_without_armour_is_accepted(api_client, user, settings):

@@ -101,7 +101,7 @@ def test_dev_key_is_not_trusted_without_debug(api_client, dev_mode):
     response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
 
     assert response.status_code == 503
-    assert response.json()["error"]["code"] == "jwk-local-missing"
+    assert response.json()["error"]["code"] == "jwk_local_missing"
 
 
 def test_dev_key_is_not_trusted_when_a_clerk_key_is_configured(api_client, dev_mode):
@@ -113,7 +113,7 @@ def test_dev_key_is_not_trusted_when_a_clerk_key_is_configured(api_client, dev_m
     response = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
 
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "token-invalid-signature"
+    assert response.json()["error"]["code"] == "token_invalid_signature"
 
 
 def test_dev_keys_folder_is_git_ignored():

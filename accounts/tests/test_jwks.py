@@ -66,14 +66,14 @@ def test_unknown_kid_refetches_once_then_refuses(api_client, user, jwks_server):
 
     first = get_me(api_client, mint_token(sub=user.clerk_user_id, kid="ins_unknown_1"))
     assert first.status_code == 401
-    assert first.json()["error"]["code"] == "jwk-kid-mismatch"
+    assert first.json()["error"]["code"] == "jwk_kid_mismatch"
     assert first["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert jwks_server.count == 2  # one refetch
 
     # a flood of random kids does not become a flood of fetches
     for n in range(10):
         response = get_me(api_client, mint_token(sub=user.clerk_user_id, kid=f"ins_random_{n}"))
-        assert response.json()["error"]["code"] == "jwk-kid-mismatch"
+        assert response.json()["error"]["code"] == "jwk_kid_mismatch"
     assert jwks_server.count == 2
 
 
@@ -98,7 +98,7 @@ def test_token_without_kid_is_refused_with_a_jwks(api_client, user, jwks_server)
     jwks_server.keys = [SESSION_KEYS]
     response = get_me(api_client, mint_token(sub=user.clerk_user_id, kid=None))
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "token-invalid"
+    assert response.json()["error"]["code"] == "token_invalid"
 
 
 def test_signature_is_still_checked_against_the_fetched_key(api_client, user, jwks_server):
@@ -106,7 +106,7 @@ def test_signature_is_still_checked_against_the_fetched_key(api_client, user, jw
     impostor = generate_key_pair(SESSION_KEYS.kid)
     response = get_me(api_client, mint_token(sub=user.clerk_user_id, keys=impostor))
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "token-invalid-signature"
+    assert response.json()["error"]["code"] == "token_invalid_signature"
 
 
 def test_jwks_down_with_nothing_cached_answers_503(api_client, user, jwks_server):
@@ -116,7 +116,7 @@ def test_jwks_down_with_nothing_cached_answers_503(api_client, user, jwks_server
 
     assert response.status_code == 503
     error = response.json()["error"]
-    assert error["code"] == "jwk-remote-failed-to-load"
+    assert error["code"] == "jwk_remote_failed_to_load"
     assert "CLERK_JWKS_URL" in error["message"]
 
 
@@ -124,7 +124,7 @@ def test_jwks_error_status_with_nothing_cached_answers_503(api_client, user, jwk
     jwks_server.status = 500
     response = get_me(api_client, mint_token(sub=user.clerk_user_id))
     assert response.status_code == 503
-    assert response.json()["error"]["code"] == "jwk-remote-failed-to-load"
+    assert response.json()["error"]["code"] == "jwk_remote_failed_to_load"
 
 
 def test_empty_key_set_answers_503(api_client, user, jwks_server):
@@ -149,7 +149,7 @@ def test_cached_keys_keep_working_while_the_jwks_is_down(api_client, user, jwks_
     assert get_me(api_client, mint_token(sub=user.clerk_user_id)).status_code == 200
     unknown = get_me(api_client, mint_token(sub=user.clerk_user_id, kid="ins_unknown"))
     assert unknown.status_code == 401
-    assert unknown.json()["error"]["code"] == "jwk-kid-mismatch"
+    assert unknown.json()["error"]["code"] == "jwk_kid_mismatch"
 
 
 def test_secret_key_fetches_the_backend_api_jwks_with_it(api_client, user, jwks_server, settings):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def assert_refused(response):
     assert response.status_code == 400, response.content
-    assert response.json()["error"]["code"] == "webhook-signature-invalid"
+    assert response.json()["error"]["code"] == "webhook_signature_invalid"
     assert not WebhookEvent.objects.exists()
 
 
@@ -88,7 +88,7 @@ def test_user_deleted_deactivates_at_once(api_client):
     # the still-valid token is refused from now on
     refused = api_client.get("/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert refused.status_code == 401
-    assert refused.json()["error"]["code"] == "user-deactivated"
+    assert refused.json()["error"]["code"] == "user_deactivated"
 
 
 def test_user_deleted_for_an_unknown_user_leaves_a_tombstone(api_client):

@@ -17,11 +17,13 @@ import logging
 import sys
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.db.models import CheckConstraint, Q, UniqueConstraint
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -188,6 +190,24 @@ def handler404(request, exception=None):
     return json_error_response(404, "not_found", "Not found.")
 
 
+def unmatched(request, path=""):
+    """The last route: a path no other route matches is the JSON 404, with DEBUG on too
+    (Django's own answer there is its HTML debug page). APPEND_SLASH still redirects `/admin`."""
+    if settings.APPEND_SLASH and not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not unmatched:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return handler404(request)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW (only the admin's forms use CSRF; the API is token-only)."""
+    return json_error_response(403, "csrf_failed", f"CSRF verification failed: {reason}")
+
+
 def handler500(request):
     # Called while the exception is being handled: a database that is down or restarting,
     # wherever it surfaced (a middleware, the session, the admin), is a 503, not a crash.
@@ -198,6 +218,7 @@ def handler500(request):
 
 
 __all__ = [
+    "csrf_failure",
     "RequestTooLarge",
     "ServiceUnavailable",
     "error_body",
@@ -206,4 +227,5 @@ __all__ = [
     "handler403",
     "handler404",
     "handler500",
+    "unmatched",
 ]

@@ -2,6 +2,9 @@ from django.conf import settings
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
+PAGE_MESSAGE = "Enter a page number from 1."
+PAGE_SIZE_MESSAGE = "Enter a page size from 1."
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=` and `?page_size=`, capped so no client can ask for the whole table.
@@ -25,5 +28,20 @@ class PageNumberPagination(pagination.PageNumberPagination):
             or (page.isascii() and page.isdigit() and int(page) >= 1)
         )
         if not valid:
-            raise ValidationError({self.page_query_param: ["Enter a page number from 1."]})
+            raise ValidationError({self.page_query_param: [PAGE_MESSAGE]})
+        size = request.query_params.get(self.page_size_query_param)
+        if size is not None and not (size.isascii() and size.isdigit() and int(size) >= 1):
+            raise ValidationError({self.page_size_query_param: [PAGE_SIZE_MESSAGE]})
         return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1)
+                parameter["description"] = (
+                    f"Rows per page, 1 or more (at most {self.max_page_size}; more gives that)."
+                )
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"].update(minimum=1)
+        return parameters

@@ -16,6 +16,15 @@ ErrorSerializer = inline_serializer(
                     required=False,
                     help_text="Present when specific input fields are at fault: field → messages.",
                 ),
+                "non_field_errors": serializers.ListField(
+                    child=serializers.CharField(),
+                    required=False,
+                    help_text="Messages about the input as a whole, when fields are named too.",
+                ),
+                "current": serializers.JSONField(
+                    required=False,
+                    help_text="412 `precondition_failed` only: the object as it is now.",
+                ),
             },
         )
     },
@@ -29,15 +38,15 @@ def error_response(description: str, *, example: dict | None = None) -> OpenApiR
 
 NOT_FOUND = error_response(
     "Not found — also the answer for another user's id.",
-    example={"error": {"code": "not_found", "message": "No Transaction matches the given query."}},
+    example={"error": {"code": "not_found", "message": "Not found."}},
 )
 VALIDATION_ERROR = error_response(
     "Invalid input; `fields` names each field at fault.",
     example={
         "error": {
             "code": "validation_error",
-            "message": "amount: Must be greater than 0.",
-            "fields": {"amount": ["Must be greater than 0."]},
+            "message": "amount: Ensure this value is greater than 0.",
+            "fields": {"amount": ["Ensure this value is greater than 0."]},
         }
     },
 )

@@ -6,6 +6,8 @@ codes below; documenting them keeps clients (and schemathesis' status-code confo
 honest. Codes an operation already documents are left as they are.
 """
 
+from household_ledger.api.autoschema import RETRY_AFTER_HEADER
+
 # The same component as `household_ledger.api.schema.ErrorSerializer` (views that declare
 # their errors use it); defined here too for schemas where no view does.
 ERROR_COMPONENT = "Error"
@@ -46,6 +48,9 @@ WITH_BODY = {
 }
 
 
+RETRY_AFTER_CODES = ("429", "503")
+
+
 def add_error_responses(result, generator, request, public):
     """POSTPROCESSING_HOOK: add the error responses to every operation."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
@@ -72,4 +77,6 @@ def add_error_responses(result, generator, request, public):
                         "content": {"application/json": {"schema": reference}},
                     },
                 )
+            for code in RETRY_AFTER_CODES:
+                responses[code].setdefault("headers", {}).update(RETRY_AFTER_HEADER)
     return result

@@ -271,7 +271,7 @@ def test_a_token_whose_sub_holds_a_nul_is_a_401_not_a_503(server):
     token = mint_token(sub="user_2abc\x00")
     response = httpx.get(server.base_url + "/auth/me", headers={"Authorization": f"Bearer {token}"})
 
-    assert assert_error(response, 401)["code"] == "token-invalid"
+    assert assert_error(response, 401)["code"] == "token_invalid"
 
 
 _webhook_ids = iter(range(1, 1_000_000))
@@ -450,7 +450,7 @@ def test_a_token_over_8_kib_is_the_applications_401_not_a_431(server):
     answer = exchange(server, get("/auth/me", f"Authorization: Bearer {token}"))
 
     assert answer.status == 401
-    assert answer.error()["code"] == "token-invalid"
+    assert answer.error()["code"] == "token_invalid"
     assert 'error="invalid_token"' in answer.headers["www-authenticate"]
 
 

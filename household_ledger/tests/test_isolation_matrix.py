@@ -47,6 +47,7 @@ NOT_USER_DATA = {
     "api/schema/": "the OpenAPI document",
     "api/docs/": "Swagger UI",
     "auth/webhook": "Clerk → server, Svix-signed; no user token (accounts/tests/test_webhook.py)",
+    "{path}": "the last route: any unmatched path is the JSON 404 (test_contract.py)",
 }
 
 

@@ -13,7 +13,12 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -21,8 +26,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from household_ledger.api.exceptions import error_body
+from household_ledger.api.schema import ErrorSerializer
 from household_ledger.api.slots import ProcessSlots, SlotsBusy
+from ledger.api.budgets import BudgetSerializer
+from ledger.api.categories import CategorySerializer
 from ledger.api.idempotency import IdempotentWriteMixin
+from ledger.models import TransactionStatus, TransactionType
 from ledger.services.backup import (
     EXPORT_FORMATS,
     MODES,
@@ -35,6 +44,7 @@ from ledger.services.backup import (
     backup_export_filename,
     backup_import,
 )
+from ledger.services.backup.exporter import BackupRuleSerializer, BackupTransactionSerializer
 
 # Room for the multipart envelope (boundaries, headers, the mode/dry_run fields) over the file.
 _MULTIPART_SLACK = 64 * 1024
@@ -170,6 +180,60 @@ class ImportReportOutputSerializer(serializers.Serializer):
     changes_not_listed = serializers.IntegerField()
 
 
+class OwnExportSerializer(serializers.Serializer):
+    """The `household_ledger` export: the rows as the API renders them (schema only)."""
+
+    format = serializers.ChoiceField(choices=[OWN])
+    version = serializers.IntegerField()
+    exported_at = serializers.DateTimeField()
+    time_zone = serializers.CharField(help_text="the IANA time zone the dates are local to")
+    categories = CategorySerializer(many=True, help_text="the user's own categories")
+    recurring_transactions = BackupRuleSerializer(many=True)
+    transactions = BackupTransactionSerializer(many=True)
+    budgets = BudgetSerializer(many=True, help_text="budget changes, oldest first")
+
+
+class SpaTransactionSerializer(serializers.Serializer):
+    """A row of the SPA's own backup format (its camelCase and names kept; schema only)."""
+
+    id = serializers.CharField()
+    description = serializers.CharField()
+    amount = serializers.FloatField(allow_null=True)
+    type = serializers.ChoiceField(choices=TransactionType.choices)
+    date = serializers.DateTimeField(help_text="a UTC instant of the local date")
+    category = serializers.CharField(allow_null=True, help_text="the category's name")
+    status = serializers.ChoiceField(choices=TransactionStatus.choices)
+    recurring_id = serializers.CharField(allow_null=True)
+
+
+class SpaExportSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    exportDate = serializers.DateTimeField()  # noqa: N815 - the SPA's own format
+    transactions = SpaTransactionSerializer(many=True)
+
+
+ExportSerializer = PolymorphicProxySerializer(
+    component_name="BackupExport",
+    serializers=[OwnExportSerializer, SpaExportSerializer],
+    resource_type_field_name=None,
+)
+
+
+class _ImportErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+    report = ImportReportOutputSerializer(
+        required=False, help_text="`invalid_backup` only: the report, every bad row listed"
+    )
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    error = _ImportErrorDetail()
+
+
 class BackupExportView(APIView):
     content_negotiation_class = _IgnoreFormatParameter
     throttle_scope = "backup"  # household_ledger.api.throttles
@@ -186,7 +250,7 @@ class BackupExportView(APIView):
                 "(the SPA's own backup shape)",
             )
         ],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+        responses={(200, "application/json"): ExportSerializer},
     )
     def get(self, request):
         query = ExportQueryInputSerializer(data=request.query_params)
@@ -241,13 +305,18 @@ class BackupImportView(IdempotentWriteMixin, APIView):
         },
         responses={
             200: ImportReportOutputSerializer,
-            400: OpenApiResponse(description="unreadable file or invalid rows"),
+            400: OpenApiResponse(
+                ImportErrorSerializer,
+                description="unreadable file, or invalid rows (`invalid_backup`, with `report`)",
+            ),
             413: OpenApiResponse(
-                description="more than IMPORT_MAX_ROWS rows, or larger than IMPORT_MAX_BYTES"
+                ErrorSerializer,
+                description="more than IMPORT_MAX_ROWS rows, or larger than IMPORT_MAX_BYTES",
             ),
             429: OpenApiResponse(
+                ErrorSerializer,
                 description="`import_busy`: the server process runs IMPORT_SLOTS imports "
-                "already (Retry-After), or `throttled`"
+                "already (Retry-After), or `throttled`",
             ),
         },
     )

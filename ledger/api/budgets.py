@@ -17,6 +17,7 @@ from household_ledger.api.preconditions import (
 )
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
 from ledger.api.fields import MoneyField
+from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.api.paths import YEAR_MONTH_PARAMETER, parse_month
 from ledger.default_categories import DEFAULT_CATEGORIES
 from ledger.selectors.budgets import budget_in_effect
@@ -159,7 +160,7 @@ def _answer(request, first):
     return Response(BudgetSerializer(budget_in_effect(user=request.user, month=first)).data)
 
 
-class BudgetView(RevisionETagMixin, APIView):
+class BudgetView(IdempotentWriteMixin, RevisionETagMixin, APIView):
     @extend_schema(
         tags=["budgets"],
         operation_id="budget_retrieve",

@@ -55,7 +55,7 @@ class CategorySerializer(serializers.Serializer):
 
 
 class CategoryDeletionSerializer(serializers.Serializer):
-    deleted = serializers.UUIDField(help_text="The id of the deleted category.")
+    id = serializers.UUIDField(help_text="The id of the deleted category.")
     uncategorized_transactions = serializers.IntegerField(
         help_text="Your transactions that had this category and are now uncategorized."
     )
@@ -248,7 +248,7 @@ class CategoryViewSet(
             OpenApiExample(
                 "Deleted; 12 transactions and 1 rule are now uncategorized",
                 value={
-                    "deleted": "6f1d2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6",
+                    "id": "6f1d2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6",
                     "uncategorized_transactions": 12,
                     "uncategorized_recurring_rules": 1,
                 },
@@ -261,7 +261,7 @@ class CategoryViewSet(
         category_id = category.id
         result = category_delete(category=category)
         body = {
-            "deleted": category_id,
+            "id": category_id,
             "uncategorized_transactions": result.uncategorized_transactions,
             "uncategorized_recurring_rules": result.uncategorized_recurring_rules,
         }

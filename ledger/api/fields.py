@@ -4,7 +4,6 @@ import datetime
 import re
 from decimal import Decimal, InvalidOperation
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -22,6 +21,7 @@ _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
         "format": "decimal",
         "minimum": 0,
         "exclusiveMinimum": True,  # OpenAPI 3.0: a boolean qualifying `minimum`
+        "maximum": 9999999999999.99,  # at most 13 digits before the point
         "example": 5400,
     }
 )
@@ -64,7 +64,15 @@ class MoneyField(serializers.Field):
         return None if value is None else Decimal(value)
 
 
-@extend_schema_field(OpenApiTypes.DATE)
+@extend_schema_field(
+    {
+        "type": "string",
+        "anyOf": [{"format": "date"}, {"format": "date-time"}],
+        "example": "2025-07-25",
+        "description": "YYYY-MM-DD, or an ISO instant (the date it falls on in the user's time "
+        "zone); answers are always YYYY-MM-DD.",
+    }
+)
 class LocalDateField(serializers.Field):
     """`YYYY-MM-DD`, or an ISO instant such as the SPA's `2025-07-24T15:00:00.000Z`.
 
@@ -126,7 +134,16 @@ class MonthOrDateField(serializers.Field):
         return value.isoformat() if value else None
 
 
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 31})
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": 31},
+            {"type": "string", "pattern": "^\\s*(0?[1-9]|[12][0-9]|3[01])\\s*$"},
+        ],
+        "example": 25,
+        "description": "1–31, a number or a numeric string (the SPA stored strings).",
+    }
+)
 class DayOfMonthField(serializers.Field):
     """1–31, as a number or a numeric string (the SPA stored "1")."""
 

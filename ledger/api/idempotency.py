@@ -76,6 +76,8 @@ class IdempotentWriteMixin:
         key = request.headers.get("Idempotency-Key")
         if request.method not in WRITE_METHODS or not key:
             return
+        if getattr(self, request.method.lower(), None) is None:
+            return  # not a method of this route: its 405 comes first, no key is claimed
         if len(key) > MAX_KEY_LENGTH:
             raise exceptions.ValidationError(
                 {"Idempotency-Key": [f"At most {MAX_KEY_LENGTH} characters."]}

@@ -137,15 +137,6 @@ class GenerateQuerySerializer(serializers.Serializer):
         return value
 
 
-GenerateResponseSerializer = inline_serializer(
-    name="RecurringGenerateResponse",
-    fields={
-        "created": serializers.IntegerField(help_text="how many transactions were created"),
-        "through": serializers.DateField(),
-        # One transaction shape: the generated transactions are `/transactions` items.
-        "transactions": TransactionSerializer(many=True),
-    },
-)
 DeleteResponseSerializer = inline_serializer(
     name="RecurringDeleteResponse",
     fields={
@@ -325,7 +316,8 @@ class RecurringViewSet(
             "Creates the rule's missing occurrences from its start through `through` (default: "
             "the end of the current month) — the same transactions the nightly engine "
             "creates. Idempotent: a second call creates nothing, and an occurrence the user "
-            "deleted is not re-created. Answers 200 with the transactions created now."
+            "deleted is not re-created. Answers 200 with the transactions created now (a bare "
+            "array, by date; empty when nothing was missing), in the `/transactions` shape."
         ),
         request=None,
         parameters=[
@@ -340,37 +332,33 @@ class RecurringViewSet(
                 examples=[OpenApiExample("through December", value="2025-12")],
             )
         ],
-        responses={200: GenerateResponseSerializer, 400: _INVALID, 404: NOT_FOUND},
+        responses={200: TransactionSerializer(many=True), 400: _INVALID, 404: NOT_FOUND},
         examples=[
             OpenApiExample(
                 "two months created",
                 response_only=True,
-                value={
-                    "created": 1,
-                    "through": "2025-08-31",
-                    "transactions": [
-                        {
-                            "id": "9a0e1c1e-8a52-4f9c-b7f4-0f3f0f7c2d10",
-                            "date": "2025-08-25",
-                            "description": "월세",
-                            "amount": 550000,
-                            "amount_pending": False,
-                            "type": "expense",
-                            "category": "0b0e3a53-6b36-4f0f-9d1c-3b5c2a1c7e11",
-                            "category_name": "월세",
-                            "category_emoji": "🏠",
-                            "status": "scheduled",
-                            "recurring": "5f1c7a52-2b8e-4d5b-9a53-5d1b1f0a4c21",
-                            "projected": False,
-                            "created_at": "2025-08-02T09:00:00+09:00",
-                            "updated_at": "2025-08-02T09:00:00+09:00",
-                        }
-                    ],
-                },
+                value=[
+                    {
+                        "id": "9a0e1c1e-8a52-4f9c-b7f4-0f3f0f7c2d10",
+                        "date": "2025-08-25",
+                        "description": "월세",
+                        "amount": 550000,
+                        "amount_pending": False,
+                        "type": "expense",
+                        "category": "0b0e3a53-6b36-4f0f-9d1c-3b5c2a1c7e11",
+                        "category_name": "월세",
+                        "category_emoji": "🏠",
+                        "status": "scheduled",
+                        "recurring": "5f1c7a52-2b8e-4d5b-9a53-5d1b1f0a4c21",
+                        "projected": False,
+                        "created_at": "2025-08-02T09:00:00+09:00",
+                        "updated_at": "2025-08-02T09:00:00+09:00",
+                    }
+                ],
             )
         ],
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], pagination_class=None)  # a bare array
     def generate(self, request, pk=None):
         rule = self.get_object()
         query = GenerateQuerySerializer(data=request.query_params)
@@ -383,10 +371,4 @@ class RecurringViewSet(
             .order_by("date"),
             fields=TRANSACTION_FIELDS,
         )
-        return Response(
-            {
-                "created": len(created),
-                "through": through.isoformat(),
-                "transactions": TransactionSerializer(rows, many=True).data,
-            }
-        )
+        return Response(TransactionSerializer(rows, many=True).data)

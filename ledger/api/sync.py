@@ -23,7 +23,7 @@ class SyncResetRequiredError(exceptions.APIException):
         "Changes since that revision are no longer known (deletions are kept for "
         "SYNC_TOMBSTONE_DAYS). Sync again from since=0."
     )
-    default_code = "sync-reset-required"
+    default_code = "sync_reset_required"
 
 
 class SyncQuerySerializer(serializers.Serializer):
@@ -60,7 +60,7 @@ FIELDS = {SyncKind.TRANSACTION: TRANSACTION_FIELDS, SyncKind.RECURRING: RECURRIN
 SYNC_RESET = error_response(
     "`since` is older than the deletions kept, or newer than the data: sync from 0.",
     example={
-        "error": {"code": "sync-reset-required", "message": SyncResetRequiredError.default_detail}
+        "error": {"code": "sync_reset_required", "message": SyncResetRequiredError.default_detail}
     },
 )
 

@@ -318,7 +318,14 @@ CREATE_EXAMPLES = [
 ]
 CONFIRM_EXAMPLE = OpenApiExample(
     "Confirm a variable-amount occurrence with its amount",
-    value={"status": "confirmed", "amount": 48210},
+    value={
+        "date": "2025-08-20",
+        "description": "전기요금",
+        "amount": 48210,
+        "type": "expense",
+        "category": None,
+        "status": "confirmed",
+    },
     request_only=True,
 )
 CALENDAR_EXAMPLE = OpenApiExample(

@@ -1,7 +1,7 @@
 """Tombstone retention: deletions are remembered for SYNC_TOMBSTONE_DAYS, then forgotten.
 
 Forgetting raises the owner's `sync_floor` to the newest revision purged, so a client that
-last synced below it gets 410 `sync-reset-required` instead of a delta that would silently
+last synced below it gets 410 `sync_reset_required` instead of a delta that would silently
 miss those deletions.
 """
 

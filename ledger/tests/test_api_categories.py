@@ -213,7 +213,7 @@ def test_deleting_a_category_in_use_uncategorizes_its_rows(auth_client, user, ot
     # then
     assert response.status_code == 200, response.content
     assert response.json() == {
-        "deleted": str(mine.id),
+        "id": str(mine.id),
         "uncategorized_transactions": 3,
         "uncategorized_recurring_rules": 1,
     }

@@ -223,7 +223,8 @@ def test_export_document_shape_and_numbers(auth_client, user):
 
     assert response["Content-Type"].startswith("application/json")
     assert document["format"] == "household_ledger" and document["version"] == 2
-    assert document["timeZone"] == "Asia/Seoul"
+    assert document["time_zone"] == "Asia/Seoul"
+    assert "exportDate" not in document and document["exported_at"].endswith("Z")
     own = {name for name, _ in OWN_CATEGORIES} | {"헬스"}
     assert {c["name"] for c in document["categories"]} == own  # own only
     amounts = {t["description"]: t["amount"] for t in document["transactions"]}

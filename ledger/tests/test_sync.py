@@ -193,7 +193,7 @@ def test_a_since_older_than_the_kept_tombstones_must_start_again(auth_client, us
     response = client.get("/sync", {"since": since})
     # then
     assert response.status_code == 410
-    assert response.json()["error"]["code"] == "sync-reset-required"
+    assert response.json()["error"]["code"] == "sync_reset_required"
     # a full snapshot still works, and so does a since after the floor
     snapshot = _sync(client, 0)
     assert _sync(client, snapshot["revision"])["transactions"] == []

@@ -113,8 +113,14 @@ class StatsTrendInput(serializers.Serializer):
     )
 
 
+BLANK_MESSAGE = "Give a value, or leave the parameter out."
+
+
 def validated(serializer_class, request) -> dict:
     """The request's query parameters, validated by `serializer_class` (400 naming a field)."""
+    blank = {name: [BLANK_MESSAGE] for name, value in request.query_params.items() if value == ""}
+    if blank:  # `?status=` is not "any status": a client bug, said so
+        raise serializers.ValidationError(blank)
     serializer = serializer_class(data=request.query_params, context={"request": request})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -4,7 +4,7 @@
 Money is a JSON number (`COERCE_DECIMAL_TO_STRING` is off), dates are ISO strings.
 """
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from household_ledger.api.schema import ErrorSerializer
@@ -13,6 +13,17 @@ from ledger.models import TransactionStatus, TransactionType
 
 def _money(**kwargs):
     return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2025-07"})
+class MonthField(serializers.Field):
+    """A month is spelled `YYYY-MM` in every answer (stats, trend, budgets)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return f"{value.year:04d}-{value.month:02d}"
 
 
 class TotalsOutput(serializers.Serializer):
@@ -52,12 +63,12 @@ class DayTotalOutput(serializers.Serializer):
 
 
 class ProjectedOccurrenceOutput(serializers.Serializer):
-    recurring_id = serializers.UUIDField()
+    recurring = serializers.UUIDField(source="recurring_id")
     template_name = serializers.CharField()
     date = serializers.DateField()
     type = serializers.ChoiceField(choices=TransactionType.choices)
     amount = _money()
-    category_id = serializers.UUIDField(allow_null=True)
+    category = serializers.UUIDField(source="category_id", allow_null=True)
 
 
 class ProjectedOutput(TotalsOutput):
@@ -66,8 +77,7 @@ class ProjectedOutput(TotalsOutput):
 
 
 class StatsMonthlyOutput(TotalsOutput):
-    year = serializers.IntegerField()
-    month = serializers.IntegerField()
+    month = MonthField(help_text="YYYY-MM")
     date_from = serializers.DateField()
     date_to = serializers.DateField()
     confirmed = TotalsOutput()
@@ -105,14 +115,7 @@ class StatsAssetsOutput(serializers.Serializer):
 
 
 class MonthTotalOutput(TotalsOutput):
-    month = serializers.CharField(source="label", help_text="YYYY-MM")
-
-
-class StatsTrendOutput(serializers.Serializer):
-    months = serializers.IntegerField()
-    date_from = serializers.DateField()
-    date_to = serializers.DateField()
-    items = MonthTotalOutput(many=True, help_text="Oldest month first; empty months are zeros.")
+    month = MonthField(help_text="YYYY-MM")
 
 
 # --- Examples ----------------------------------------------------------------------------------
@@ -158,8 +161,7 @@ MONTHLY_EXAMPLE = _example(
         "expense": 605400,
         "net": 1426540,
         "count": 3,
-        "year": 2025,
-        "month": 7,
+        "month": "2025-07",
         "date_from": "2025-07-01",
         "date_to": "2025-07-31",
         "confirmed": {"income": 2031940, "expense": 5400, "net": 2026540, "count": 2},
@@ -246,13 +248,8 @@ ASSETS_EXAMPLE = _example(
 
 TREND_EXAMPLE = _example(
     "Two months",
-    {
-        "months": 2,
-        "date_from": "2025-07-01",
-        "date_to": "2025-08-31",
-        "items": [
-            {"income": 2031940, "expense": 605400, "net": 1426540, "count": 3, "month": "2025-07"},
-            {"income": 0, "expense": 0, "net": 0, "count": 0, "month": "2025-08"},
-        ],
-    },
+    [
+        {"income": 2031940, "expense": 605400, "net": 1426540, "count": 3, "month": "2025-07"},
+        {"income": 0, "expense": 0, "net": 0, "count": 0, "month": "2025-08"},
+    ],
 )

@@ -105,9 +105,10 @@ class StatsTrendView(RevisionETagMixin, APIView):
     @extend_schema(
         tags=["stats"],
         summary="Income and expense per month for the last N months",
+        description="Oldest month first, ending with this month; empty months are zeros.",
         parameters=[inputs.StatsTrendInput],
         responses={
-            200: outputs.StatsTrendOutput,
+            200: outputs.MonthTotalOutput(many=True),
             400: outputs.bad_input(
                 "months", f"Ensure this value is less than or equal to {inputs.MAX_TREND_MONTHS}."
             ),
@@ -117,4 +118,4 @@ class StatsTrendView(RevisionETagMixin, APIView):
     def get(self, request):
         params = inputs.validated(inputs.StatsTrendInput, request)
         trend = stats_trend(user=request.user, months=params["months"])
-        return Response(outputs.StatsTrendOutput(trend).data)
+        return Response(outputs.MonthTotalOutput(trend.items, many=True).data)

@@ -106,8 +106,8 @@ def _export_own(user) -> Iterator[str]:
         {
             "format": OWN,
             "version": OWN_VERSION,
-            "exportDate": _instant(timezone.now()),
-            "timeZone": _user_zone(user),
+            "exported_at": _instant(timezone.now()),
+            "time_zone": _user_zone(user),
         }
     )
 
