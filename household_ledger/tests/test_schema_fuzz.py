@@ -61,10 +61,10 @@ ALLOWED = {
     "also takes DRF's 1/0, yes/no, on/off (documented as boolean)",
     ("negative_data_rejection", "GET /transactions/by-month/{year}/{month}"): "as by-date",
     ("negative_data_rejection", "GET /stats/monthly/{year}/{month}"): "as by-date",
-    # Not analysed yet (found at the deadline of issue 18): probably a parameter sent twice,
-    # of which the server reads the last value.
-    ("negative_data_rejection", "GET /backup/export"): "TODO: `format` outside its enum accepted",
-    ("negative_data_rejection", "GET /categories/suggest"): "TODO: `amount` as a boolean",
+    # An empty optional parameter counts as absent, and of one sent twice the last value counts
+    # (docs/api.md, query parameters): `format=` or `format=x&format=spa-v1` is an export.
+    ("negative_data_rejection", "GET /backup/export"): "an empty `format` is the default one",
+    ("negative_data_rejection", "GET /categories/suggest"): "an empty `amount` is no amount",
     ("missing_required_header", "POST /auth/webhook"): "the Svix headers are checked by the "
     "view (400 `webhook_signature_invalid`), not declared as required parameters",
 }
