@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception runs first: a crash on an API path is JSON with DEBUG on.
+    "household_ledger.api.exceptions.JsonServerErrorMiddleware",
 ]
 
 ROOT_URLCONF = "household_ledger.urls"

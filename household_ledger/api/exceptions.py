@@ -29,6 +29,8 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
+# Where Django itself logs a crash (its handler's logger), so one place collects them.
+request_logger = logging.getLogger("django.request")
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -217,7 +219,35 @@ def handler500(request):
     return json_error_response(500, "server_error", "An unexpected error occurred.")
 
 
+class JsonServerErrorMiddleware:
+    """With DEBUG on, Django answers a crash with its HTML (or text) debug page: API paths get
+    the JSON 500 instead, logged with its traceback as Django would. The admin, an HTML app,
+    keeps the debug page. With DEBUG off `handler500` already answers JSON."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not settings.DEBUG or request.path_info.startswith("/admin/"):
+            return None
+        if isinstance(exception, Http404 | PermissionDenied | RequestDataTooBig):
+            return None  # Django's own 4xx handling (its handlers answer JSON)
+        request_logger.error(
+            "Internal Server Error: %s",
+            request.path,
+            exc_info=exception,
+            extra={"status_code": 500, "request": request},
+        )
+        if isinstance(exception, OperationalError | InterfaceError):
+            return database_unavailable_response()
+        return json_error_response(500, "server_error", "An unexpected error occurred.")
+
+
 __all__ = [
+    "JsonServerErrorMiddleware",
     "csrf_failure",
     "RequestTooLarge",
     "ServiceUnavailable",

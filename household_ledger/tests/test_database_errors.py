@@ -69,3 +69,13 @@ def test_a_lost_connection_is_a_503_with_retry_after(client):
     assert response.json()["error"]["code"] == "service_unavailable"
     assert response["Retry-After"] == "5"
     assert client.get("/_echo").status_code == 200
+
+
+def test_a_crash_with_debug_on_is_still_the_json_500_not_the_debug_page(client, settings, caplog):
+    settings.DEBUG = True
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.get("/_db/not-null")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "server_error"
+    assert any(record.exc_info for record in caplog.records if record.name == "django.request")
