@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
-from ledger.models import Category, RecurringTransaction, SyncKind, Tombstone, Transaction
+from ledger.models import (
+    Budget,
+    Category,
+    RecurringTransaction,
+    SyncKind,
+    Tombstone,
+    Transaction,
+)
+from ledger.selectors.budgets import budget_changes_between
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
@@ -30,6 +38,7 @@ class SyncPage:
     transactions: list = field(default_factory=list)
     recurring: list = field(default_factory=list)
     categories: list = field(default_factory=list)
+    budgets: list = field(default_factory=list)
     deleted: dict = field(default_factory=dict)
 
 
@@ -43,6 +52,7 @@ def _changed(user, since: int) -> dict[str, QuerySet]:
         SyncKind.TRANSACTION: Transaction.objects.filter(user=user, revision__gt=since),
         SyncKind.RECURRING: RecurringTransaction.objects.filter(user=user, revision__gt=since),
         SyncKind.CATEGORY: categories,
+        SyncKind.BUDGET: Budget.objects.filter(user=user, revision__gt=since),
     }
 
 
@@ -96,6 +106,7 @@ def sync_changes(*, user, since: int, limit: int, fields: dict[str, Sequence[str
         transactions=rows(SyncKind.TRANSACTION),
         recurring=rows(SyncKind.RECURRING),
         categories=list(in_page[SyncKind.CATEGORY].order_by("revision", "sort_order", "name")),
+        budgets=budget_changes_between(user=user, since=since, until=end),
         deleted=deleted,
     )
 
