@@ -281,3 +281,18 @@ def test_an_import_that_replaces_budgets_leaves_their_tombstones(auth_client, us
     page = _sync(client, snapshot["revision"])
     assert page["deleted"]["budgets"] == ids
     assert page["budgets"] == []
+
+
+def test_a_snapshot_in_pages_smaller_than_the_defaults_ends(auth_client, user):
+    # given: more default categories than a page holds, and rows of the user's own
+    client = auth_client(user)
+    own = [_lunch(client, description=f"점심 {n}")["id"] for n in range(3)]
+    # when: since=0 in pages of one row
+    pages = _all_pages(client, since=0, limit=1)
+    # then: paging moves on (no page ends where it started) and the pages are the snapshot
+    assert len(pages) <= 4
+    revisions = [page["revision"] for page in pages]
+    assert revisions == sorted(set(revisions)) and revisions[0] > 0
+    names = [row["name"] for page in pages for row in page["categories"]]
+    assert sorted(names) == sorted(name for name, _ in DEFAULT_CATEGORIES)
+    assert [row["id"] for page in pages for row in page["transactions"]] == own
