@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/household_ledger
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint venv deps test-deps fuzz soak
+.PHONY: run test lint venv deps test-deps fuzz soak client
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
@@ -55,3 +55,8 @@ fuzz: $(VENV)/.test-deps
 ## soak: 10 minutes of mixed traffic on localhost, then a consistency check.
 soak: $(VENV)/.test-deps
 	$(BIN)/python -m bench.soak --minutes $${SOAK_MINUTES:-10}
+
+## client: the typed TypeScript client's CI (schema drift, tsc --strict, the flows and the
+## offline browser test against a live server): .ci/client. Needs node 20 and chromium.
+client: $(VENV)/.deps
+	bash .ci/client

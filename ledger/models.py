@@ -379,6 +379,7 @@ class SyncKind(models.TextChoices):
     TRANSACTION = "transactions", "transaction"
     RECURRING = "recurring", "recurring rule"
     CATEGORY = "categories", "category"
+    BUDGET = "budgets", "budget change"
 
 
 class Tombstone(models.Model):
@@ -494,9 +495,12 @@ class Budget(models.Model):
     total = models.DecimalField(**MONEY, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The owner's revision at this change's last write (ledger.services.revisions): delta sync.
+    revision = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["user", "month"]
+        indexes = [models.Index(fields=["user", "revision"], name="budget_user_revision_idx")]
         constraints = [
             models.UniqueConstraint(fields=["user", "month"], name="budget_one_per_user_month"),
             models.CheckConstraint(condition=Q(month__day=1), name="budget_month_first_day"),

@@ -1,6 +1,7 @@
 """`GET /sync?since=<revision>`: what changed since a revision, for offline clients.
 
-Rows come in the same rendering as everywhere else (transactions, rules, categories), with the
+Rows come in the same rendering as everywhere else (transactions, rules, categories, budget
+changes as `GET /budgets` renders them, with their id), with the
 ids of deleted rows; `since=0` is a full snapshot in pages. See `ledger.selectors.sync`.
 """
 
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from household_ledger.api.schema import VALIDATION_ERROR, error_response
+from ledger.api.budgets import BudgetSerializer
 from ledger.api.categories import CategorySerializer
 from ledger.api.recurring import RECURRING_FIELDS, RecurringSerializer
 from ledger.api.transactions import TRANSACTION_FIELDS, TransactionSerializer
@@ -42,6 +44,16 @@ class SyncDeletedSerializer(serializers.Serializer):
     transactions = serializers.ListField(child=serializers.UUIDField())
     recurring = serializers.ListField(child=serializers.UUIDField())
     categories = serializers.ListField(child=serializers.UUIDField())
+    budgets = serializers.ListField(
+        child=serializers.UUIDField(), help_text="The `id`s of budget changes removed."
+    )
+
+
+class SyncBudgetSerializer(BudgetSerializer):
+    """A budget change as `GET /budgets/{month}` renders it for its own month (`month` =
+    `since`), with the change's `id`, which `deleted.budgets` names."""
+
+    id = serializers.UUIDField()
 
 
 class SyncPageSerializer(serializers.Serializer):
@@ -52,6 +64,9 @@ class SyncPageSerializer(serializers.Serializer):
     transactions = TransactionSerializer(many=True)
     recurring = RecurringSerializer(many=True)
     categories = CategorySerializer(many=True)
+    budgets = SyncBudgetSerializer(
+        many=True, help_text="Budget changes made or replaced, by month (lines included)."
+    )
     deleted = SyncDeletedSerializer()
 
 
@@ -83,7 +98,13 @@ class SyncView(APIView):
                     "transactions": [],
                     "recurring": [],
                     "categories": [],
-                    "deleted": {"transactions": [], "recurring": [], "categories": []},
+                    "budgets": [],
+                    "deleted": {
+                        "transactions": [],
+                        "recurring": [],
+                        "categories": [],
+                        "budgets": [],
+                    },
                 },
                 response_only=True,
             )

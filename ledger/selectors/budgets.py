@@ -84,6 +84,7 @@ class BudgetInEffect:
     since: datetime.date | None
     total: Decimal | None
     lines: list[BudgetLineRow]
+    id: object = None  # the change's id (`/sync` names deleted changes by it)
 
 
 _BUDGETS = f'"{Budget._meta.db_table}"'
@@ -95,12 +96,17 @@ _RULES = f'"{RecurringTransaction._meta.db_table}"'
 # Every change (through a month) with its lines and their categories, oldest first. A fixed
 # text (values travel as parameters), answered by the unique (user, month) and (budget,
 # category) indexes.
-_CHANGES_SQL = (
-    "SELECT b.month, b.total, l.category_id, c.name, c.emoji, l.amount, l.carry_over "  # noqa: S608
+_SELECT = (
+    "SELECT b.id, b.month, b.total, l.category_id, c.name, c.emoji, l.amount, l.carry_over "  # noqa: S608
     f"FROM {_BUDGETS} AS b LEFT JOIN {_LINES} AS l ON l.budget_id = b.id "
     f"LEFT JOIN {_CATEGORIES} AS c ON c.id = l.category_id "
-    "WHERE b.user_id = %(user)s AND b.month <= %(through)s "
-    "ORDER BY b.month, c.is_default DESC, c.sort_order, c.name"
+)
+_ORDER = " ORDER BY b.month, c.is_default DESC, c.sort_order, c.name"
+_CHANGES_SQL = _SELECT + "WHERE b.user_id = %(user)s AND b.month <= %(through)s" + _ORDER
+# The changes written in a window of revisions (`/sync`), by the (user, revision) index.
+_REVISIONS_SQL = (
+    _SELECT + "WHERE b.user_id = %(user)s AND b.revision > %(since)s "
+    "AND b.revision <= %(until)s" + _ORDER
 )
 _LAST_MONTH = datetime.date(9999, 12, 1)
 
@@ -109,13 +115,25 @@ def budget_changes(*, user, through: datetime.date | None = None) -> list[Budget
     """Every change of `user`'s budget made for a month up to `through`'s (all of them by
     default), oldest first, each with its lines (`month` = `since` = the change's month).
     One query."""
+    return _changes(_CHANGES_SQL, {"user": user.pk, "through": through or _LAST_MONTH})
+
+
+def budget_changes_between(*, user, since: int, until: int) -> list[BudgetInEffect]:
+    """The changes of `user`'s budget last written after revision `since` and at or before
+    `until`, by month, each with its lines (the delta of `/sync`). One query."""
+    return _changes(_REVISIONS_SQL, {"user": user.pk, "since": since, "until": until})
+
+
+def _changes(sql: str, params: dict) -> list[BudgetInEffect]:
     with connection.cursor() as cursor:
-        cursor.execute(_CHANGES_SQL, {"user": user.pk, "through": through or _LAST_MONTH})
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     changes: list[BudgetInEffect] = []
-    for month, total, category_id, name, emoji, amount, carry_over in rows:
-        if not changes or changes[-1].since != month:
-            changes.append(BudgetInEffect(month=month, since=month, total=total, lines=[]))
+    for budget_id, month, total, category_id, name, emoji, amount, carry_over in rows:
+        if not changes or changes[-1].id != budget_id:
+            changes.append(
+                BudgetInEffect(month=month, since=month, total=total, lines=[], id=budget_id)
+            )
         if category_id is not None:
             changes[-1].lines.append(
                 BudgetLineRow(
@@ -136,7 +154,9 @@ def budget_in_effect(*, user, month: datetime.date) -> BudgetInEffect:
     if not changes:
         return BudgetInEffect(month=month, since=None, total=None, lines=[])
     latest = changes[-1]
-    return BudgetInEffect(month=month, since=latest.since, total=latest.total, lines=latest.lines)
+    return BudgetInEffect(
+        month=month, since=latest.since, total=latest.total, lines=latest.lines, id=latest.id
+    )
 
 
 # --- Budget versus actual -----------------------------------------------------------------------

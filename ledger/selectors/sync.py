@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
-from ledger.models import Category, RecurringTransaction, SyncKind, Tombstone, Transaction
+from ledger.models import (
+    Budget,
+    Category,
+    RecurringTransaction,
+    SyncKind,
+    Tombstone,
+    Transaction,
+)
+from ledger.selectors.budgets import budget_changes_between
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
@@ -30,19 +38,18 @@ class SyncPage:
     transactions: list = field(default_factory=list)
     recurring: list = field(default_factory=list)
     categories: list = field(default_factory=list)
+    budgets: list = field(default_factory=list)
     deleted: dict = field(default_factory=dict)
 
 
 def _changed(user, since: int) -> dict[str, QuerySet]:
     """Each synced table's rows of `user` changed after `since` (own categories; the shared
-    defaults, which never change, come with a full snapshot only)."""
-    categories = Category.objects.filter(user=user, revision__gt=since)
-    if since == 0:
-        categories = Category.objects.filter(Q(user__isnull=True) | Q(user=user))
+    defaults, which never change, come with the first page of a full snapshot only)."""
     return {
         SyncKind.TRANSACTION: Transaction.objects.filter(user=user, revision__gt=since),
         SyncKind.RECURRING: RecurringTransaction.objects.filter(user=user, revision__gt=since),
-        SyncKind.CATEGORY: categories,
+        SyncKind.CATEGORY: Category.objects.filter(user=user, revision__gt=since),
+        SyncKind.BUDGET: Budget.objects.filter(user=user, revision__gt=since),
     }
 
 
@@ -78,8 +85,13 @@ def sync_changes(*, user, since: int, limit: int, fields: dict[str, Sequence[str
     tombstones = Tombstone.objects.filter(user=user, revision__gt=since)
     end = _page_end(querysets=[*changed.values(), tombstones], limit=limit)
     if end is None:
-        return SyncPage(revision=current, has_more=False, deleted=_empty_deleted())
+        end = current  # a snapshot of the defaults only, or nothing at all
     in_page = {kind: queryset.filter(revision__lte=end) for kind, queryset in changed.items()}
+    if since == 0:
+        # The defaults (and rows older than revisions) have revision 0: counted in no page,
+        # they come with the first one, so a page never ends at `since` and paging moves on.
+        unrevised = Category.objects.filter(Q(user__isnull=True) | Q(user=user, revision=0))
+        in_page[SyncKind.CATEGORY] = unrevised | in_page[SyncKind.CATEGORY]
     has_more = any(
         queryset.filter(revision__gt=end).exists() for queryset in [*changed.values(), tombstones]
     )
@@ -96,6 +108,7 @@ def sync_changes(*, user, since: int, limit: int, fields: dict[str, Sequence[str
         transactions=rows(SyncKind.TRANSACTION),
         recurring=rows(SyncKind.RECURRING),
         categories=list(in_page[SyncKind.CATEGORY].order_by("revision", "sort_order", "name")),
+        budgets=budget_changes_between(user=user, since=since, until=end),
         deleted=deleted,
     )
 

@@ -16,10 +16,10 @@ from django.db import transaction as db_transaction
 from django.db.models import QuerySet
 
 from ledger.dates import date_in_range
-from ledger.models import Budget, BudgetLine
+from ledger.models import Budget, BudgetLine, SyncKind
 from ledger.selectors.budgets import budget_category_list
 from ledger.selectors.categories import category_list
-from ledger.services.revisions import owner_lock, revision_bump
+from ledger.services.revisions import owner_lock, revision_bump, tombstone_record
 
 UNKNOWN_CATEGORY = "Unknown category: use a default one or your own."
 NOT_EXPENSE = "{name} is an income category: a budget holds expense categories only."
@@ -67,13 +67,14 @@ def budget_set(
     months' changes still apply from their own months."""
     _check(user=user, month=month, total=total, lines=categories)
     with db_transaction.atomic():
-        revision_bump(user=user)
+        revision = revision_bump(user=user)
         budget, created = Budget.objects.get_or_create(
-            user=user, month=month, defaults={"total": total}
+            user=user, month=month, defaults={"total": total, "revision": revision}
         )
         if not created:
             budget.total = total
-            budget.save(update_fields=["total", "updated_at"])
+            budget.revision = revision
+            budget.save(update_fields=["total", "revision", "updated_at"])
             BudgetLine.objects.filter(budget=budget).delete()
         BudgetLine.objects.bulk_create(
             BudgetLine(
@@ -92,16 +93,22 @@ def budget_delete(*, user, month: datetime.date) -> bool:
     any) applies again. False when no change was made for that month."""
     with db_transaction.atomic():
         owner_lock(user_ids=[user.pk])
-        deleted, _ = Budget.objects.filter(user=user, month=month).delete()
-        if deleted:  # nothing changed otherwise: the revision (and every ETag) stays
-            revision_bump(user=user)
-    return bool(deleted)
+        ids = list(Budget.objects.filter(user=user, month=month).values_list("pk", flat=True))
+        if ids:  # nothing changed otherwise: the revision (and every ETag) stays
+            revision = revision_bump(user=user)
+            Budget.objects.filter(pk__in=ids).delete()
+            tombstone_record(
+                user_id=user.pk, kind=SyncKind.BUDGET, object_ids=ids, revision=revision
+            )
+    return bool(ids)
 
 
 def budget_bulk_delete(*, user, queryset: QuerySet[Budget]) -> int:
     """Delete the changes of `queryset` that are `user`'s (an import's replace); returns how
     many went."""
     with db_transaction.atomic():
-        revision_bump(user=user)
-        _, deleted = queryset.filter(user=user).delete()
+        revision = revision_bump(user=user)
+        ids = list(queryset.filter(user=user).values_list("pk", flat=True))
+        _, deleted = Budget.objects.filter(pk__in=ids).delete()
+        tombstone_record(user_id=user.pk, kind=SyncKind.BUDGET, object_ids=ids, revision=revision)
     return deleted.get(Budget._meta.label, 0)

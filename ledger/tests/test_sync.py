@@ -12,7 +12,8 @@ import time_machine
 from django.utils import timezone
 
 from ledger.default_categories import DEFAULT_CATEGORIES
-from ledger.models import Tombstone, Transaction
+from ledger.models import Budget, Tombstone, Transaction
+from ledger.services.budgets import budget_bulk_delete
 from ledger.services.sync import sync_tombstones_purge
 from ledger.services.transactions import transaction_bulk_create, transaction_confirm_due
 
@@ -57,7 +58,12 @@ def test_a_full_snapshot_has_every_row_in_its_usual_rendering(auth_client, user)
     names = [row["name"] for row in page["categories"]]
     assert set(names) == {name for name, _ in DEFAULT_CATEGORIES} | {"쇼핑"}
     assert category in page["categories"]
-    assert page["deleted"] == {"transactions": [], "recurring": [], "categories": []}
+    assert page["deleted"] == {
+        "transactions": [],
+        "recurring": [],
+        "categories": [],
+        "budgets": [],
+    }
 
 
 def test_a_delta_holds_exactly_what_changed_and_what_was_deleted(auth_client, user):
@@ -95,7 +101,8 @@ def test_nothing_new_costs_no_query_beyond_authentication(
         "transactions": [],
         "recurring": [],
         "categories": [],
-        "deleted": {"transactions": [], "recurring": [], "categories": []},
+        "budgets": [],
+        "deleted": {"transactions": [], "recurring": [], "categories": [], "budgets": []},
     }
 
 
@@ -209,3 +216,83 @@ def test_bad_parameters_are_a_400_naming_them(auth_client, user, query):
     response = auth_client(user).get("/sync", query)
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) <= {"since", "limit"}
+
+
+def _food(client):
+    return next(row for row in client.get("/categories").json() if row["name"] == "식비")
+
+
+def _budget(client, month, total, category, amount):
+    body = {"total": total, "categories": [{"category": category["id"], "amount": amount}]}
+    response = client.put(f"/budgets/{month}", body, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_budget_changes_come_in_the_budgets_rendering_with_their_id(auth_client, user):
+    # given: two changes, read back through GET /budgets for their own months
+    client = auth_client(user)
+    food = _food(client)
+    _budget(client, "2025-03", 2000000, food, 500000)
+    _budget(client, "2025-07", None, food, 600000)
+    # when
+    page = _sync(client, 0)
+    # then: each change as GET /budgets renders its month, plus the change's id
+    rendered = [{k: v for k, v in row.items() if k != "id"} for row in page["budgets"]]
+    assert rendered == [
+        client.get("/budgets/2025-03").json(),
+        client.get("/budgets/2025-07").json(),
+    ]
+    assert [row["since"] for row in page["budgets"]] == ["2025-03", "2025-07"]
+    assert page["budgets"][0]["categories"][0]["amount"] == 500000
+    assert len({row["id"] for row in page["budgets"]}) == 2
+
+
+def test_a_replaced_budget_comes_again_and_a_removed_one_is_a_tombstone(auth_client, user):
+    client = auth_client(user)
+    food = _food(client)
+    _budget(client, "2025-03", 2000000, food, 500000)
+    _budget(client, "2025-05", 2100000, food, 550000)
+    snapshot = _sync(client, 0)
+    march, may = snapshot["budgets"]
+    # when: March's change is replaced, May's removed
+    _budget(client, "2025-03", 1800000, food, 450000)
+    assert client.delete("/budgets/2025-05").status_code == 200
+    page = _sync(client, snapshot["revision"])
+    # then
+    assert [(row["id"], row["total"]) for row in page["budgets"]] == [(march["id"], 1800000)]
+    assert page["deleted"]["budgets"] == [may["id"]]
+    assert _sync(client, page["revision"])["budgets"] == []
+    # a deletion of nothing changes nothing
+    revision = page["revision"]
+    assert client.delete("/budgets/2025-05").status_code == 404
+    assert _sync(client, revision)["deleted"]["budgets"] == []
+
+
+def test_an_import_that_replaces_budgets_leaves_their_tombstones(auth_client, user):
+    client = auth_client(user)
+    food = _food(client)
+    change = _budget(client, "2025-03", 2000000, food, 500000)
+    snapshot = _sync(client, 0)
+    ids = [row["id"] for row in snapshot["budgets"]]
+    assert change["since"] == "2025-03"
+    # when: the import's replace removes every change
+    assert budget_bulk_delete(user=user, queryset=Budget.objects.all()) == 1
+    page = _sync(client, snapshot["revision"])
+    assert page["deleted"]["budgets"] == ids
+    assert page["budgets"] == []
+
+
+def test_a_snapshot_in_pages_smaller_than_the_defaults_ends(auth_client, user):
+    # given: more default categories than a page holds, and rows of the user's own
+    client = auth_client(user)
+    own = [_lunch(client, description=f"점심 {n}")["id"] for n in range(3)]
+    # when: since=0 in pages of one row
+    pages = _all_pages(client, since=0, limit=1)
+    # then: paging moves on (no page ends where it started) and the pages are the snapshot
+    assert len(pages) <= 4
+    revisions = [page["revision"] for page in pages]
+    assert revisions == sorted(set(revisions)) and revisions[0] > 0
+    names = [row["name"] for page in pages for row in page["categories"]]
+    assert sorted(names) == sorted(name for name, _ in DEFAULT_CATEGORIES)
+    assert [row["id"] for page in pages for row in page["transactions"]] == own
