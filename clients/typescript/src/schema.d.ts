@@ -30,10 +30,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Clerk webhook (user.created / user.updated / user.deleted)
-         * @description Clerk's Svix-signed webhook. No token authentication; CSRF-exempt (APIView).
-         */
+        /** Clerk webhook (user.created / user.updated / user.deleted) */
         post: operations["auth_webhook_create"];
         delete?: never;
         options?: never;
@@ -119,10 +116,7 @@ export interface paths {
          */
         get: operations["categories_list"];
         put?: never;
-        /**
-         * Create a category of your own
-         * @description For a view with writes; must come before the other conditional-request mixins.
-         */
+        /** Create a category of your own */
         post: operations["categories_create"];
         delete?: never;
         options?: never;
@@ -137,10 +131,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * One category (a default or your own)
-         * @description For a view with writes; must come before the other conditional-request mixins.
-         */
+        /** One category (a default or your own) */
         get: operations["categories_retrieve"];
         /**
          * Replace one of your categories
@@ -213,10 +204,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * One recurring rule
-         * @description For a view with writes; must come before the other conditional-request mixins.
-         */
+        /** One recurring rule */
         get: operations["recurring_retrieve"];
         /**
          * Replace a recurring rule
@@ -249,7 +237,7 @@ export interface paths {
         put?: never;
         /**
          * Materialize a rule's occurrences now
-         * @description Creates the rule's missing occurrences from its start through `through` (default: the end of the current month) — the same transactions the nightly engine creates. Idempotent: a second call creates nothing, and an occurrence the user deleted is not re-created. Answers 200 with the transactions created now.
+         * @description Creates the rule's missing occurrences from its start through `through` (default: the end of the current month) — the same transactions the nightly engine creates. Idempotent: a second call creates nothing, and an occurrence the user deleted is not re-created. Answers 200 with the transactions created now (a bare array, by date; empty when nothing was missing), in the `/transactions` shape.
          */
         post: operations["recurring_generate_create"];
         delete?: never;
@@ -265,12 +253,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Total assets (confirmed only) and the balance after scheduled transactions
-         * @description For a view whose GET answers depend only on the user's ledger data: `ETag` out,
-         *     `If-None-Match` → 304 before any work. `revision_etag_actions` names the viewset actions
-         *     (None: every GET of the view).
-         */
+        /** Total assets (confirmed only) and the balance after scheduled transactions */
         get: operations["stats_assets_retrieve"];
         put?: never;
         post?: never;
@@ -347,12 +330,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Income, expense and net over a period
-         * @description For a view whose GET answers depend only on the user's ledger data: `ETag` out,
-         *     `If-None-Match` → 304 before any work. `revision_etag_actions` names the viewset actions
-         *     (None: every GET of the view).
-         */
+        /** Income, expense and net over a period */
         get: operations["stats_summary_retrieve"];
         put?: never;
         post?: never;
@@ -371,11 +349,9 @@ export interface paths {
         };
         /**
          * Income and expense per month for the last N months
-         * @description For a view whose GET answers depend only on the user's ledger data: `ETag` out,
-         *     `If-None-Match` → 304 before any work. `revision_etag_actions` names the viewset actions
-         *     (None: every GET of the view).
+         * @description Oldest month first, ending with this month; empty months are zeros.
          */
-        get: operations["stats_trend_retrieve"];
+        get: operations["stats_trend_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -417,10 +393,7 @@ export interface paths {
          */
         get: operations["transactions_list"];
         put?: never;
-        /**
-         * Create a transaction
-         * @description For a view with writes; must come before the other conditional-request mixins.
-         */
+        /** Create a transaction */
         post: operations["transactions_create"];
         delete?: never;
         options?: never;
@@ -435,10 +408,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * One transaction
-         * @description For a view with writes; must come before the other conditional-request mixins.
-         */
+        /** One transaction */
         get: operations["transactions_retrieve"];
         /**
          * Replace a transaction
@@ -504,6 +474,15 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        _ImportErrorDetail: {
+            code: string;
+            fields?: {
+                [key: string]: string[];
+            };
+            message: string;
+            /** @description `invalid_backup` only: the report, every bad row listed */
+            report?: components["schemas"]["ImportReportOutput"];
+        };
         /**
          * @description * `updated` - updated
          *     * `conflict` - conflict
@@ -511,6 +490,77 @@ export interface components {
          * @enum {string}
          */
         ActionEnum: "updated" | "conflict" | "missing_from_file";
+        BackupExport: components["schemas"]["OwnExport"] | components["schemas"]["SpaExport"];
+        /** @description A rule as the API renders it, its browser id, and the dates it already materialized. */
+        BackupRule: {
+            /**
+             * Format: double
+             * @description A JSON number; null for a variable amount without an estimate.
+             */
+            amount: number | null;
+            /** Format: uuid */
+            category: string | null;
+            category_emoji: string | null;
+            category_name: string | null;
+            /** Format: date-time */
+            created_at: string;
+            day_of_month: number;
+            description: string;
+            /**
+             * Format: date
+             * @description null = open-ended
+             */
+            end_date: string | null;
+            frequency: components["schemas"]["FrequencyEnum"];
+            /** Format: uuid */
+            id: string;
+            is_active: boolean;
+            is_variable_amount: boolean;
+            /** @description the IndexedDB id it was imported with, or empty */
+            legacy_id: string;
+            /** @description every date the rule materialized (a deleted occurrence stays deleted) */
+            readonly occurrence_dates: string[];
+            /** Format: date */
+            start_date: string;
+            template_name: string;
+            type: components["schemas"]["TypeEnum"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A transaction as the API renders it, and the browser id it was imported with. */
+        BackupTransaction: {
+            /**
+             * Format: double
+             * @description A JSON number; null only while `amount_pending`.
+             */
+            amount: number | null;
+            /** @description True for a variable-amount occurrence awaiting its amount (amount is null). */
+            readonly amount_pending: boolean;
+            /** Format: uuid */
+            category: string | null;
+            category_emoji: string | null;
+            category_name: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date */
+            date: string;
+            description: string;
+            /** Format: uuid */
+            id: string;
+            /** @description the IndexedDB id it was imported with, or empty */
+            legacy_id: string;
+            /** @description True only for calendar entries of a rule occurrence with no transaction yet. */
+            readonly projected: boolean;
+            /**
+             * Format: uuid
+             * @description The recurring rule that generated it, if any.
+             */
+            recurring: string | null;
+            status: components["schemas"]["StatusEnum"];
+            type: components["schemas"]["TypeEnum"];
+            /** Format: date-time */
+            updated_at: string;
+        };
         /** @description A budget: the one in effect for `month`, set in `since`. */
         Budget: {
             /** @description In the categories' order. */
@@ -723,7 +773,7 @@ export interface components {
              * Format: uuid
              * @description The id of the deleted category.
              */
-            deleted: string;
+            id: string;
             /** @description Your recurring rules that had this category and are now uncategorized. */
             uncategorized_recurring_rules: number;
             /** @description Your transactions that had this category and are now uncategorized. */
@@ -776,19 +826,16 @@ export interface components {
         };
         ErrorDetail: {
             code: string;
+            /** @description 412 `precondition_failed` only: the object as it is now. */
+            current?: unknown;
             /** @description Present when specific input fields are at fault: field → messages. */
             fields?: {
                 [key: string]: string[];
             };
             message: string;
+            /** @description Messages about the input as a whole, when fields are named too. */
+            non_field_errors?: string[];
         };
-        /**
-         * @description * `spa-v1` - spa-v1
-         *     * `dexie` - dexie
-         *     * `household_ledger` - household_ledger
-         * @enum {string}
-         */
-        FormatEnum: "spa-v1" | "dexie" | "household_ledger";
         /**
          * @description * `monthly` - 매월
          *     * `yearly` - 매년
@@ -829,6 +876,9 @@ export interface components {
             recurring_transactions: number;
             transactions: number;
         };
+        ImportError: {
+            error: components["schemas"]["_ImportErrorDetail"];
+        };
         ImportProblemOutput: {
             field: string | null;
             /** @description the row's id in the file */
@@ -852,7 +902,7 @@ export interface components {
             errors: number;
             /** @description invalid rows; any makes the import refused */
             failed: number;
-            format: components["schemas"]["FormatEnum"];
+            format: components["schemas"]["ImportReportOutputFormatEnum"];
             /** @description imported before but not in this file: left as they are */
             missing_from_file: components["schemas"]["ImportCountsOutput"];
             mode: components["schemas"]["ModeEnum"];
@@ -868,6 +918,13 @@ export interface components {
             updated: components["schemas"]["ImportCountsOutput"];
             warnings: number;
         };
+        /**
+         * @description * `spa-v1` - spa-v1
+         *     * `dexie` - dexie
+         *     * `household_ledger` - household_ledger
+         * @enum {string}
+         */
+        ImportReportOutputFormatEnum: "spa-v1" | "dexie" | "household_ledger";
         /**
          * @description * `error` - error
          *     * `warning` - warning
@@ -898,8 +955,11 @@ export interface components {
             expense: number;
             /** Format: double */
             income: number;
-            /** @description YYYY-MM */
-            month: string;
+            /**
+             * @description YYYY-MM
+             * @example 2025-07
+             */
+            readonly month: string;
             /**
              * Format: double
              * @description income − expense
@@ -908,6 +968,26 @@ export interface components {
         };
         /** @enum {unknown} */
         NullEnum: null;
+        /** @description The `household_ledger` export: the rows as the API renders them (schema only). */
+        OwnExport: {
+            /** @description budget changes, oldest first */
+            budgets: components["schemas"]["Budget"][];
+            /** @description the user's own categories */
+            categories: components["schemas"]["Category"][];
+            /** Format: date-time */
+            exported_at: string;
+            format: components["schemas"]["OwnExportFormatEnum"];
+            recurring_transactions: components["schemas"]["BackupRule"][];
+            /** @description the IANA time zone the dates are local to */
+            time_zone: string;
+            transactions: components["schemas"]["BackupTransaction"][];
+            version: number;
+        };
+        /**
+         * @description * `household_ledger` - household_ledger
+         * @enum {string}
+         */
+        OwnExportFormatEnum: "household_ledger";
         PaginatedRecurringList: {
             /** @example 123 */
             count: number;
@@ -961,8 +1041,11 @@ export interface components {
              * @description Id of a default category or one of your own; null for uncategorized.
              */
             category?: string | null;
-            /** @description 1–31; beyond a month's length it clamps. */
-            day_of_month?: number;
+            /**
+             * @description 1–31; beyond a month's length it clamps.
+             * @example 25
+             */
+            day_of_month?: number | string;
             /** @default  */
             description?: string;
             /**
@@ -1001,10 +1084,10 @@ export interface components {
              */
             category?: string | null;
             /**
-             * Format: date
              * @description YYYY-MM-DD, or an ISO date-time such as the SPA's 2025-07-24T15:00:00.000Z, which becomes the date in the ledger's time zone (2025-07-25 in Asia/Seoul).
+             * @example 2025-07-25
              */
-            date?: string;
+            date?: string | unknown | unknown;
             description?: string;
             /** @default confirmed */
             status?: components["schemas"]["StatusEnum"];
@@ -1014,11 +1097,11 @@ export interface components {
             /** Format: double */
             amount: number;
             /** Format: uuid */
-            category_id: string | null;
+            category: string | null;
             /** Format: date */
             date: string;
             /** Format: uuid */
-            recurring_id: string;
+            recurring: string;
             template_name: string;
             type: components["schemas"]["TypeEnum"];
         };
@@ -1078,13 +1161,6 @@ export interface components {
             /** @description scheduled transactions of the rule that were deleted with it */
             removed_scheduled: number;
         };
-        RecurringGenerateResponse: {
-            /** @description how many transactions were created */
-            created: number;
-            /** Format: date */
-            through: string;
-            transactions: components["schemas"]["Transaction"][];
-        };
         /**
          * @description A rule as the SPA sends it (`YYYY-MM` months, `day_of_month` possibly a string), turned
          *     into Python values. The rules a rule must satisfy are the service's (`recurring_validate`),
@@ -1102,8 +1178,11 @@ export interface components {
              * @description Id of a default category or one of your own; null for uncategorized.
              */
             category?: string | null;
-            /** @description 1–31; beyond a month's length it clamps. */
-            day_of_month: number;
+            /**
+             * @description 1–31; beyond a month's length it clamps.
+             * @example 25
+             */
+            day_of_month: number | string;
             /** @default  */
             description?: string;
             /**
@@ -1123,6 +1202,29 @@ export interface components {
              */
             start_date: string;
             template_name: string;
+            type: components["schemas"]["TypeEnum"];
+        };
+        SpaExport: {
+            /** Format: date-time */
+            exportDate: string;
+            transactions: components["schemas"]["SpaTransaction"][];
+            version: number;
+        };
+        /** @description A row of the SPA's own backup format (its camelCase and names kept; schema only). */
+        SpaTransaction: {
+            /** Format: double */
+            amount: number | null;
+            /** @description the category's name */
+            category: string | null;
+            /**
+             * Format: date-time
+             * @description a UTC instant of the local date
+             */
+            date: string;
+            description: string;
+            id: string;
+            recurring_id: string | null;
+            status: components["schemas"]["StatusEnum"];
             type: components["schemas"]["TypeEnum"];
         };
         StatsAssetsOutput: {
@@ -1196,7 +1298,11 @@ export interface components {
             expense: number;
             /** Format: double */
             income: number;
-            month: number;
+            /**
+             * @description YYYY-MM
+             * @example 2025-07
+             */
+            readonly month: string;
             /**
              * Format: double
              * @description income − expense
@@ -1205,7 +1311,6 @@ export interface components {
             /** @description Only with ?include_projected=true; not part of the totals. */
             projected?: components["schemas"]["ProjectedOutput"];
             scheduled: components["schemas"]["TotalsOutput"];
-            year: number;
         };
         StatsSummaryOutput: {
             /** @description Transactions counted (pending amounts too). */
@@ -1224,15 +1329,6 @@ export interface components {
              */
             net: number;
             status: (components["schemas"]["StatusEnum"] | components["schemas"]["NullEnum"]) | null;
-        };
-        StatsTrendOutput: {
-            /** Format: date */
-            date_from: string;
-            /** Format: date */
-            date_to: string;
-            /** @description Oldest month first; empty months are zeros. */
-            items: components["schemas"]["MonthTotalOutput"][];
-            months: number;
         };
         /**
          * @description * `confirmed` - 확정
@@ -1346,10 +1442,10 @@ export interface components {
              */
             category?: string | null;
             /**
-             * Format: date
              * @description YYYY-MM-DD, or an ISO date-time such as the SPA's 2025-07-24T15:00:00.000Z, which becomes the date in the ledger's time zone (2025-07-25 in Asia/Seoul).
+             * @example 2025-07-25
              */
-            date: string;
+            date: string | unknown | unknown;
             description: string;
             /** @default confirmed */
             status?: components["schemas"]["StatusEnum"];
@@ -1393,7 +1489,11 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type SchemaImportErrorDetail = components['schemas']['_ImportErrorDetail'];
 export type SchemaActionEnum = components['schemas']['ActionEnum'];
+export type SchemaBackupExport = components['schemas']['BackupExport'];
+export type SchemaBackupRule = components['schemas']['BackupRule'];
+export type SchemaBackupTransaction = components['schemas']['BackupTransaction'];
 export type SchemaBudget = components['schemas']['Budget'];
 export type SchemaBudgetFiguresOutput = components['schemas']['BudgetFiguresOutput'];
 export type SchemaBudgetInputRequest = components['schemas']['BudgetInputRequest'];
@@ -1410,18 +1510,21 @@ export type SchemaCategoryTotalOutput = components['schemas']['CategoryTotalOutp
 export type SchemaDayTotalOutput = components['schemas']['DayTotalOutput'];
 export type SchemaError = components['schemas']['Error'];
 export type SchemaErrorDetail = components['schemas']['ErrorDetail'];
-export type SchemaFormatEnum = components['schemas']['FormatEnum'];
 export type SchemaFrequencyEnum = components['schemas']['FrequencyEnum'];
 export type SchemaImportChangeOutput = components['schemas']['ImportChangeOutput'];
 export type SchemaImportCountsOutput = components['schemas']['ImportCountsOutput'];
 export type SchemaImportCreatedOutput = components['schemas']['ImportCreatedOutput'];
+export type SchemaImportError = components['schemas']['ImportError'];
 export type SchemaImportProblemOutput = components['schemas']['ImportProblemOutput'];
 export type SchemaImportReportOutput = components['schemas']['ImportReportOutput'];
+export type SchemaImportReportOutputFormatEnum = components['schemas']['ImportReportOutputFormatEnum'];
 export type SchemaLevelEnum = components['schemas']['LevelEnum'];
 export type SchemaMeOutput = components['schemas']['MeOutput'];
 export type SchemaModeEnum = components['schemas']['ModeEnum'];
 export type SchemaMonthTotalOutput = components['schemas']['MonthTotalOutput'];
 export type SchemaNullEnum = components['schemas']['NullEnum'];
+export type SchemaOwnExport = components['schemas']['OwnExport'];
+export type SchemaOwnExportFormatEnum = components['schemas']['OwnExportFormatEnum'];
 export type SchemaPaginatedRecurringList = components['schemas']['PaginatedRecurringList'];
 export type SchemaPaginatedTransactionList = components['schemas']['PaginatedTransactionList'];
 export type SchemaPatchedCategoryInputRequest = components['schemas']['PatchedCategoryInputRequest'];
@@ -1431,14 +1534,14 @@ export type SchemaProjectedOccurrenceOutput = components['schemas']['ProjectedOc
 export type SchemaProjectedOutput = components['schemas']['ProjectedOutput'];
 export type SchemaRecurring = components['schemas']['Recurring'];
 export type SchemaRecurringDeleteResponse = components['schemas']['RecurringDeleteResponse'];
-export type SchemaRecurringGenerateResponse = components['schemas']['RecurringGenerateResponse'];
 export type SchemaRecurringInputRequest = components['schemas']['RecurringInputRequest'];
+export type SchemaSpaExport = components['schemas']['SpaExport'];
+export type SchemaSpaTransaction = components['schemas']['SpaTransaction'];
 export type SchemaStatsAssetsOutput = components['schemas']['StatsAssetsOutput'];
 export type SchemaStatsBudgetOutput = components['schemas']['StatsBudgetOutput'];
 export type SchemaStatsCategoryOutput = components['schemas']['StatsCategoryOutput'];
 export type SchemaStatsMonthlyOutput = components['schemas']['StatsMonthlyOutput'];
 export type SchemaStatsSummaryOutput = components['schemas']['StatsSummaryOutput'];
-export type SchemaStatsTrendOutput = components['schemas']['StatsTrendOutput'];
 export type SchemaStatusEnum = components['schemas']['StatusEnum'];
 export type SchemaSyncBudget = components['schemas']['SyncBudget'];
 export type SchemaSyncDeleted = components['schemas']['SyncDeleted'];
@@ -1498,6 +1601,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1507,6 +1612,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1537,7 +1644,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Missing, invalid or expired token. */
             401: {
@@ -1560,6 +1669,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1569,6 +1680,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1594,9 +1707,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["BackupExport"];
                 };
             };
             /** @description Invalid input (`validation_error`, `parse_error`, …). */
@@ -1629,6 +1740,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1638,6 +1751,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1652,7 +1767,10 @@ export interface operations {
                 dry_run?: boolean;
                 mode?: "merge" | "replace";
             };
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1679,12 +1797,14 @@ export interface operations {
                     "application/json": components["schemas"]["ImportReportOutput"];
                 };
             };
-            /** @description unreadable file or invalid rows */
+            /** @description unreadable file, or invalid rows (`invalid_backup`, with `report`) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ImportError"];
+                };
             };
             /** @description Missing, invalid or expired token. */
             401: {
@@ -1704,12 +1824,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description more than IMPORT_MAX_ROWS rows, or larger than IMPORT_MAX_BYTES */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Unsupported content type: send `application/json`. */
             415: {
@@ -1720,16 +1851,31 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `import_busy`: the server process runs IMPORT_SLOTS imports already (Retry-After), or `throttled` */
-            429: {
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `import_busy`: the server process runs IMPORT_SLOTS imports already (Retry-After), or `throttled` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1755,6 +1901,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1807,6 +1955,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1816,6 +1966,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1827,7 +1979,10 @@ export interface operations {
     budget_set: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description YYYY-MM, 1900-01 to 2100-12. */
                 month: string;
@@ -1884,6 +2039,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is too large. */
             413: {
                 headers: {
@@ -1902,9 +2066,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1914,6 +2089,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1925,7 +2102,10 @@ export interface operations {
     budget_delete: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description YYYY-MM, 1900-01 to 2100-12. */
                 month: string;
@@ -1978,9 +2158,29 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1990,6 +2190,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2012,6 +2214,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2055,6 +2259,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2064,6 +2270,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2075,7 +2283,10 @@ export interface operations {
     categories_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2120,6 +2331,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is too large. */
             413: {
                 headers: {
@@ -2138,9 +2358,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2150,6 +2381,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2216,6 +2449,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2225,6 +2460,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2236,7 +2473,10 @@ export interface operations {
     categories_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2292,6 +2532,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is too large. */
             413: {
                 headers: {
@@ -2310,9 +2559,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2322,6 +2582,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2333,7 +2595,10 @@ export interface operations {
     categories_destroy: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2385,9 +2650,29 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2397,6 +2682,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2408,7 +2695,10 @@ export interface operations {
     categories_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2464,6 +2754,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is too large. */
             413: {
                 headers: {
@@ -2482,9 +2781,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2494,6 +2804,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2528,6 +2840,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2571,6 +2885,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2580,6 +2896,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2593,7 +2911,7 @@ export interface operations {
             query?: {
                 /** @description A page number within the paginated result set. */
                 page?: number;
-                /** @description Number of results to return per page. */
+                /** @description Rows per page, 1 or more (at most 500; more gives that). */
                 page_size?: number;
             };
             header?: {
@@ -2607,6 +2925,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2659,6 +2979,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2668,6 +2990,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2679,7 +3003,10 @@ export interface operations {
     recurring_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2724,6 +3051,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is too large. */
             413: {
                 headers: {
@@ -2742,9 +3078,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2754,6 +3101,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2821,6 +3170,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2830,6 +3181,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2841,7 +3194,10 @@ export interface operations {
     recurring_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description A UUID string identifying this recurring transaction. */
                 id: string;
@@ -2898,6 +3254,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is too large. */
             413: {
                 headers: {
@@ -2916,9 +3281,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2928,6 +3304,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2939,7 +3317,10 @@ export interface operations {
     recurring_destroy: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description A UUID string identifying this recurring transaction. */
                 id: string;
@@ -2992,9 +3373,29 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3004,6 +3405,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3015,7 +3418,10 @@ export interface operations {
     recurring_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description A UUID string identifying this recurring transaction. */
                 id: string;
@@ -3072,6 +3478,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is too large. */
             413: {
                 headers: {
@@ -3090,9 +3505,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3102,6 +3528,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3116,7 +3544,10 @@ export interface operations {
                 /** @description Last month to materialize, `YYYY-MM` (or a date `YYYY-MM-DD`); at most 36 months ahead. Default: this month. */
                 through?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description A UUID string identifying this recurring transaction. */
                 id: string;
@@ -3130,7 +3561,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecurringGenerateResponse"];
+                    "application/json": components["schemas"]["Transaction"][];
                 };
             };
             /** @description Invalid input; `error.fields` names the field. */
@@ -3169,9 +3600,29 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3181,6 +3632,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3193,9 +3646,12 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Count transactions dated up to this day, inclusive (default: all time). */
-                as_of?: string;
+                as_of?: string | unknown | unknown;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an earlier answer to the same URL: 304 with no body while nothing it shows has changed. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3203,11 +3659,22 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StatsAssetsOutput"];
                 };
+            };
+            /** @description Nothing this answer shows changed since the `ETag` sent in `If-None-Match`; no body. */
+            304: {
+                headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input; `fields` names the parameter at fault. */
             400: {
@@ -3239,6 +3706,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3248,6 +3717,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3275,6 +3746,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3327,6 +3800,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3336,6 +3811,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3348,9 +3825,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description First day, inclusive (YYYY-MM-DD or an ISO instant, read in the user's time zone). Give both bounds, or neither for the current month. */
-                date_from?: string;
+                date_from?: string | unknown | unknown;
                 /** @description Last day, inclusive. */
-                date_to?: string;
+                date_to?: string | unknown | unknown;
                 /**
                  * @description Only income or only expense categories (default: both).
                  *
@@ -3359,7 +3836,10 @@ export interface operations {
                  */
                 type?: "income" | "expense";
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an earlier answer to the same URL: 304 with no body while nothing it shows has changed. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3367,11 +3847,22 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StatsCategoryOutput"];
                 };
+            };
+            /** @description Nothing this answer shows changed since the `ETag` sent in `If-None-Match`; no body. */
+            304: {
+                headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input; `fields` names the parameter at fault. */
             400: {
@@ -3403,6 +3894,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3412,6 +3905,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3426,7 +3921,10 @@ export interface operations {
                 /** @description Add the `projected` block: occurrences of active fixed-amount rules not generated yet (the SPA's 📅 entries). */
                 include_projected?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an earlier answer to the same URL: 304 with no body while nothing it shows has changed. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description 1–12 (one or two digits). */
                 month: number;
@@ -3439,11 +3937,22 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StatsMonthlyOutput"];
                 };
+            };
+            /** @description Nothing this answer shows changed since the `ETag` sent in `If-None-Match`; no body. */
+            304: {
+                headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input; `fields` names the parameter at fault. */
             400: {
@@ -3484,6 +3993,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3493,6 +4004,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3505,9 +4018,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description First day, inclusive (YYYY-MM-DD or an ISO instant, read in the user's time zone). Give both bounds, or neither for the current month. */
-                date_from?: string;
+                date_from?: string | unknown | unknown;
                 /** @description Last day, inclusive. */
-                date_to?: string;
+                date_to?: string | unknown | unknown;
                 /**
                  * @description Only transactions with this status (default: both).
                  *
@@ -3516,7 +4029,10 @@ export interface operations {
                  */
                 status?: "confirmed" | "scheduled";
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an earlier answer to the same URL: 304 with no body while nothing it shows has changed. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3524,11 +4040,22 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StatsSummaryOutput"];
                 };
+            };
+            /** @description Nothing this answer shows changed since the `ETag` sent in `If-None-Match`; no body. */
+            304: {
+                headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input; `fields` names the parameter at fault. */
             400: {
@@ -3560,6 +4087,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3569,6 +4098,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3577,13 +4108,16 @@ export interface operations {
             };
         };
     };
-    stats_trend_retrieve: {
+    stats_trend_list: {
         parameters: {
             query?: {
                 /** @description How many months, ending with the current one (1–120). */
                 months?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an earlier answer to the same URL: 304 with no body while nothing it shows has changed. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3591,11 +4125,22 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StatsTrendOutput"];
+                    "application/json": components["schemas"]["MonthTotalOutput"][];
                 };
+            };
+            /** @description Nothing this answer shows changed since the `ETag` sent in `If-None-Match`; no body. */
+            304: {
+                headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input; `fields` names the parameter at fault. */
             400: {
@@ -3627,6 +4172,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3636,6 +4183,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3705,6 +4254,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3714,6 +4265,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3748,7 +4301,7 @@ export interface operations {
                 ordering?: ("-amount" | "-created_at" | "-date" | "amount" | "created_at" | "date")[];
                 /** @description A page number within the paginated result set. */
                 page?: number;
-                /** @description Number of results to return per page. */
+                /** @description Rows per page, 1 or more (at most 500; more gives that). */
                 page_size?: number;
                 /** @description Case-insensitive search in the description. */
                 q?: string;
@@ -3780,6 +4333,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3832,6 +4387,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3841,6 +4398,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3852,7 +4411,10 @@ export interface operations {
     transactions_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3897,6 +4459,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is too large. */
             413: {
                 headers: {
@@ -3915,9 +4486,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3927,6 +4509,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3948,6 +4532,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3993,6 +4579,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4002,6 +4590,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4014,6 +4604,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
                 /** @description The `ETag` you read. If the object changed since, the answer is 412 and nothing is written. Without it the last write wins. */
                 "If-Match"?: string;
             };
@@ -4030,6 +4622,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4072,6 +4666,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description If-Match does not match the object's current ETag: nothing was written. `error.current` is the object as it is now (and `ETag` its tag), so the client can merge and retry. */
             412: {
                 headers: {
@@ -4099,9 +4702,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4111,6 +4725,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4123,6 +4739,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
                 /** @description The `ETag` you read. If the object changed since, the answer is 412 and nothing is written. Without it the last write wins. */
                 "If-Match"?: string;
             };
@@ -4176,8 +4794,26 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description If-Match does not match the object's current ETag: nothing was written. `error.current` is the object as it is now (and `ETag` its tag), so the client can merge and retry. */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4188,6 +4824,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4197,6 +4835,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4209,6 +4849,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description A unique string per intended write: a retry with the same key and request gets the first answer back (`Idempotent-Replayed: true`) and writes nothing. Empty = none. */
+                "Idempotency-Key"?: string;
                 /** @description The `ETag` you read. If the object changed since, the answer is 412 and nothing is written. Without it the last write wins. */
                 "If-Match"?: string;
             };
@@ -4225,6 +4867,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4267,6 +4911,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_in_use`: the first request with this key still runs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description If-Match does not match the object's current ETag: nothing was written. `error.current` is the object as it is now (and `ETag` its tag), so the client can merge and retry. */
             412: {
                 headers: {
@@ -4294,9 +4947,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `idempotency_key_reused`: this key was used for another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4306,6 +4970,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4334,6 +5000,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4386,6 +5054,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4395,6 +5065,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4425,6 +5097,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Send it back in `If-None-Match` (304 while nothing changed) or, on objects, in `If-Match` (412 if the object changed since). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4477,6 +5151,8 @@ export interface operations {
             /** @description Rate limited; see the `Retry-After` header. */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4486,6 +5162,8 @@ export interface operations {
             /** @description A dependency (the database) is unavailable; see the `Retry-After` header. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
