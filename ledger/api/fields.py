@@ -162,3 +162,15 @@ class DayOfMonthField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+class RowReferenceField(serializers.PrimaryKeyRelatedField):
+    """Another row by its id, or null. DRF reads an empty string as null for related fields;
+    here it is refused, so "none" has one spelling (null), the one the schema states."""
+
+    default_error_messages = {"blank": "Send null for none, not an empty string."}
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            self.fail("blank")
+        return super().run_validation(data)

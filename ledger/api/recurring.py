@@ -27,7 +27,7 @@ from household_ledger.api.preconditions import (
 )
 from household_ledger.api.rows import RowSerializer
 from household_ledger.api.schema import NOT_FOUND, error_response
-from ledger.api.fields import DayOfMonthField, MoneyField, MonthOrDateField
+from ledger.api.fields import DayOfMonthField, MoneyField, MonthOrDateField, RowReferenceField
 from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.api.transactions import TRANSACTION_FIELDS, TransactionSerializer
 from ledger.dates import add_months, local_today, month_end
@@ -61,7 +61,7 @@ class RecurringInputSerializer(serializers.Serializer):
         help_text="Positive amount; null only when is_variable_amount is true.",
     )
     type = serializers.ChoiceField(choices=TransactionType.choices)
-    category = serializers.PrimaryKeyRelatedField(
+    category = RowReferenceField(
         queryset=Category.objects.none(),
         pk_field=serializers.UUIDField(),
         required=False,

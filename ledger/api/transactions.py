@@ -28,7 +28,7 @@ from household_ledger.api.preconditions import (
 )
 from household_ledger.api.rows import RowSerializer
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
-from ledger.api.fields import LocalDateField, MoneyField
+from ledger.api.fields import LocalDateField, MoneyField, RowReferenceField
 from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.api.paths import (
     DAY_PARAMETER,
@@ -176,7 +176,7 @@ class TransactionInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=500)
     amount = MoneyField(help_text="> 0, at most 2 decimal places and 13 integer digits.")
     type = serializers.ChoiceField(choices=TransactionType.choices)
-    category = serializers.PrimaryKeyRelatedField(
+    category = RowReferenceField(
         queryset=Category.objects.none(),
         pk_field=serializers.UUIDField(),
         allow_null=True,

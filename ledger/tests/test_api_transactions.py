@@ -104,6 +104,30 @@ def test_create_with_own_category_and_uncategorized(auth_client, user):
     assert without.json()["category_emoji"] is None
 
 
+def test_an_empty_string_is_not_a_category(auth_client, user):
+    client = auth_client(user)
+    response = client.post("/transactions", body(category=""), format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "category": ["Send null for none, not an empty string."]
+    }
+    rule = client.post(
+        "/recurring",
+        {
+            "template_name": "월세",
+            "description": "월세",
+            "amount": 550000,
+            "type": "expense",
+            "frequency": "monthly",
+            "start_date": "2025-01",
+            "day_of_month": 25,
+            "category": "",
+        },
+        format="json",
+    )
+    assert rule.status_code == 400 and list(rule.json()["error"]["fields"]) == ["category"]
+
+
 def test_create_scheduled(auth_client, user):
     response = auth_client(user).post("/transactions", body(status="scheduled"), format="json")
     assert response.status_code == 201
