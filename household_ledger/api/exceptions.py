@@ -210,13 +210,17 @@ def csrf_failure(request, reason=""):
     return json_error_response(403, "csrf_failed", f"CSRF verification failed: {reason}")
 
 
-def handler500(request):
-    # Called while the exception is being handled: a database that is down or restarting,
-    # wherever it surfaced (a middleware, the session, the admin), is a 503, not a crash.
-    exc = sys.exc_info()[1]
+def crash_response(exc):
+    """The answer to an unhandled exception: a database that is down or restarting, wherever
+    it surfaced (a middleware, the session, the admin), is a 503; anything else the JSON 500."""
     if isinstance(exc, OperationalError | InterfaceError):
         return database_unavailable_response()
     return json_error_response(500, "server_error", "An unexpected error occurred.")
+
+
+def handler500(request):
+    # Called while the exception is being handled.
+    return crash_response(sys.exc_info()[1])
 
 
 class JsonServerErrorMiddleware:
@@ -241,9 +245,7 @@ class JsonServerErrorMiddleware:
             exc_info=exception,
             extra={"status_code": 500, "request": request},
         )
-        if isinstance(exception, OperationalError | InterfaceError):
-            return database_unavailable_response()
-        return json_error_response(500, "server_error", "An unexpected error occurred.")
+        return crash_response(exception)
 
 
 __all__ = [
