@@ -32,13 +32,6 @@ class User(AbstractUser):
         blank=True,
         help_text="Clerk's `updated_at` of the last user.created/updated event applied.",
     )
-    # The revision of the user's ledger data: every write to their categories, rules or
-    # transactions adds one in the same database transaction (ledger.services.revisions), so
-    # it names a state of the data — the ETag of their lists, calendars and stats.
-    revision = models.BigIntegerField(default=0, editable=False)
-    # Tombstones up to this revision were purged (SYNC_TOMBSTONE_DAYS): a sync from an older
-    # revision cannot say what was deleted and must start again from 0.
-    sync_floor = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

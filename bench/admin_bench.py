@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     client.force_login(staff)
 
     sample_user = User.objects.filter(transactions__isnull=False).order_by("date_joined").first()
-    food = Category.objects.get(user=None, name="식비")
+    food = Category.objects.get(ledger=None, name="식비")
     rule = RecurringTransaction.objects.order_by("created_at").first()
     pages = [
         ("transactions", "/admin/ledger/transaction/"),

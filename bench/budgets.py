@@ -25,6 +25,8 @@ import sys
 import time
 from decimal import Decimal
 
+from ledger.services.ledgers import personal_ledger
+
 USER = "bench_budgets_user"
 TARGET = 2.0
 
@@ -81,12 +83,13 @@ def _seed(*, transactions: int, years: int, background: int, background_users: i
     today = local_today()
     first = add_months(month_start(today), -12 * years + 1)
     span = (today - first).days + 1
-    categories = list(budget_category_list(user=user)) + [
-        Category.objects.create(user=user, name=f"내 카테고리 {i}") for i in range(4)
+    categories = list(budget_category_list(ledger=personal_ledger(user=user))) + [
+        Category.objects.create(ledger=personal_ledger(user=user), name=f"내 카테고리 {i}")
+        for i in range(4)
     ]
     rows = [
         Transaction(
-            user=user,
+            ledger=personal_ledger(user=user),
             date=first + datetime.timedelta(days=rng.randrange(span)),
             description="bench",
             amount=Decimal(rng.randrange(1_000, 120_000, 10)),
@@ -96,17 +99,17 @@ def _seed(*, transactions: int, years: int, background: int, background_users: i
         )
         for _ in range(transactions)
     ]
-    transaction_bulk_create(user=user, transactions=rows)
+    transaction_bulk_create(ledger=personal_ledger(user=user), transactions=rows)
     # Other users' rows in the same table, so the plans are those of a shared one.
     for index in range(background_users):
         other = User.objects.create(
             username=f"bench_budgets_bg_{index}", clerk_user_id=f"bench_budgets_bg_{index}"
         )
         transaction_bulk_create(
-            user=other,
+            ledger=personal_ledger(user=other),
             transactions=[
                 Transaction(
-                    user=other,
+                    ledger=personal_ledger(user=other),
                     date=first + datetime.timedelta(days=rng.randrange(span)),
                     description="bench",
                     amount=Decimal(rng.randrange(1_000, 120_000, 10)),
@@ -118,10 +121,10 @@ def _seed(*, transactions: int, years: int, background: int, background_users: i
         )
 
     [rule] = recurring_bulk_create(
-        user=user,
+        ledger=personal_ledger(user=user),
         rules=[
             RecurringTransaction(
-                user=user,
+                ledger=personal_ledger(user=user),
                 template_name="전기요금",
                 amount=None,
                 is_variable_amount=True,
@@ -134,10 +137,10 @@ def _seed(*, transactions: int, years: int, background: int, background_users: i
     )
     last_month = add_months(month_start(today), -1)
     transaction_bulk_create(
-        user=user,
+        ledger=personal_ledger(user=user),
         transactions=[
             Transaction(
-                user=user,
+                ledger=personal_ledger(user=user),
                 date=last_month.replace(day=28),
                 description="전기요금",
                 amount=Decimal(42000),
@@ -147,7 +150,7 @@ def _seed(*, transactions: int, years: int, background: int, background_users: i
                 recurring=rule,
             ),
             Transaction(
-                user=user,
+                ledger=personal_ledger(user=user),
                 date=month_start(today).replace(day=28),
                 description="전기요금",
                 amount=None,
@@ -163,7 +166,7 @@ def _seed(*, transactions: int, years: int, background: int, background_users: i
     month, changes = first, 0
     while month <= today:
         budget_set(
-            user=user,
+            ledger=personal_ledger(user=user),
             month=month,
             total=Decimal(3_000_000 + 100_000 * changes),
             categories=[

@@ -55,6 +55,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ledger.services.ledgers import personal_ledger
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 AZP = "http://localhost:5173"
@@ -357,7 +359,7 @@ def import_household(label, rows):
     user = user_get_or_create_for_session(clerk_user_id=clerk_id)
     raw = household_backup(rows=rows, today=local_today())
     started = time.perf_counter()
-    report = backup_import(user=user, raw=raw, max_bytes=len(raw) + 1)
+    report = backup_import(ledger=personal_ledger(user=user), raw=raw, max_bytes=len(raw) + 1)
     import_seconds = time.perf_counter() - started
     created = report.created
     print(
@@ -383,7 +385,9 @@ def household_days(user):
     from ledger.models import Transaction
 
     first = add_months(local_today(), -1)
-    month = Transaction.objects.filter(user=user, date__range=(first, month_end(first)))
+    month = Transaction.objects.filter(
+        ledger__personal_for=user, date__range=(first, month_end(first))
+    )
     busiest = month.values("date").annotate(n=Count("id")).order_by("-n", "date").first()
     return first, month.count(), busiest["date"], busiest["n"]
 
@@ -739,10 +743,11 @@ def main():
         # Remove what the POST endpoint created, so runs stay comparable, and vacuum: their
         # dead index entries would sit on the by-date day.
         posted = Transaction.objects.filter(
-            description=POST_DESCRIPTION, user__clerk_user_id__startswith=ORDINARY_PREFIX
+            description=POST_DESCRIPTION,
+            ledger__personal_for__clerk_user_id__startswith=ORDINARY_PREFIX,
         )
         for user in User.objects.filter(pk__in=posted.values("user_id")):
-            transaction_bulk_delete(user=user, queryset=posted)
+            transaction_bulk_delete(ledger=personal_ledger(user=user), queryset=posted)
         vacuum_analyze()
         shutil.rmtree(static_root, ignore_errors=True)
 

@@ -37,6 +37,7 @@ import psutil
 
 from bench.http_bench import AZP, free_port, make_key_pair, mint, wait_ready
 from bench.import_benchmark import generate
+from ledger.services.ledgers import personal_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 # docs/reliability.md#memory: one worker's RSS stays under its baseline plus IMPORT_SLOTS
@@ -203,7 +204,7 @@ def main() -> None:
     users = [User.objects.create(clerk_user_id=c, username=c) for c in importers + others]
     for user in users[args.imports :]:
         transaction_bulk_create(
-            user=user,
+            ledger=personal_ledger(user=user),
             transactions=[
                 Transaction(
                     user_id=user.pk,

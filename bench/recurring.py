@@ -21,6 +21,8 @@ import time
 from decimal import Decimal
 from urllib.parse import urlparse
 
+from ledger.services.ledgers import personal_ledger
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/household_ledger_bench"
 
 
@@ -78,7 +80,7 @@ def _populate(users: int, seed: int) -> int:
 
     rng = random.Random(seed)
     today = local_today()
-    categories = {c.name: c.pk for c in Category.objects.filter(user__isnull=True)}
+    categories = {c.name: c.pk for c in Category.objects.filter(ledger__personal_for__isnull=True)}
     rules = 0
     for offset in range(0, users, 1000):
         batch = [
@@ -98,7 +100,7 @@ def _populate(users: int, seed: int) -> int:
 
             new_rules += [
                 RecurringTransaction(
-                    user=user,
+                    ledger=personal_ledger(user=user),
                     template_name="월세",
                     amount=Decimal("550000"),
                     type="expense",
@@ -107,7 +109,7 @@ def _populate(users: int, seed: int) -> int:
                     day_of_month=25,
                 ),
                 RecurringTransaction(
-                    user=user,
+                    ledger=personal_ledger(user=user),
                     template_name="통신비",
                     amount=Decimal("69000"),
                     type="expense",
@@ -116,7 +118,7 @@ def _populate(users: int, seed: int) -> int:
                     day_of_month=31,
                 ),
                 RecurringTransaction(
-                    user=user,
+                    ledger=personal_ledger(user=user),
                     template_name="월급",
                     amount=Decimal("3200000"),
                     type="income",
@@ -125,7 +127,7 @@ def _populate(users: int, seed: int) -> int:
                     day_of_month=rng.randint(1, 28),
                 ),
                 RecurringTransaction(
-                    user=user,
+                    ledger=personal_ledger(user=user),
                     template_name="전기요금",
                     amount=None,
                     is_variable_amount=True,
@@ -135,7 +137,7 @@ def _populate(users: int, seed: int) -> int:
                     day_of_month=15,
                 ),
                 RecurringTransaction(
-                    user=user,
+                    ledger=personal_ledger(user=user),
                     template_name="자동차보험",
                     amount=Decimal("900000"),
                     type="expense",

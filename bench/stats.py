@@ -25,6 +25,8 @@ import time
 import uuid
 from decimal import Decimal
 
+from ledger.services.ledgers import personal_ledger
+
 HEAVY_USER = "bench_stats_heavy"
 BACKGROUND_PREFIX = "bench_stats_bg_"
 
@@ -86,9 +88,12 @@ def _seed(*, transactions: int, years: int, background_users: int, background_to
 
     heavy = User.objects.create(username=HEAVY_USER, clerk_user_id=HEAVY_USER)
     own_categories = [
-        Category.objects.create(user=heavy, name=f"내 카테고리 {i}", emoji="🧾") for i in range(10)
+        Category.objects.create(
+            ledger=personal_ledger(user=heavy), name=f"내 카테고리 {i}", emoji="🧾"
+        )
+        for i in range(10)
     ]
-    categories = [c.id for c in Category.objects.filter(user__isnull=True)] + [
+    categories = [c.id for c in Category.objects.filter(ledger__personal_for__isnull=True)] + [
         c.id for c in own_categories
     ]
     today = local_today()
@@ -97,7 +102,7 @@ def _seed(*, transactions: int, years: int, background_users: int, background_to
     span = (last - first).days + 1
     for i, day in enumerate((1, 10, 25, 31)):
         RecurringTransaction.objects.create(
-            user=heavy,
+            ledger=personal_ledger(user=heavy),
             template_name=f"정기 {i}",
             amount=Decimal(10000 * (i + 1)),
             type="income" if i == 0 else "expense",

@@ -39,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.http_bench import AZP, make_key_pair, mint
+from ledger.services.ledgers import personal_ledger
 
 PREFIX = "bench_suggest_"
 
@@ -123,7 +124,7 @@ def _rows_of(path: Path, clients: Clients):
         for index, row in enumerate(json.loads(path.read_text())["transactions"])
     }
     rows = list(
-        Transaction.objects.filter(user=source).values(
+        Transaction.objects.filter(ledger__personal_for=source).values(
             "legacy_id",
             "date",
             "description",
@@ -152,7 +153,7 @@ def replay(path: Path, clients: Clients, *, show_misses: bool) -> dict:
     rows = _rows_of(path, clients)
     user, client = clients.user(f"replay_{secrets.token_hex(3)}")
     _, day_one = clients.user(f"dayone_{secrets.token_hex(3)}")
-    categories = {c.name: c for c in Category.objects.filter(user=None)}
+    categories = {c.name: c for c in Category.objects.filter(ledger=None)}
     hits = collections.Counter()
     asked = 0
     seen_by_type = collections.defaultdict(collections.Counter)
@@ -185,7 +186,7 @@ def replay(path: Path, clients: Clients, *, show_misses: bool) -> dict:
             last_by_description[key] = name
             if name not in categories:  # an own category: created once it was asked about
                 categories[name] = category_create(
-                    user=user, name=name, emoji=row["category__emoji"] or ""
+                    ledger=personal_ledger(user=user), name=name, emoji=row["category__emoji"] or ""
                 )
         body = {
             "date": row["date"].isoformat(),
@@ -300,11 +301,14 @@ def _seed(clients: Clients, *, transactions: int, background_users: int, backgro
     from ledger.services.transactions import transaction_bulk_create
 
     rng = random.Random(20250802)
-    defaults = list(Category.objects.filter(user=None))
+    defaults = list(Category.objects.filter(ledger=None))
     started = time.perf_counter()
 
     def fill(user, count):
-        own = [Category.objects.create(user=user, name=f"내 분류 {i}") for i in range(5)]
+        own = [
+            Category.objects.create(ledger=personal_ledger(user=user), name=f"내 분류 {i}")
+            for i in range(5)
+        ]
         choices = defaults + own
         # A description keeps its category mostly (a household's habit), sometimes not.
         habit = {}
@@ -317,7 +321,7 @@ def _seed(clients: Clients, *, transactions: int, background_users: int, backgro
                 category = rng.choice(choices)
             rows.append(
                 Transaction(
-                    user=user,
+                    ledger=personal_ledger(user=user),
                     date=first + datetime.timedelta(days=index * 1826 // count),
                     description=description,
                     amount=Decimal(rng.randrange(1000, 90000, 10)),
@@ -325,7 +329,7 @@ def _seed(clients: Clients, *, transactions: int, background_users: int, backgro
                     category=None if rng.random() < 0.05 else category,
                 )
             )
-        transaction_bulk_create(user=user, transactions=rows)
+        transaction_bulk_create(ledger=personal_ledger(user=user), transactions=rows)
 
     for i in range(background_users):
         user, _ = clients.user(f"bg_{i}")
@@ -356,7 +360,7 @@ def latency(clients: Clients, *, transactions: int, requests: int, reuse: bool) 
     with connection.cursor() as cursor:
         # as autovacuum does after a bulk write: the planner sees the tables as they are
         cursor.execute("VACUUM ANALYZE ledger_suggestiongram, ledger_category")
-    keys = SuggestionGram.objects.filter(user=heavy).count()
+    keys = SuggestionGram.objects.filter(ledger__personal_for=heavy).count()
     urls = [f"/categories/suggest?description={probe}&type=expense" for probe in PROBES]
     for url in urls:  # warm
         _check(client.get(url)), _check(client.get("/auth/me"))

@@ -305,6 +305,8 @@ CLERK_CLOCK_SKEW_SECONDS = env.int("CLERK_CLOCK_SKEW_SECONDS", default=5)
 CLERK_WEBHOOK_SIGNING_SECRET = env.str("CLERK_WEBHOOK_SIGNING_SECRET", default="")
 # Days between a user's deletion in Clerk and the purge of their data.
 ACCOUNT_PURGE_DAYS = env.int("ACCOUNT_PURGE_DAYS", default=30)
+# Days an invitation to a shared ledger can be accepted (docs/ledgers.md).
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # `manage.py dev_token` keeps its key pair here; trusted only with DEBUG on and no Clerk key.
 DEV_KEYS_DIR = BASE_DIR / ".dev-keys"
 

@@ -29,10 +29,13 @@ INCOME_DEFAULT_CATEGORIES = frozenset({"월급"})
 
 
 def ensure_default_categories(category_model) -> None:
-    """Create or repair the defaults; idempotent. Takes the model so migrations can pass theirs."""
+    """Create or repair the defaults; idempotent. Takes the model so migrations can pass theirs
+    (before 0016 a category's owner was `user`, since then `ledger`)."""
+    names = {field.name for field in category_model._meta.get_fields()}
+    owner = "ledger" if "ledger" in names else "user"
     for order, (name, emoji) in enumerate(DEFAULT_CATEGORIES):
         category_model.objects.update_or_create(
-            user=None,
+            **{owner: None},
             name=name,
             defaults={"emoji": emoji, "is_default": True, "sort_order": order},
         )

@@ -140,20 +140,22 @@ class Invitation(models.Model):
 
 
 class Category(models.Model):
-    """A spending/income category. `user` NULL means a global default shared by everyone."""
+    """A spending/income category. `ledger` NULL means a global default shared by everyone."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+    # No index of its own: the unique (ledger, name) serves it.
+    ledger = models.ForeignKey(
+        Ledger,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="categories",
+        db_index=False,
     )
     name = models.CharField(max_length=100)
     emoji = models.CharField(max_length=10, blank=True, default="")
     is_default = models.BooleanField(default=False)
-    # Defaults keep the SPA's order; user categories sort after them by name.
+    # Defaults keep the SPA's order; a ledger's own categories sort after them by name.
     sort_order = models.PositiveSmallIntegerField(default=1000)
     # The owner's revision at this row's last change (ledger.services.revisions): delta sync.
     revision = models.BigIntegerField(default=0, db_default=0, editable=False)
@@ -166,18 +168,18 @@ class Category(models.Model):
         ordering = ["-is_default", "sort_order", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "name"],
-                condition=Q(user__isnull=False),
-                name="category_name_unique_per_user",
+                fields=["ledger", "name"],
+                condition=Q(ledger__isnull=False),
+                name="category_name_unique_per_ledger",
             ),
             models.UniqueConstraint(
                 fields=["name"],
-                condition=Q(user__isnull=True),
+                condition=Q(ledger__isnull=True),
                 name="category_default_name_unique",
             ),
             models.CheckConstraint(
-                condition=Q(is_default=True, user__isnull=True)
-                | Q(is_default=False, user__isnull=False),
+                condition=Q(is_default=True, ledger__isnull=True)
+                | Q(is_default=False, ledger__isnull=False),
                 name="category_default_iff_global",
             ),
             models.CheckConstraint(condition=~Q(name=""), name="category_name_not_blank"),
@@ -191,8 +193,19 @@ class RecurringTransaction(models.Model):
     """A rule that yields one transaction per month (or year) on `day_of_month`."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recurring_rules"
+    # No index of its own: (ledger, is_active) and the other composites below lead with it.
+    ledger = models.ForeignKey(
+        Ledger, on_delete=models.CASCADE, related_name="recurring_rules", db_index=False
+    )
+    # Who entered the row (a member of the ledger then); NULL when unknown or their account
+    # is gone. The row stays in the ledger either way.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     template_name = models.CharField(max_length=200)
     description = models.CharField(max_length=500, blank=True, default="")
@@ -221,8 +234,8 @@ class RecurringTransaction(models.Model):
     class Meta:
         ordering = ["template_name", "created_at"]
         indexes = [
-            models.Index(fields=["user", "is_active"], name="recurring_user_active_idx"),
-            models.Index(fields=["user", "revision"], name="recurring_user_revision_idx"),
+            models.Index(fields=["ledger", "is_active"], name="recurring_ledger_active_idx"),
+            models.Index(fields=["ledger", "revision"], name="recurring_ledger_revision_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -245,9 +258,9 @@ class RecurringTransaction(models.Model):
                 name="recurring_end_after_start",
             ),
             models.UniqueConstraint(
-                fields=["user", "legacy_id"],
+                fields=["ledger", "legacy_id"],
                 condition=~Q(legacy_id=""),
-                name="recurring_legacy_id_unique_per_user",
+                name="recurring_legacy_id_unique_per_ledger",
             ),
         ]
 
@@ -259,13 +272,23 @@ class Transaction(models.Model):
     """One income or expense on a date. `amount` is positive; `type` gives the sign."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # No index of its own on `user` or `recurring`: the composite indexes below start with
-    # `user`, and the partial unique (recurring, date) serves `recurring` — a duplicate index
+    # No index of its own on `ledger` or `recurring`: the composite indexes below start with
+    # `ledger`, and the partial unique (recurring, date) serves `recurring` — a duplicate index
     # only slows every write and every plan (measured: calendar planning 0.29 → 0.2 ms).
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+    ledger = models.ForeignKey(
+        Ledger,
         on_delete=models.CASCADE,
         related_name="transactions",
+        db_index=False,
+    )
+    # Who entered the row (a member of the ledger then); NULL when unknown or their account
+    # is gone. The row stays in the ledger either way.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         db_index=False,
     )
     date = models.DateField()
@@ -299,21 +322,21 @@ class Transaction(models.Model):
     class Meta:
         ordering = ["-date", "-created_at"]
         indexes = [
-            models.Index(fields=["user", "revision"], name="transaction_user_revision_idx"),
-            # A user's list (newest first: a backward scan) and calendar (by date, then
-            # creation order) read in index order: no sort, however many rows the user has.
+            models.Index(fields=["ledger", "revision"], name="transaction_ledger_rev_idx"),
+            # A ledger's list (newest first: a backward scan) and calendar (by date, then
+            # creation order) read in index order: no sort, however many rows the ledger has.
             models.Index(
-                fields=["user", "date", "created_at", "id"], name="transaction_user_date_idx2"
+                fields=["ledger", "date", "created_at", "id"], name="transaction_ledger_date_idx"
             ),
-            models.Index(fields=["user", "category"], name="transaction_user_category_idx"),
+            models.Index(fields=["ledger", "category"], name="transaction_ledger_cat_idx"),
             # Covers the stats aggregates (ledger.selectors.stats): index-only scans over a
-            # user's date range, however scattered their rows are in the table.
+            # ledger's date range, however scattered its rows are in the table.
             models.Index(
-                fields=["user", "date"],
-                include=["type", "status", "amount", "category"],
-                name="transaction_stats_idx",
+                fields=["ledger", "date"],
+                include=["type", "status", "amount", "category", "created_by"],
+                name="transaction_ledger_stats_idx",
             ),
-            # The admin's all-users list (newest first) and its date drill-down at 1M rows.
+            # The admin's all-ledgers list (newest first) and its date drill-down at 1M rows.
             models.Index(F("date").desc(), F("id").desc(), name="transaction_date_id_idx"),
             models.Index(
                 fields=["status", "date"],
@@ -339,9 +362,9 @@ class Transaction(models.Model):
                 name="transaction_one_per_recurring_date",
             ),
             models.UniqueConstraint(
-                fields=["user", "legacy_id"],
+                fields=["ledger", "legacy_id"],
                 condition=~Q(legacy_id=""),
-                name="transaction_legacy_id_unique_per_user",
+                name="transaction_legacy_id_unique_per_ledger",
             ),
         ]
 
@@ -356,6 +379,9 @@ class RecurringOccurrence(models.Model):
     the user deleted is never re-created, even though its transaction row is gone.
     """
 
+    # The rule's ledger, carried on the row itself (distribution by ledger); no index of its
+    # own: its rows are found through the rule.
+    ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="+", db_index=False)
     recurring = models.ForeignKey(
         RecurringTransaction, on_delete=models.CASCADE, related_name="occurrences"
     )
@@ -371,6 +397,11 @@ class RecurringOccurrence(models.Model):
 
     def __str__(self):
         return f"{self.recurring_id} @ {self.date}"
+
+    def save(self, *args, **kwargs):
+        if self.ledger_id is None and self.recurring_id is not None:
+            self.ledger_id = self.recurring.ledger_id  # the rule's ledger, always
+        super().save(*args, **kwargs)
 
 
 class SyncKind(models.TextChoices):
@@ -390,9 +421,7 @@ class Tombstone(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=20, choices=SyncKind.choices)
     object_id = models.UUIDField()
     revision = models.BigIntegerField()
@@ -400,7 +429,7 @@ class Tombstone(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["user", "revision"], name="tombstone_user_revision_idx"),
+            models.Index(fields=["ledger", "revision"], name="tombstone_ledger_revision_idx"),
             models.Index(fields=["deleted_at"], name="tombstone_deleted_at_idx"),
         ]
         constraints = [
@@ -454,10 +483,8 @@ class SuggestionGram(models.Model):
     any more: they are uncategorized, or gone).
     """
 
-    pk = models.CompositePrimaryKey("user", "type", "gram", "category")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    pk = models.CompositePrimaryKey("ledger", "type", "gram", "category")
+    ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="+", db_index=False)
     type = models.CharField(max_length=10, choices=TransactionType.choices)
     # "C": grams are compared for equality only, and byte order is the cheapest order.
     gram = models.CharField(max_length=40, blank=True, db_collation="C")
@@ -487,9 +514,9 @@ class Budget(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # No index of its own on `user`: the unique (user, month) serves it.
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="budgets", db_index=False
+    # No index of its own on `ledger`: the unique (ledger, month) serves it.
+    ledger = models.ForeignKey(
+        Ledger, on_delete=models.CASCADE, related_name="budgets", db_index=False
     )
     month = models.DateField()
     total = models.DecimalField(**MONEY, null=True, blank=True)
@@ -499,10 +526,10 @@ class Budget(models.Model):
     revision = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
-        ordering = ["user", "month"]
-        indexes = [models.Index(fields=["user", "revision"], name="budget_user_revision_idx")]
+        ordering = ["ledger", "month"]
+        indexes = [models.Index(fields=["ledger", "revision"], name="budget_ledger_revision_idx")]
         constraints = [
-            models.UniqueConstraint(fields=["user", "month"], name="budget_one_per_user_month"),
+            models.UniqueConstraint(fields=["ledger", "month"], name="budget_one_per_ledger_month"),
             models.CheckConstraint(condition=Q(month__day=1), name="budget_month_first_day"),
             models.CheckConstraint(
                 condition=Q(total__isnull=True) | Q(total__gt=0), name="budget_total_positive"
@@ -521,6 +548,8 @@ class BudgetLine(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The budget's ledger, carried on the row itself (distribution by ledger).
+    ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="+", db_index=False)
     # No index of its own on `budget`: the unique (budget, category) serves it.
     budget = models.ForeignKey(
         Budget, on_delete=models.CASCADE, related_name="lines", db_index=False

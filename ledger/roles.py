@@ -27,6 +27,10 @@ SUPPORT_PERMISSIONS = [
     ("ledger", "recurringoccurrence", "view_recurringoccurrence"),
     ("ledger", "budget", "view_budget"),
     ("ledger", "budgetline", "view_budgetline"),
+    ("ledger", "ledger", "view_ledger"),
+    ("ledger", "membership", "view_membership"),
+    ("ledger", "invitation", "view_invitation"),
+    ("ledger", "invitation", "change_invitation"),  # the revoke action
 ]
 
 # Permissions the project defines for the user admin's actions (not tied to a model's Meta,

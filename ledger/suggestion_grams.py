@@ -86,14 +86,14 @@ def weight(day: datetime.date) -> float:
 class Evidence(NamedTuple):
     """What one transaction teaches: filed under `category_id` as `type` on `date`."""
 
-    user_id: object
+    ledger_id: object
     type: str
     description: str
     category_id: object
     date: datetime.date
 
 
-# (user id, type, gram, category id) → (count, weight); the ids as strings.
+# (ledger id, type, gram, category id) → (count, weight); the ids as strings.
 Totals = dict[tuple[str, str, str, str], tuple[int, float]]
 
 
@@ -107,10 +107,10 @@ def tally(*, added: Iterable[Evidence] = (), removed: Iterable[Evidence] = ()) -
             if row.category_id is None:
                 continue
             # ids as strings: their hash is cached, a UUID's is computed on every lookup
-            user_id, category_id = str(row.user_id), str(row.category_id)
+            ledger_id, category_id = str(row.ledger_id), str(row.category_id)
             row_weight = sign * weight(row.date)
             for gram in (ALL, *grams(row.description)):
-                key = (user_id, row.type, gram, category_id)
+                key = (ledger_id, row.type, gram, category_id)
                 entry = totals.get(key)
                 if entry is None:
                     totals[key] = [sign, row_weight]

@@ -36,6 +36,7 @@ from ledger.services.backup import (
     backup_import,
     backup_read,
 )
+from ledger.services.ledgers import personal_ledger
 
 PENDING_TTL = 3600
 
@@ -83,10 +84,11 @@ def export_response(model_admin, request, target) -> StreamingHttpResponse:
     if not model_admin.has_export_permission(request):
         raise PermissionDenied
     response = StreamingHttpResponse(
-        backup_export(user=target), content_type="application/json; charset=utf-8"
+        backup_export(ledger=personal_ledger(user=target)),
+        content_type="application/json; charset=utf-8",
     )
     response["Content-Disposition"] = backup_content_disposition(
-        filename=backup_export_filename(user=target)
+        filename=backup_export_filename(ledger=personal_ledger(user=target))
     )
     _log(model_admin, request, target, "Exported the user's data (backup document).")
     return response
@@ -159,7 +161,10 @@ def import_view(model_admin):
             try:
                 with IMPORT_SLOTS_OF_PROCESS.hold():
                     report = backup_import(
-                        user=target, file=io.BytesIO(pending["raw"]), mode=pending["mode"]
+                        ledger=personal_ledger(user=target),
+                        created_by=target,
+                        file=io.BytesIO(pending["raw"]),
+                        mode=pending["mode"],
                     )
             except SlotsBusy as busy:
                 messages.error(request, _busy_message(busy))
@@ -182,7 +187,11 @@ def import_view(model_admin):
                     with IMPORT_SLOTS_OF_PROCESS.hold():
                         raw = backup_read(stream=upload, max_bytes=settings.ADMIN_IMPORT_MAX_BYTES)
                         report = backup_import(
-                            user=target, file=io.BytesIO(raw), mode=mode, dry_run=True
+                            ledger=personal_ledger(user=target),
+                            created_by=target,
+                            file=io.BytesIO(raw),
+                            mode=mode,
+                            dry_run=True,
                         )
                 except SlotsBusy as busy:
                     upload_form.add_error("file", _busy_message(busy))

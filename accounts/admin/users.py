@@ -20,13 +20,14 @@ from ledger.admin.shared import changelist_url
 from ledger.dates import local_today
 from ledger.models import Category, RecurringTransaction, Transaction
 from ledger.selectors.stats import stats_assets, stats_monthly
+from ledger.services.ledgers import personal_ledger
 
 
 def _transaction_count():
     per_user = (
-        Transaction.objects.filter(user=OuterRef("pk"))
+        Transaction.objects.filter(ledger__personal_for=OuterRef("pk"))
         .order_by()
-        .values("user")
+        .values("ledger")
         .annotate(count=Count("*"))
         .values("count")
     )
@@ -96,22 +97,24 @@ class UserAdmin(DjangoUserAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _ledger_panel(self, request, target: User) -> dict:
+        # The user's personal ledger (shared ones are on the ledgers' own pages).
+        ledger = personal_ledger(user=target)
         panel = {
             "links": [
                 {
                     "label": "Transactions",
-                    "url": changelist_url(Transaction, user__id__exact=target.pk),
-                    "count": target.transactions.count(),
+                    "url": changelist_url(Transaction, ledger__id__exact=ledger.pk),
+                    "count": ledger.transactions.count(),
                 },
                 {
                     "label": "Recurring rules",
-                    "url": changelist_url(RecurringTransaction, user__id__exact=target.pk),
-                    "count": target.recurring_rules.count(),
+                    "url": changelist_url(RecurringTransaction, ledger__id__exact=ledger.pk),
+                    "count": ledger.recurring_rules.count(),
                 },
                 {
                     "label": "Own categories",
-                    "url": changelist_url(Category, user__id__exact=target.pk),
-                    "count": target.categories.count(),
+                    "url": changelist_url(Category, ledger__id__exact=ledger.pk),
+                    "count": ledger.categories.count(),
                 },
             ],
             "export_url": None,
@@ -171,8 +174,9 @@ def user_stats(target: User) -> dict:
     user's time zone (Asia/Seoul by default), from the same selectors as the API."""
     time_zone = target.time_zone or None
     today = local_today(time_zone)
-    assets = stats_assets(user=target)
-    month = stats_monthly(user=target, year=today.year, month=today.month)
+    ledger = personal_ledger(user=target)
+    assets = stats_assets(ledger=ledger)
+    month = stats_monthly(ledger=ledger, year=today.year, month=today.month)
     return {
         "time_zone": time_zone,
         "month_label": f"{today.year:04d}-{today.month:02d}",

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from accounts.models import User, WebhookEvent
 from accounts.shared_cache import cache_add, cache_set
+from ledger.services.memberships import member_depart_everywhere
+from ledger.services.shared_ledgers import ledger_purge_orphaned
 
 LAST_SEEN_INTERVAL_SECONDS = 60
 
@@ -133,6 +135,8 @@ def user_deactivate_from_clerk(*, clerk_user_id: str) -> str:
     User.objects.filter(pk=user.pk).update(
         is_active=False, deleted_at=Coalesce("deleted_at", Value(now)), updated_at=now
     )
+    # The household keeps its shared ledgers: the user leaves them now, handing ownership on.
+    member_depart_everywhere(user=user)
     return "deactivated"
 
 
@@ -147,9 +151,11 @@ def user_purge_deleted(*, older_than_days: int, dry_run: bool = False) -> dict[s
     events = WebhookEvent.objects.filter(received_at__lte=cutoff)
     counts = {"users": users.count(), "webhook_events": events.count()}
     if dry_run:
+        counts["ledgers"] = ledger_purge_orphaned(older_than=cutoff, dry_run=True)
         return counts
     with transaction.atomic():
         for user in users.select_for_update().order_by("pk"):
-            user.delete()  # cascades to the user's categories, rules and transactions
+            user.delete()  # cascades to the personal ledger and all its data
         events.delete()
+    counts["ledgers"] = ledger_purge_orphaned(older_than=cutoff)
     return counts

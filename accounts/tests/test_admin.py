@@ -15,6 +15,7 @@ from accounts.tests.admin_support import change_form_data, count_queries
 from accounts.tests.factories import UserFactory
 from ledger.api.backup import IMPORT_SLOTS_OF_PROCESS
 from ledger.models import Transaction
+from ledger.services.ledgers import personal_ledger
 from ledger.tests.backup_support import SPA_FIXTURE
 from ledger.tests.factories import (
     CategoryFactory,
@@ -122,9 +123,10 @@ def test_user_page_shows_stats_panel_for_this_month_in_seoul_and_links(support_c
     assert stats["expense"] == Decimal("55000")
     assert "₩1,865,433" in page
     assert "₩100,000" in page and "₩55,000" in page
-    assert f"/admin/ledger/transaction/?user__id__exact={person.pk}" in page
-    assert f"/admin/ledger/recurringtransaction/?user__id__exact={person.pk}" in page
-    assert f"/admin/ledger/category/?user__id__exact={person.pk}" in page
+    ledger = personal_ledger(user=person)
+    assert f"/admin/ledger/transaction/?ledger__id__exact={ledger.pk}" in page
+    assert f"/admin/ledger/recurringtransaction/?ledger__id__exact={ledger.pk}" in page
+    assert f"/admin/ledger/category/?ledger__id__exact={ledger.pk}" in page
     # read-only for support: a view, not a change form
     assert response.context["has_change_permission"] is False
 
@@ -139,7 +141,8 @@ def test_panel_links_list_only_that_users_rows(support_client):
     CategoryFactory(user=other)
 
     def listed(model_name):
-        url = reverse(f"admin:ledger_{model_name}_changelist") + f"?user__id__exact={person.pk}"
+        ledger = personal_ledger(user=person)
+        url = reverse(f"admin:ledger_{model_name}_changelist") + f"?ledger__id__exact={ledger.pk}"
         response = support_client.get(url)
         assert response.status_code == 200
         return {row.pk for row in response.context["cl"].result_list}
@@ -249,22 +252,24 @@ def test_import_dry_run_writes_nothing_then_confirm_imports(support_client, supp
     assert report.dry_run and report.ok
     assert report.created["transactions"] == expected
     assert "would create" in preview.content.decode()
-    assert not Transaction.objects.filter(user=person).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=person).exists()
 
     # confirm: the real import
     token = preview.context["confirm_form"].initial["token"]
     done = support_client.post(import_url(person), {"token": token}, follow=True)
     assert done.redirect_chain[-1][0] == change(person)
-    assert Transaction.objects.filter(user=person).count() == expected
+    assert Transaction.objects.filter(ledger__personal_for=person).count() == expected
     assert "Imported" in done.content.decode()
     assert LogEntry.objects.filter(
-        object_id=str(person.pk), user=support_user, change_message__startswith="Imported"
+        object_id=str(person.pk),
+        user=support_user,
+        change_message__startswith="Imported",
     ).exists()
 
     # the token is spent: confirming again does nothing more
     again = support_client.post(import_url(person), {"token": token}, follow=True)
     assert "expired" in again.content.decode()
-    assert Transaction.objects.filter(user=person).count() == expected
+    assert Transaction.objects.filter(ledger__personal_for=person).count() == expected
 
 
 def test_import_of_the_same_file_again_creates_no_duplicates(superuser_client):
@@ -274,7 +279,9 @@ def test_import_of_the_same_file_again_creates_no_duplicates(superuser_client):
         preview = _upload(superuser_client, person, raw)
         token = preview.context["confirm_form"].initial["token"]
         superuser_client.post(import_url(person), {"token": token})
-    assert Transaction.objects.filter(user=person).count() == len(json.loads(raw)["transactions"])
+    assert Transaction.objects.filter(ledger__personal_for=person).count() == len(
+        json.loads(raw)["transactions"]
+    )
     assert _upload(superuser_client, person, raw).context["report"].created["transactions"] == 0
 
 
@@ -284,7 +291,7 @@ def test_import_of_an_unreadable_file_shows_the_error(support_client):
     assert response.status_code == 200
     assert response.context["upload_form"].errors["file"]
     assert "confirm_form" not in response.context
-    assert not Transaction.objects.filter(user=person).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=person).exists()
 
 
 def test_import_token_is_bound_to_the_user_it_was_previewed_for(superuser_client):
@@ -293,7 +300,7 @@ def test_import_token_is_bound_to_the_user_it_was_previewed_for(superuser_client
     token = preview.context["confirm_form"].initial["token"]
     response = superuser_client.post(import_url(other), {"token": token}, follow=True)
     assert "expired" in response.content.decode()
-    assert not Transaction.objects.filter(user__in=[person, other]).exists()
+    assert not Transaction.objects.filter(ledger__personal_for__in=[person, other]).exists()
 
 
 def test_staff_without_the_import_permission_is_refused(client):
@@ -317,7 +324,7 @@ def test_import_of_a_file_over_the_admin_limit_is_refused_naming_the_command(
     error = response.context["upload_form"].errors["file"][0]
     assert "ADMIN_IMPORT_MAX_BYTES" in error and "import_indexeddb" in error
     assert "confirm_form" not in response.context
-    assert not Transaction.objects.filter(user=person).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=person).exists()
 
 
 def test_import_waits_for_the_process_import_slot_in_both_steps(superuser_client):
@@ -331,7 +338,7 @@ def test_import_waits_for_the_process_import_slot_in_both_steps(superuser_client
     with IMPORT_SLOTS_OF_PROCESS.hold():
         refused = superuser_client.post(import_url(person), {"token": token}, follow=True)
     assert "Another import is running" in refused.content.decode()
-    assert not Transaction.objects.filter(user=person).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=person).exists()
     # the preview is still there: confirming once the slot is free imports
     superuser_client.post(import_url(person), {"token": token})
-    assert Transaction.objects.filter(user=person).exists()
+    assert Transaction.objects.filter(ledger__personal_for=person).exists()

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User, WebhookEvent
 from accounts.tests.factories import UserFactory
-from ledger.models import Category, Transaction
-from ledger.tests.factories import CategoryFactory, TransactionFactory
+from ledger.models import Category, Ledger, Transaction
+from ledger.tests.factories import CategoryFactory, TransactionFactory, shared_ledger_with
 
 pytestmark = pytest.mark.django_db
 
@@ -145,11 +145,11 @@ def test_purge_deletes_users_deleted_long_ago_with_their_data():
 
     assert "Purged 1 user(s)" in out.getvalue()
     assert not User.objects.filter(pk=old.pk).exists()
-    assert not Transaction.objects.filter(user_id=old.pk).exists()
-    assert not Category.objects.filter(user_id=old.pk).exists()
+    assert not Transaction.objects.filter(ledger__personal_for_id=old.pk).exists()
+    assert not Category.objects.filter(ledger__personal_for_id=old.pk).exists()
     assert User.objects.filter(pk=recent.pk).exists()
-    assert Transaction.objects.filter(user=recent).count() == 1
-    assert Transaction.objects.filter(user=active).count() == 1
+    assert Transaction.objects.filter(ledger__personal_for=recent).count() == 1
+    assert Transaction.objects.filter(ledger__personal_for=active).count() == 1
 
 
 def test_purge_dry_run_deletes_nothing():
@@ -182,7 +182,7 @@ def test_purge_task_runs_the_same_service():
 
     old = _deleted_user(31)
     result = purge_deleted_accounts.delay()
-    assert result.get() == {"users": 1, "webhook_events": 0}
+    assert result.get() == {"users": 1, "webhook_events": 0, "ledgers": 0}
     assert not User.objects.filter(pk=old.pk).exists()
 
 
@@ -204,3 +204,28 @@ def test_webhook_events_admin_is_read_only(client, admin_user):
     assert response.status_code == 200
     assert b"msg_admin" in response.content
     assert client.get("/admin/accounts/webhookevent/add/").status_code == 403
+
+
+def test_purge_deletes_shared_ledgers_orphaned_long_ago_with_their_data():
+    owner = UserFactory()
+    orphaned = shared_ledger_with(owner=owner, name="옛집")
+    TransactionFactory(ledger=orphaned)
+    orphaned.deleted_at = timezone.now() - timedelta(days=31)
+    orphaned.save(update_fields=["deleted_at"])
+    recent = shared_ledger_with(owner=owner, name="새집")
+    recent.deleted_at = timezone.now() - timedelta(days=29)
+    recent.save(update_fields=["deleted_at"])
+    live = shared_ledger_with(owner=owner, name="우리집")
+    out = StringIO()
+
+    call_command("purge_deleted_accounts", stdout=out)
+
+    assert "1 shared ledger(s)" in out.getvalue()
+    assert not Ledger.objects.filter(pk=orphaned.pk).exists()
+    assert not Transaction.objects.filter(ledger_id=orphaned.pk).exists()
+    assert set(
+        Ledger.objects.filter(pk__in=[recent.pk, live.pk]).values_list("name", flat=True)
+    ) == {
+        "새집",
+        "우리집",
+    }

@@ -12,6 +12,8 @@ from accounts.models import User, WebhookEvent
 from accounts.tests.factories import UserFactory
 from accounts.tests.tokens import mint_token
 from accounts.tests.webhooks import URL, deleted_payload, deliver, user_payload
+from ledger.models import LedgerRole, Membership, Transaction
+from ledger.tests.factories import TransactionFactory, shared_ledger_with
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +278,29 @@ def test_existing_staff_user_is_untouched_by_a_clerk_user_with_the_same_email(ap
     staff.refresh_from_db()
     assert staff.clerk_user_id == ""
     assert User.objects.filter(email="first@example.com").count() == 2
+
+
+def test_user_deleted_leaves_shared_ledgers_and_hands_ownership_on(api_client):
+    deliver(api_client, user_payload())
+    leaving = User.objects.get(clerk_user_id="user_2hook")
+    viewer, early_editor, late_editor = UserFactory(), UserFactory(), UserFactory()
+    family = shared_ledger_with(owner=leaving, members={viewer: LedgerRole.VIEWER})
+    Membership.objects.create(ledger=family, user=early_editor, role=LedgerRole.EDITOR)
+    Membership.objects.create(ledger=family, user=late_editor, role=LedgerRole.EDITOR)
+    lunch = TransactionFactory(ledger=family, created_by=leaving)
+    # a ledger with no editor to take over: orphaned (purged later), gone for its viewer at once
+    alone = shared_ledger_with(owner=leaving, members={viewer: LedgerRole.VIEWER})
+
+    response = deliver(api_client, deleted_payload())
+
+    assert response.status_code == 200
+    roles = dict(Membership.objects.filter(ledger=family).values_list("user_id", "role"))
+    assert roles == {
+        viewer.pk: LedgerRole.VIEWER,
+        early_editor.pk: LedgerRole.OWNER,  # the longest-standing editor
+        late_editor.pk: LedgerRole.EDITOR,
+    }
+    assert Transaction.objects.filter(pk=lunch.pk, ledger=family).exists()  # their rows stay
+    alone.refresh_from_db()
+    assert alone.deleted_at is not None
+    assert not Membership.objects.filter(user=leaving).exclude(ledger__personal_for=leaving)

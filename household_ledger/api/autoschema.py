@@ -79,6 +79,11 @@ class ApiAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        # The same view under `/ledgers/{ledger_id}/`: its explicit operation id gets the
+        # ledgers' prefix, as generated ids of those paths have, so ids stay unique.
+        nested = path.lstrip("/").startswith("ledgers/{ledger_id}/")
+        if nested and not operation["operationId"].startswith("ledgers_"):
+            operation["operationId"] = f"ledgers_{operation['operationId']}"
         method = method.upper()
         responses = operation.setdefault("responses", {})
         for response in responses.values():

@@ -76,7 +76,7 @@ def _code_of(exc):
 
 
 # The owner of a row is never the client's input, so an error does not name it.
-_NOT_INPUT = {"user"}
+_NOT_INPUT = {"user", "ledger"}
 UNIQUE_MESSAGE = "Another row already has this value."
 CHECK_MESSAGE = "This value is not allowed."
 DATA_MESSAGE = (

@@ -20,7 +20,6 @@ The ETag is derived from the row's `updated_at` (every write changes it).
 
 import hashlib
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -86,10 +85,11 @@ class ConditionalWriteMixin:
             obj = super().get_object()
         else:
             # GenericAPIView.get_object(), with the row locked for the rest of the request —
-            # after its owner, the order every writer locks in (no deadlock with the engine).
-            user_model = get_user_model()
+            # after its ledger, the order every writer locks in (no deadlock with the engine).
+            ledger = self.request.ledger
             list(
-                user_model.objects.filter(pk=self.request.user.pk)
+                type(ledger)
+                .objects.filter(pk=ledger.pk)
                 .select_for_update()
                 .values_list("pk", flat=True)
             )
@@ -148,12 +148,13 @@ class _NotModified(Exception):
 
 
 def revision_etag(request) -> str:
-    """The weak ETag of a read answer: the user's revision, today's local date, the zone, the
-    user and the full URL (path and query)."""
+    """The weak ETag of a read answer: the ledger's revision, today's local date, the zone, the
+    ledger, the caller and the full URL (path and query)."""
     zone = timezone.get_current_timezone_name()
-    scope = f"{request.user.pk}|{zone}|{request.get_full_path()}"
+    ledger = request.ledger
+    scope = f"{ledger.pk}|{request.user.pk}|{zone}|{request.get_full_path()}"
     digest = hashlib.blake2b(scope.encode(), digest_size=8).hexdigest()
-    return f'W/"{request.user.revision}.{timezone.localdate().isoformat()}.{digest}"'
+    return f'W/"{ledger.revision}.{timezone.localdate().isoformat()}.{digest}"'
 
 
 class RevisionETagMixin:

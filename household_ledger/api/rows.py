@@ -59,6 +59,8 @@ class RowSerializer(serializers.Serializer):
     """Renders dict rows; subclasses declare read-only fields with `source` = the model path."""
 
     _plans: dict = {}
+    # The `values()` keys the `get_<name>` methods read besides the declared fields' own.
+    method_keys: tuple[str, ...] = ()
 
     @classmethod
     def _plan(cls) -> list[tuple[str, str | None, Callable | None]]:
@@ -78,7 +80,7 @@ class RowSerializer(serializers.Serializer):
     @classmethod
     def row_keys(cls) -> list[str]:
         """The `values()` keys a row needs."""
-        return [key for _, key, _ in cls._plan() if key is not None]
+        return [key for _, key, _ in cls._plan() if key is not None] + list(cls.method_keys)
 
     def to_representation(self, row: dict) -> dict:
         tz = timezone.get_current_timezone()

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from household_ledger.urls import urlpatterns as project_urlpatterns
 from ledger.models import Category
+from ledger.services.ledgers import personal_ledger
 
 
 class EchoView(APIView):
@@ -47,9 +48,9 @@ def _sql(statement, params=()):
 
 def _category(name, *, twice=False):
     owner = User.objects.create(username=f"db-{uuid.uuid4().hex}")
-    Category.objects.create(user=owner, name=name)
+    Category.objects.create(ledger=personal_ledger(user=owner), name=name)
     if twice:
-        Category.objects.create(user=owner, name=name)
+        Category.objects.create(ledger=personal_ledger(user=owner), name=name)
 
 
 class DatabaseErrorView(APIView):
@@ -59,7 +60,7 @@ class DatabaseErrorView(APIView):
     failures = {
         "out-of-range": lambda: _sql("SELECT %s::smallint", [100_000]),  # DataError
         "nul": lambda: _sql("SELECT %s::text", ["a\x00b"]),  # DataError (psycopg refuses it)
-        "unique": lambda: _category("식비 2", twice=True),  # category_name_unique_per_user
+        "unique": lambda: _category("식비 2", twice=True),  # category_name_unique_per_ledger
         "check": lambda: _category(""),  # category_name_not_blank
         "not-null": lambda: _sql("INSERT INTO ledger_category (id) VALUES (%s)", [uuid.uuid4()]),
         "no-table": lambda: _sql("SELECT * FROM no_such_table"),  # ProgrammingError: a bug

@@ -7,12 +7,14 @@ import pytest
 
 from household_ledger.tests.test_isolation_matrix import api_routes
 from ledger.models import Budget, Category, RecurringTransaction, Transaction
+from ledger.services.invitations import invitation_create
+from ledger.services.shared_ledgers import ledger_create
 from ledger.tests.factories import CategoryFactory, RecurringTransactionFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
 
 # Writes that read a body (`generate` takes none and ignores one; its size is still capped).
-NO_BODY = {"POST /recurring/{pk}/generate"}
+NO_BODY = {"POST /recurring/{pk}/generate", "POST /invitations/{code}/accept"}
 WRITE_ROUTES = sorted(key for key in api_routes() if key.split(" ")[0] in ("POST", "PUT", "PATCH"))
 BODY_ROUTES = [key for key in WRITE_ROUTES if key not in NO_BODY]
 
@@ -26,10 +28,16 @@ def target(user):
         "/recurring/{pk}": RecurringTransactionFactory(user=user).pk,
     }
     ids["/recurring/{pk}/generate"] = ids["/recurring/{pk}"]
+    # a shared ledger the user owns, and an invitation to it
+    shared = ledger_create(user=user, name="우리집")
+    code = invitation_create(ledger=shared, created_by=user, role="viewer").code
+    ledger_ids = {"{ledger_id}": shared.pk, "{user_id}": user.pk, "{code}": code}
 
     def path_of(key):
         method, route = key.split(" ", 1)
         route = route.replace("{month}", "2025-07")  # /budgets/{month}
+        for name, value in ledger_ids.items():
+            route = route.replace(name, str(value))
         return method.lower(), route.replace("{pk}", str(ids.get(route, "")))
 
     return path_of
@@ -193,11 +201,11 @@ def test_the_import_takes_files_larger_than_the_ordinary_body_limit(auth_client,
     client = auth_client(user)
     response = client.post("/backup/import", data=body, content_type="application/json")
     assert response.status_code == 200, response.content[:300]
-    assert Transaction.objects.filter(user=user).count() == 1000
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 1000
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("backup.json", body, content_type="application/json")
     response = client.post("/backup/import", {"file": upload}, format="multipart")
     assert response.status_code == 200, response.content[:300]
-    assert Transaction.objects.filter(user=user).count() == 1000  # nothing twice
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 1000  # nothing twice

@@ -37,12 +37,12 @@ def test_a_model_constraint_is_a_400_naming_its_field(client, kind, field):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "validation_error"
-    assert list(error["fields"]) == [field]  # not the owner (`user`): that is no one's input
+    assert list(error["fields"]) == [field]  # not the owner (`ledger`): that is no one's input
 
 
 def test_every_model_constraint_names_fields():
     known = constraint_fields()
-    assert known["category_name_unique_per_user"][0] == ["name"]
+    assert known["category_name_unique_per_ledger"][0] == ["name"]
     assert known["transaction_one_per_recurring_date"][0] == ["recurring", "date"]
     assert known["recurring_day_of_month_range"][0] == ["day_of_month"]
     assert all(fields for fields, _ in known.values())

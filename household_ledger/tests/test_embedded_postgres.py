@@ -104,7 +104,7 @@ def test_the_data_survives_a_restart_of_the_server(data_dir):
     env = embedded_dev_env(data_dir)
     count_defaults = (
         "import django; django.setup(); from ledger.models import Category;"
-        "print(Category.objects.filter(user=None).count())"
+        "print(Category.objects.filter(ledger=None).count())"
     )
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],

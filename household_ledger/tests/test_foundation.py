@@ -37,7 +37,7 @@ def test_migrations_apply_from_zero_and_again():
     assert Category._meta.db_table not in _tables()
     call_command("migrate", verbosity=0)
     call_command("migrate", verbosity=0)  # a second run changes nothing
-    assert Category.objects.filter(user=None).count() == 18
+    assert Category.objects.filter(ledger=None).count() == 18
 
 
 def _tables():

@@ -27,12 +27,18 @@ from ledger.models import (
     Budget,
     BudgetLine,
     Category,
+    Invitation,
+    Ledger,
+    Membership,
     RecurringOccurrence,
     RecurringTransaction,
     Transaction,
 )
 from ledger.services.budgets import budget_set
+from ledger.services.invitations import invitation_create
+from ledger.services.ledgers import personal_ledger
 from ledger.services.recurring.engine import recurring_materialize_all
+from ledger.services.shared_ledgers import ledger_create
 from ledger.tests.factories import CategoryFactory, RecurringTransactionFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,8 +72,26 @@ def _walk(patterns, prefix=""):
             yield _route(prefix, pattern.pattern), pattern.callback
 
 
-def api_routes():
-    """Every (METHOD, route) the URL conf serves, admin excluded (staff only, own tests)."""
+# The ledger-data routes mounted again under one ledger (ledger.urls): the same views as the
+# top-level ones, checked role by role in household_ledger.tests.test_ledger_roles_matrix.
+NESTED_PREFIX = "/ledgers/{ledger_id}"
+
+
+def api_routes(*, nested: bool = False):
+    """Every (METHOD, route) the URL conf serves, admin excluded (staff only, own tests).
+    `nested`: only the ledger-data routes under /ledgers/{ledger_id}/; else all the others."""
+    keys = list(_all_routes())
+    top = set(keys)
+    for key in keys:
+        method, route = key.split(" ", 1)
+        is_nested = route.startswith(NESTED_PREFIX + "/") and (
+            f"{method} {route[len(NESTED_PREFIX) :]}" in top
+        )
+        if is_nested == nested:
+            yield key
+
+
+def _all_routes():
     seen = set()
     for route, callback in _walk(get_resolver().url_patterns):
         if route.startswith("admin/") or route in NOT_USER_DATA or ".{format}" in route:
@@ -181,7 +205,7 @@ def _ledger(user, mark: str):
         ),
     ]
     budget_set(
-        user=user,
+        ledger=personal_ledger(user=user),
         month=start,
         total=Decimal("2500000"),
         categories=[{"category": category, "amount": Decimal("300000"), "carry_over": True}],
@@ -207,7 +231,9 @@ def world(auth_client):
     world.b = _ledger(bob, "BOB")
     recurring_materialize_all()
     world.a["occurrences"] = list(
-        Transaction.objects.filter(user=alice, recurring__isnull=False).values_list("pk", flat=True)
+        Transaction.objects.filter(ledger__personal_for=alice, recurring__isnull=False).values_list(
+            "pk", flat=True
+        )
     )
     assert world.a["occurrences"], "the rules must have occurrences"
     today = world.a.pop("today")
@@ -218,14 +244,16 @@ def world(auth_client):
 
 def _snapshot(user):
     return {
-        "transactions": sorted(Transaction.objects.filter(user=user).values_list()),
-        "categories": sorted(Category.objects.filter(user=user).values_list()),
-        "rules": sorted(RecurringTransaction.objects.filter(user=user).values_list()),
-        "occurrences": sorted(
-            RecurringOccurrence.objects.filter(recurring__user=user).values_list()
+        "transactions": sorted(Transaction.objects.filter(ledger__personal_for=user).values_list()),
+        "categories": sorted(Category.objects.filter(ledger__personal_for=user).values_list()),
+        "rules": sorted(
+            RecurringTransaction.objects.filter(ledger__personal_for=user).values_list()
         ),
-        "budgets": sorted(Budget.objects.filter(user=user).values_list()),
-        "budget_lines": sorted(BudgetLine.objects.filter(budget__user=user).values_list()),
+        "occurrences": sorted(
+            RecurringOccurrence.objects.filter(ledger__personal_for=user).values_list()
+        ),
+        "budgets": sorted(Budget.objects.filter(ledger__personal_for=user).values_list()),
+        "budget_lines": sorted(BudgetLine.objects.filter(ledger__personal_for=user).values_list()),
     }
 
 
@@ -285,7 +313,7 @@ def case_transactions_create(w):
     created = w.bob_call("post", "/transactions", body)
     assert created.status_code == 201
     row = Transaction.objects.get(pk=json.loads(created.body)["id"])
-    assert row.user_id == w.bob.pk and row.recurring_id is None
+    assert row.ledger.personal_for_id == w.bob.pk and row.recurring_id is None
 
 
 def case_transactions_by_date(w):
@@ -324,7 +352,7 @@ def case_categories_create(w):
     assert created.status_code == 201
     again = w.bob_call("post", "/categories", {"name": "공통 이름 2", "user": str(w.alice.pk)})
     assert again.status_code == 201
-    assert Category.objects.get(pk=json.loads(again.body)["id"]).user_id == w.bob.pk
+    assert Category.objects.get(pk=json.loads(again.body)["id"]).ledger.personal_for_id == w.bob.pk
 
 
 def case_category_detail(method):
@@ -369,7 +397,10 @@ def case_recurring_create(w):
     _error(w.bob_call("post", "/recurring", body), 400, "category")
     created = w.bob_call("post", "/recurring", {**RULE_BODY, "user": str(w.alice.pk)})
     assert created.status_code == 201
-    assert RecurringTransaction.objects.get(pk=json.loads(created.body)["id"]).user_id == w.bob.pk
+    assert (
+        RecurringTransaction.objects.get(pk=json.loads(created.body)["id"]).ledger.personal_for_id
+        == w.bob.pk
+    )
 
 
 def case_recurring_detail(method):
@@ -452,7 +483,9 @@ def case_backup_import(w):
     for mode in ("merge", "replace"):
         response = w.bob_call("post", f"/backup/import?mode={mode}", json.dumps(document).encode())
         assert response.status_code == 200, response.body[:500]
-    assert Transaction.objects.filter(user=w.bob, description="bob import").count() == len(rows)
+    assert Transaction.objects.filter(
+        ledger__personal_for=w.bob, description="bob import"
+    ).count() == len(rows)
 
 
 def case_sync(w):
@@ -474,7 +507,7 @@ def case_sync(w):
 
 
 def _months_with_budgets(w):
-    start = Budget.objects.get(user=w.alice).month
+    start = Budget.objects.get(ledger__personal_for=w.alice).month
     return [f"{start:%Y-%m}", f"{w.today:%Y-%m}"]
 
 
@@ -491,7 +524,7 @@ def case_budget_put(w):
     _error(w.bob_call("put", f"/budgets/{month}", body), 400, "categories[0].category")
     body = {"total": 1000, "categories": [], "user": str(w.alice.pk)}
     assert w.bob_call("put", f"/budgets/{month}", body).status_code == 200
-    assert Budget.objects.get(user=w.bob, month=month + "-01").total == 1000
+    assert Budget.objects.get(ledger__personal_for=w.bob, month=month + "-01").total == 1000
 
 
 def case_budget_delete(w):
@@ -500,6 +533,71 @@ def case_budget_delete(w):
     assert w.bob_call("delete", f"/budgets/{months[0]}").status_code == 200
     _error(w.bob_call("delete", f"/budgets/{months[0]}"), 404)
     _error(w.bob_call("delete", f"/budgets/{months[1]}"), 404)
+
+
+def _alice_ledgers(w):
+    """Alice's personal and shared ledgers (with a member and a pending invitation), their ids
+    and codes added to what must never reach Bob; the state to compare after the case."""
+    personal = personal_ledger(user=w.alice)
+    shared = ledger_create(user=w.alice, name=f"{ALICE_MARK} 우리집")
+    Membership.objects.create(ledger=shared, user=UserFactory(), role="editor")
+    invitation = invitation_create(
+        ledger=shared, created_by=w.alice, role="owner", email="carol-secret@example.com"
+    )
+    w.a.update(personal_ledger=personal.pk, shared_ledger=shared.pk, code=invitation.code)
+
+    def state():
+        return (
+            sorted(Ledger.objects.filter(pk__in=[personal.pk, shared.pk]).values_list()),
+            sorted(Membership.objects.filter(ledger__in=[personal, shared]).values_list()),
+            sorted(Invitation.objects.filter(ledger=shared).values_list()),
+        )
+
+    return state
+
+
+def case_ledgers(method, suffix="", body=None):
+    """Every /ledgers/{id}/… answers 404 to Bob for Alice's ledgers, as for an unknown id."""
+
+    def case(w):
+        state = _alice_ledgers(w)
+        before = state()
+        path = "/ledgers/{id}" + suffix.format(user=w.alice.pk, code=w.a["code"])
+        for ledger_id in (w.a["personal_ledger"], w.a["shared_ledger"]):
+            response = w.bob_call(method, path.replace("{id}", str(ledger_id)), body)
+            _error(response, 404)
+        unknown = w.bob_call(method, path.replace("{id}", str(uuid.uuid4())), body)
+        assert (unknown.status_code, json.loads(unknown.body)) == (404, json.loads(response.body))
+        assert state() == before
+
+    return case
+
+
+def case_ledgers_list(w):
+    state = _alice_ledgers(w)
+    before = state()
+    rows = json.loads(w.bob_call("get", "/ledgers").body)
+    assert [(row["is_personal"], row["member_count"]) for row in rows] == [(True, 1)]
+    assert state() == before
+
+
+def case_ledgers_create(w):
+    state = _alice_ledgers(w)
+    before = state()
+    body = {"name": "bob", "id": str(w.a["shared_ledger"]), "personal_for": str(w.alice.pk)}
+    response = w.bob_call("post", "/ledgers", body)
+    assert response.status_code == 201 and json.loads(response.body)["member_count"] == 1
+    assert Membership.objects.get(ledger_id=json.loads(response.body)["id"]).user == w.bob
+    assert state() == before
+
+
+def case_invitation_accept(w):
+    """Bob cannot accept an invitation bound to another email, nor guess a code."""
+    state = _alice_ledgers(w)
+    before = state()
+    _error(w.bob_call("post", f"/invitations/{w.a['code']}/accept"), 403)
+    _error(w.bob_call("post", f"/invitations/{w.a['code'][:-1]}x/accept"), 404)
+    assert state() == before
 
 
 def case_auth_me(w):
@@ -544,6 +642,22 @@ CASES = {
     "POST /backup/import": case_backup_import,
     "GET /auth/me": case_auth_me,
     "GET /sync": case_sync,
+    "GET /ledgers": case_ledgers_list,
+    "POST /ledgers": case_ledgers_create,
+    "GET /ledgers/{ledger_id}": case_ledgers("get"),
+    "PATCH /ledgers/{ledger_id}": case_ledgers("patch", body={"name": "bob"}),
+    "DELETE /ledgers/{ledger_id}": case_ledgers("delete"),
+    "GET /ledgers/{ledger_id}/members": case_ledgers("get", "/members"),
+    "PATCH /ledgers/{ledger_id}/members/{user_id}": case_ledgers(
+        "patch", "/members/{user}", {"role": "viewer"}
+    ),
+    "DELETE /ledgers/{ledger_id}/members/{user_id}": case_ledgers("delete", "/members/{user}"),
+    "GET /ledgers/{ledger_id}/invitations": case_ledgers("get", "/invitations"),
+    "POST /ledgers/{ledger_id}/invitations": case_ledgers(
+        "post", "/invitations", {"role": "owner"}
+    ),
+    "DELETE /ledgers/{ledger_id}/invitations/{code}": case_ledgers("delete", "/invitations/{code}"),
+    "POST /invitations/{code}/accept": case_invitation_accept,
 }
 
 

@@ -187,9 +187,9 @@ def test_stateful_workflows_conform_to_the_schema(user):
 
         def teardown(self):
             # Every scenario starts from the same (empty) ledger, so hypothesis can replay it.
-            Transaction.objects.filter(user=user).delete()
-            RecurringTransaction.objects.filter(user=user).delete()
-            Category.objects.filter(user=user).delete()
+            Transaction.objects.filter(ledger__personal_for=user).delete()
+            RecurringTransaction.objects.filter(ledger__personal_for=user).delete()
+            Category.objects.filter(ledger__personal_for=user).delete()
 
     Workflow.run(
         settings=settings(

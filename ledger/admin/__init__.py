@@ -17,6 +17,7 @@ Django's autodiscovery imports this package; each module registers its ModelAdmi
 
 from ledger.admin.budgets import BudgetAdmin
 from ledger.admin.categories import CategoryAdmin
+from ledger.admin.ledgers import InvitationAdmin, LedgerAdmin
 from ledger.admin.occurrences import RecurringOccurrenceAdmin
 from ledger.admin.recurring import RecurringTransactionAdmin
 from ledger.admin.transactions import TransactionAdmin
@@ -24,6 +25,8 @@ from ledger.admin.transactions import TransactionAdmin
 __all__ = [
     "BudgetAdmin",
     "CategoryAdmin",
+    "InvitationAdmin",
+    "LedgerAdmin",
     "RecurringOccurrenceAdmin",
     "RecurringTransactionAdmin",
     "TransactionAdmin",

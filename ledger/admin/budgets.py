@@ -39,10 +39,10 @@ class BudgetLineInline(admin.TabularInline):
 
 @admin.register(Budget)
 class BudgetAdmin(admin.ModelAdmin):
-    list_display = ("month_label", "user", "total_won", "line_count", "updated_at")
-    list_select_related = ("user",)
-    search_fields = ("user__email", "user__clerk_user_id")
-    fields = ("user", "month", "total_won", "created_at", "updated_at")
+    list_display = ("month_label", "ledger", "total_won", "line_count", "updated_at")
+    list_select_related = ("ledger",)
+    search_fields = ("ledger__memberships__user__email", "ledger__name")
+    fields = ("ledger", "month", "total_won", "created_at", "updated_at")
     readonly_fields = fields
     ordering = ("-month", "-id")
     inlines = (BudgetLineInline,)

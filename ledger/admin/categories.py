@@ -20,22 +20,22 @@ from ledger.services.categories import category_create, category_delete, categor
 class CategoryAdminForm(forms.ModelForm):
     class Meta:
         model = Category
-        fields = ("user", "name", "emoji")
+        fields = ("ledger", "name", "emoji")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "user" in self.fields:
-            self.fields["user"].required = True  # the admin adds a user's own category
+        if "ledger" in self.fields:
+            self.fields["ledger"].required = True  # the admin adds a user's own category
 
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     form = CategoryAdminForm
-    list_display = ("label", "is_default", "user", "sort_order", "created_at")
+    list_display = ("label", "is_default", "ledger", "sort_order", "created_at")
     list_filter = (CategoryKindFilter,)
-    list_select_related = ("user",)
-    search_fields = ("name", "user__email")
-    raw_id_fields = ("user",)
+    list_select_related = ("ledger",)
+    search_fields = ("name", "ledger__memberships__user__email")
+    raw_id_fields = ("ledger",)
     ordering = ("-is_default", "sort_order", "name", "id")
     paginator = LargeTablePaginator
     show_full_result_count = False
@@ -46,12 +46,12 @@ class CategoryAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("user", "name", "emoji")
-        return ("user", "name", "emoji", "is_default", "sort_order", "created_at")
+            return ("ledger", "name", "emoji")
+        return ("ledger", "name", "emoji", "is_default", "sort_order", "created_at")
 
     def get_readonly_fields(self, request, obj=None):
         # A category never changes hands: its transactions are its owner's.
-        return () if obj is None else ("user", "is_default", "sort_order", "created_at")
+        return () if obj is None else ("ledger", "is_default", "sort_order", "created_at")
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_default:
@@ -85,7 +85,7 @@ class CategoryAdmin(admin.ModelAdmin):
             changes = {name: getattr(obj, name) for name in form.changed_data}
             category_update(category=obj, **changes)
             return
-        created = category_create(user=obj.user, name=obj.name, emoji=obj.emoji)
+        created = category_create(ledger=obj.ledger, name=obj.name, emoji=obj.emoji)
         obj.__dict__.update(created.__dict__)
 
     def delete_model(self, request, obj):

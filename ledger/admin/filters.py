@@ -26,9 +26,9 @@ class CategoryListFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         owner = None
         with contextlib.suppress(ValidationError):
-            owner = _uuid(request.GET.get("user__id__exact") or None)
+            owner = _uuid(request.GET.get("ledger__id__exact") or None)
         choices = [("none", "— no category —")]
-        choices += [(str(c.pk), str(c)) for c in category_list(user=owner)]
+        choices += [(str(c.pk), str(c)) for c in category_list(ledger=owner)]
         return choices
 
     def queryset(self, request, queryset):
@@ -63,11 +63,11 @@ class CategoryKindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
 
     def lookups(self, request, model_admin):
-        return [("default", "Default (shared)"), ("user", "A user's own")]
+        return [("default", "Default (shared)"), ("ledger", "A ledger's own")]
 
     def queryset(self, request, queryset):
         if self.value() == "default":
             return queryset.filter(is_default=True)
-        if self.value() == "user":
+        if self.value() == "ledger":
             return queryset.filter(is_default=False)
         return queryset

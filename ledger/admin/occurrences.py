@@ -12,7 +12,7 @@ class RecurringOccurrenceAdmin(admin.ModelAdmin):
     list_display = ("recurring", "date", "created_at")
     list_select_related = ("recurring",)
     raw_id_fields = ("recurring",)
-    search_fields = ("recurring__template_name", "recurring__user__email")
+    search_fields = ("recurring__template_name", "recurring__ledger__memberships__user__email")
     ordering = ("-date", "-id")
     paginator = LargeTablePaginator
     show_full_result_count = False

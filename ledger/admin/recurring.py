@@ -73,11 +73,11 @@ class RecurringTransactionAdminForm(forms.ModelForm):
 
     class Meta:
         model = RecurringTransaction
-        fields = ("user", "template_name", "amount", "is_variable_amount", "category")
+        fields = ("ledger", "template_name", "amount", "is_variable_amount", "category")
 
     def _post_clean(self):
         super()._post_clean()  # self.instance now carries the form's values
-        if self.instance.user_id is None:
+        if self.instance.ledger_id is None:
             return  # the user field's own error says it is required
         try:
             recurring_validate(rule=self.instance)
@@ -90,7 +90,7 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
     form = RecurringTransactionAdminForm
     list_display = (
         "template_name",
-        "user",
+        "ledger",
         "amount_won",
         "type",
         "frequency",
@@ -99,17 +99,17 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
         "period",
     )
     list_filter = ("is_active", "frequency", "type")
-    list_select_related = ("user", "category")
-    search_fields = ("template_name", "description", "user__email")
+    list_select_related = ("ledger", "category")
+    search_fields = ("template_name", "description", "ledger__memberships__user__email")
     search_help_text = "Template name, description, or the user's email."
-    raw_id_fields = ("user",)
+    raw_id_fields = ("ledger",)
     ordering = ("-created_at", "-id")
     paginator = LargeTablePaginator
     show_full_result_count = False
     inlines = [GeneratedTransactionInline]
     actions = ["materialize_now", "deactivate"]
     fields = (
-        "user",
+        "ledger",
         "template_name",
         "description",
         "amount",
@@ -158,7 +158,7 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
         if is_superuser(request):
             # A rule never changes hands; `legacy_id` is the importer's.
             fixed = ("generated_transactions", "legacy_id", "created_at", "updated_at")
-            return fixed if obj is None else ("user", *fixed)
+            return fixed if obj is None else ("ledger", *fixed)
         fields = self.get_fields(request, obj)
         return tuple(name for name in fields if name not in self.support_editable)
 
@@ -184,7 +184,7 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
                     )
             return
         fields = {name: getattr(obj, name) for name in RULE_FIELDS}
-        rule = recurring_create(user=obj.user, **fields)
+        rule = recurring_create(ledger=obj.ledger, **fields)
         obj.__dict__.update(rule.__dict__)
 
     def delete_model(self, request, obj):

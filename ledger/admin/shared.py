@@ -112,7 +112,7 @@ def limit_category_choices(form, obj) -> None:
     """The category picker offers what the row's owner may use (the defaults on an add page)."""
     field = form.base_fields.get("category")
     if field is not None:
-        field.queryset = category_list(user=obj.user if obj else None)
+        field.queryset = category_list(ledger=obj.ledger if obj else None)
 
 
 def delete_each(queryset, delete) -> None:

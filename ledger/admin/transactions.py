@@ -33,16 +33,16 @@ class TransactionAdminForm(forms.ModelForm):
 
     class Meta:
         model = Transaction
-        fields = ("user", "date", "description", "amount", "type", "status", "category")
+        fields = ("ledger", "date", "description", "amount", "type", "status", "category")
 
     def _post_clean(self):
         super()._post_clean()  # self.instance now carries the form's values
-        if self.instance.user_id is None:
+        if self.instance.ledger_id is None:
             return  # the user field's own error says it is required
         try:
             if self.instance._state.adding:
                 transaction_validate_create(
-                    user=self.instance.user,
+                    ledger=self.instance.ledger,
                     amount=self.instance.amount,
                     category=self.instance.category,
                 )
@@ -65,7 +65,7 @@ class TransactionAdmin(admin.ModelAdmin):
     form = TransactionAdminForm
     list_display = (
         "date",
-        "user",
+        "ledger",
         "description",
         "amount_won",
         "type",
@@ -74,17 +74,17 @@ class TransactionAdmin(admin.ModelAdmin):
         "recurring",
     )
     list_filter = ("type", "status", CategoryListFilter, FromRecurringRuleFilter)
-    list_select_related = ("user", "category", "recurring")
+    list_select_related = ("ledger", "category", "recurring")
     date_hierarchy = "date"
-    search_fields = ("description", "user__email")
+    search_fields = ("description", "ledger__memberships__user__email")
     search_help_text = "Words of the description, or a user's whole email address."
-    raw_id_fields = ("user", "recurring")
+    raw_id_fields = ("ledger", "recurring")
     # Matches the (date DESC, id DESC) index: the first page of a million rows is an index scan.
     ordering = ("-date", "-id")
     paginator = LargeTablePaginator
     show_full_result_count = False
     fields = (
-        "user",
+        "ledger",
         "date",
         "description",
         "amount",
@@ -108,7 +108,7 @@ class TransactionAdmin(admin.ModelAdmin):
         # not a scan of every description in a million rows.
         term = search_term.strip()
         if "@" in term and not any(char.isspace() for char in term):
-            return queryset.filter(user__email__iexact=term), False
+            return queryset.filter(ledger__memberships__user__email__iexact=term), False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="amount", ordering="amount")
@@ -127,7 +127,7 @@ class TransactionAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if is_superuser(request):
             # A transaction never changes hands: its owner is set when it is added.
-            return self.never_editable if obj is None else ("user", *self.never_editable)
+            return self.never_editable if obj is None else ("ledger", *self.never_editable)
         fields = self.get_fields(request, obj)
         return tuple(name for name in fields if name not in self.support_editable)
 
@@ -140,7 +140,7 @@ class TransactionAdmin(admin.ModelAdmin):
         """Through the transactions service (the form already ran its validation)."""
         if not change:
             created = transaction_create(
-                user=obj.user,
+                ledger=obj.ledger,
                 date=obj.date,
                 description=obj.description,
                 amount=obj.amount,

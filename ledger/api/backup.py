@@ -31,6 +31,7 @@ from household_ledger.api.slots import ProcessSlots, SlotsBusy
 from ledger.api.budgets import BudgetSerializer
 from ledger.api.categories import CategorySerializer
 from ledger.api.idempotency import IdempotentWriteMixin
+from ledger.api.scope import LedgerScopedMixin
 from ledger.models import TransactionStatus, TransactionType
 from ledger.services.backup import (
     EXPORT_FORMATS,
@@ -234,7 +235,7 @@ class ImportErrorSerializer(serializers.Serializer):
     error = _ImportErrorDetail()
 
 
-class BackupExportView(APIView):
+class BackupExportView(LedgerScopedMixin, APIView):
     content_negotiation_class = _IgnoreFormatParameter
     throttle_scope = "backup"  # household_ledger.api.throttles
 
@@ -256,17 +257,17 @@ class BackupExportView(APIView):
         query = ExportQueryInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         response = StreamingHttpResponse(
-            backup_export(user=request.user, export_format=query.validated_data["format"]),
+            backup_export(ledger=request.ledger, export_format=query.validated_data["format"]),
             content_type="application/json; charset=utf-8",
         )
         response["Content-Disposition"] = backup_content_disposition(
-            filename=backup_export_filename(user=request.user)
+            filename=backup_export_filename(ledger=request.ledger)
         )
         response["Cache-Control"] = "no-store"
         return response
 
 
-class BackupImportView(IdempotentWriteMixin, APIView):
+class BackupImportView(LedgerScopedMixin, IdempotentWriteMixin, APIView):
     parser_classes = [BackupFileParser, MultiPartParser]
     throttle_scope = "backup"  # household_ledger.api.throttles
     streams_body = True  # household_ledger.limits: the body is not read into memory first
@@ -389,8 +390,13 @@ class BackupImportView(IdempotentWriteMixin, APIView):
             params = ImportOptionsInputSerializer(data=options)
             params.is_valid(raise_exception=True)
             try:
+                options = {"time_zone": request.user.time_zone, **params.validated_data}
                 report = backup_import(
-                    user=request.user, file=file, progress=progress, **params.validated_data
+                    ledger=request.ledger,
+                    created_by=request.user,
+                    file=file,
+                    progress=progress,
+                    **options,
                 )
             except BackupTooLarge as exc:
                 raise PayloadTooLarge(exc.message) from exc

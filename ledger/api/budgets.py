@@ -19,6 +19,7 @@ from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
 from ledger.api.fields import MoneyField
 from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.api.paths import YEAR_MONTH_PARAMETER, parse_month
+from ledger.api.scope import LedgerScopedMixin
 from ledger.default_categories import DEFAULT_CATEGORIES
 from ledger.selectors.budgets import budget_in_effect
 from ledger.selectors.categories import category_list
@@ -47,7 +48,7 @@ class UsableCategoryField(serializers.PrimaryKeyRelatedField):
     is as unknown as a random one."""
 
     def get_queryset(self):
-        return category_list(user=self.context["user"])
+        return category_list(ledger=self.context["ledger"])
 
 
 class BudgetLineInputSerializer(serializers.Serializer):
@@ -157,10 +158,10 @@ _INPUT_EXAMPLE = OpenApiExample(
 
 
 def _answer(request, first):
-    return Response(BudgetSerializer(budget_in_effect(user=request.user, month=first)).data)
+    return Response(BudgetSerializer(budget_in_effect(ledger=request.ledger, month=first)).data)
 
 
-class BudgetView(IdempotentWriteMixin, RevisionETagMixin, APIView):
+class BudgetView(LedgerScopedMixin, IdempotentWriteMixin, RevisionETagMixin, APIView):
     @extend_schema(
         tags=["budgets"],
         operation_id="budget_retrieve",
@@ -189,11 +190,11 @@ class BudgetView(IdempotentWriteMixin, RevisionETagMixin, APIView):
     )
     def put(self, request, month):
         first = parse_month(month)
-        serializer = BudgetInputSerializer(data=request.data, context={"user": request.user})
+        serializer = BudgetInputSerializer(data=request.data, context={"ledger": request.ledger})
         if not serializer.is_valid():
             raise exceptions.ValidationError(flat_field_errors(serializer.errors))
         budget_set(
-            user=request.user,
+            ledger=request.ledger,
             month=first,
             total=serializer.validated_data["total"],
             categories=serializer.validated_data["categories"],
@@ -212,6 +213,6 @@ class BudgetView(IdempotentWriteMixin, RevisionETagMixin, APIView):
     )
     def delete(self, request, month):
         first = parse_month(month)
-        if not budget_delete(user=request.user, month=first):
+        if not budget_delete(ledger=request.ledger, month=first):
             raise exceptions.NotFound(f"No budget change was made for {month}.")
         return _answer(request, first)

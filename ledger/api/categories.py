@@ -19,6 +19,7 @@ from household_ledger.api.preconditions import (
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR, error_response
 from ledger.api.fields import MoneyField
 from ledger.api.idempotency import IdempotentWriteMixin
+from ledger.api.scope import LedgerAccess, LedgerScopedMixin
 from ledger.api.transactions import UUID_PATTERN
 from ledger.models import Transaction, TransactionType
 from ledger.selectors.categories import category_list
@@ -155,6 +156,7 @@ SUGGESTION_BAD_TYPE = error_response(
     ),
 )
 class CategoryViewSet(
+    LedgerScopedMixin,
     IdempotentWriteMixin,
     RevisionETagMixin,
     mixins.ListModelMixin,
@@ -165,11 +167,11 @@ class CategoryViewSet(
     revision_etag_actions = ("list", "suggest")
     pagination_class = None
     filter_backends = []
-    permission_classes = [permissions.IsAuthenticated, DefaultCategoryReadOnly]
+    permission_classes = [LedgerAccess, DefaultCategoryReadOnly]
     lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
-        return category_list(user=self.request.user)
+        return category_list(ledger=self.ledger)
 
     @extend_schema(
         summary=f"Suggest up to {MAX_SUGGESTIONS} categories for a description, best first",
@@ -192,7 +194,7 @@ class CategoryViewSet(
         serializer.is_valid(raise_exception=True)
         query = serializer.validated_data
         suggestions = category_suggest(
-            user=request.user, description=query["description"], type=query["type"]
+            ledger=request.ledger, description=query["description"], type=query["type"]
         )
         return Response(CategorySuggestionSerializer(suggestions, many=True).data)
 
@@ -205,7 +207,7 @@ class CategoryViewSet(
     def create(self, request):
         serializer = CategoryInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        category = category_create(user=request.user, **serializer.validated_data)
+        category = category_create(ledger=request.ledger, **serializer.validated_data)
         return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

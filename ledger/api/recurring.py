@@ -12,6 +12,7 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -29,7 +30,14 @@ from household_ledger.api.rows import RowSerializer
 from household_ledger.api.schema import NOT_FOUND, error_response
 from ledger.api.fields import DayOfMonthField, MoneyField, MonthOrDateField, RowReferenceField
 from ledger.api.idempotency import IdempotentWriteMixin
-from ledger.api.transactions import TRANSACTION_FIELDS, TransactionSerializer
+from ledger.api.scope import LedgerScopedMixin
+from ledger.api.transactions import (
+    CREATED_BY_KEYS,
+    TRANSACTION_FIELDS,
+    CreatedBySerializer,
+    TransactionSerializer,
+    created_by_of,
+)
 from ledger.dates import add_months, local_today, month_end
 from ledger.models import Category, Frequency, TransactionType
 from ledger.selectors.categories import category_list
@@ -86,10 +94,10 @@ class RecurringInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(default=True)
     is_variable_amount = serializers.BooleanField(default=False)
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, ledger=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if user is not None:
-            self.fields["category"].queryset = category_list(user=user)
+        if ledger is not None:
+            self.fields["category"].queryset = category_list(ledger=ledger)
 
 
 class RecurringSerializer(RowSerializer):
@@ -116,8 +124,17 @@ class RecurringSerializer(RowSerializer):
     day_of_month = serializers.IntegerField(min_value=1, max_value=31)
     is_active = serializers.BooleanField()
     is_variable_amount = serializers.BooleanField()
+    created_by = serializers.SerializerMethodField(
+        help_text="Who set the rule up: `{id, email}`; null when unknown."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    method_keys = CREATED_BY_KEYS
+
+    @extend_schema_field(CreatedBySerializer(allow_null=True))
+    def get_created_by(self, row) -> dict | None:
+        return created_by_of(row)
 
 
 RECURRING_FIELDS = RecurringSerializer.row_keys()
@@ -165,6 +182,7 @@ _RULE_OUT_EXAMPLE = {
     "category_name": "월세",
     "category_emoji": "🏠",
     "start_date": "2025-01-01",
+    "created_by": {"id": "7d3f0c2e-1b4a-4c8d-9e6f-2a1b3c4d5e6f", "email": "minji@example.com"},
     "created_at": "2025-08-02T09:00:00+09:00",
     "updated_at": "2025-08-02T09:00:00+09:00",
 }
@@ -259,6 +277,7 @@ _INVALID = error_response(
     ),
 )
 class RecurringViewSet(
+    LedgerScopedMixin,
     IdempotentWriteMixin,
     RevisionETagMixin,
     mixins.ListModelMixin,
@@ -272,7 +291,7 @@ class RecurringViewSet(
     revision_etag_actions = ("list",)
 
     def get_queryset(self):
-        return recurring_list(user=self.request.user)
+        return recurring_list(ledger=self.ledger)
 
     def list(self, request):
         page = self.paginate_queryset(recurring_rows(self.get_queryset(), fields=RECURRING_FIELDS))
@@ -287,13 +306,13 @@ class RecurringViewSet(
 
     def _input(self, *, partial=False) -> dict:
         serializer = RecurringInputSerializer(
-            data=self.request.data, partial=partial, user=self.request.user
+            data=self.request.data, partial=partial, ledger=self.request.ledger
         )
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
     def create(self, request):
-        rule = recurring_create(user=request.user, **self._input())
+        rule = recurring_create(ledger=request.ledger, created_by=request.user, **self._input())
         return self._row_response(rule.pk, status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
@@ -344,6 +363,10 @@ class RecurringViewSet(
                         "description": "월세",
                         "amount": 550000,
                         "amount_pending": False,
+                        "created_by": {
+                            "id": "7d3f0c2e-1b4a-4c8d-9e6f-2a1b3c4d5e6f",
+                            "email": "minji@example.com",
+                        },
                         "type": "expense",
                         "category": "0b0e3a53-6b36-4f0f-9d1c-3b5c2a1c7e11",
                         "category_name": "월세",
@@ -366,7 +389,7 @@ class RecurringViewSet(
         through: datetime.date = query.validated_data["through"]
         created = recurring_materialize(rule=rule, through=through)
         rows = transaction_rows(
-            transaction_list(user=request.user)
+            transaction_list(ledger=request.ledger)
             .filter(pk__in=[row.pk for row in created])
             .order_by("date"),
             fields=TRANSACTION_FIELDS,

@@ -14,6 +14,7 @@ from household_ledger.api.schema import VALIDATION_ERROR, error_response
 from ledger.api.budgets import BudgetSerializer
 from ledger.api.categories import CategorySerializer
 from ledger.api.recurring import RECURRING_FIELDS, RecurringSerializer
+from ledger.api.scope import LedgerScopedMixin
 from ledger.api.transactions import TRANSACTION_FIELDS, TransactionSerializer
 from ledger.models import SyncKind
 from ledger.selectors.sync import DEFAULT_LIMIT, MAX_LIMIT, SyncResetRequired, sync_changes
@@ -80,7 +81,7 @@ SYNC_RESET = error_response(
 )
 
 
-class SyncView(APIView):
+class SyncView(LedgerScopedMixin, APIView):
     @extend_schema(
         tags=["sync"],
         summary="Changes since a revision (offline clients)",
@@ -115,7 +116,7 @@ class SyncView(APIView):
         query.is_valid(raise_exception=True)
         try:
             page = sync_changes(
-                user=request.user,
+                ledger=request.ledger,
                 since=query.validated_data["since"],
                 limit=query.validated_data["limit"],
                 fields=FIELDS,

@@ -37,6 +37,7 @@ from ledger.api.paths import (
     parse_day,
     parse_year_month,
 )
+from ledger.api.scope import LedgerScopedMixin
 from ledger.dates import month_end
 from ledger.models import (
     Category,
@@ -66,13 +67,13 @@ _ISO_DATE_FORMATS = ["%Y-%m-%d"]
 
 
 def _own_categories(request):
-    return category_list(user=request.user) if request else Category.objects.none()
+    return category_list(ledger=request.ledger) if request else Category.objects.none()
 
 
 def _own_rules(request):
     if request is None:
         return RecurringTransaction.objects.none()
-    return RecurringTransaction.objects.filter(user=request.user)
+    return RecurringTransaction.objects.filter(ledger=request.ledger)
 
 
 class TransactionFilterForm(forms.Form):
@@ -189,10 +190,28 @@ class TransactionInputSerializer(serializers.Serializer):
         choices=TransactionStatus.choices, default=TransactionStatus.CONFIRMED
     )
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, ledger=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if user is not None:
-            self.fields["category"].queryset = category_list(user=user)
+        if ledger is not None:
+            self.fields["category"].queryset = category_list(ledger=ledger)
+
+
+class CreatedBySerializer(serializers.Serializer):
+    """Who entered a row of a ledger (for a household: which member)."""
+
+    id = serializers.UUIDField()
+    email = serializers.CharField()
+
+
+# The `values()` keys of `created_by`: the user comes by the row's own join, not a query each.
+CREATED_BY_KEYS = ("created_by_id", "created_by__email")
+
+
+def created_by_of(row) -> dict | None:
+    user_id = row.get("created_by_id")
+    if user_id is None:
+        return None
+    return {"id": str(user_id), "email": row.get("created_by__email") or ""}
 
 
 class TransactionSerializer(RowSerializer):
@@ -225,8 +244,18 @@ class TransactionSerializer(RowSerializer):
     amount_pending = serializers.SerializerMethodField(
         help_text="True for a variable-amount occurrence awaiting its amount (amount is null)."
     )
+    created_by = serializers.SerializerMethodField(
+        help_text="Who entered it: `{id, email}`; null when unknown (a rule's occurrence "
+        "carries the rule's author)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    method_keys = CREATED_BY_KEYS
+
+    @extend_schema_field(CreatedBySerializer(allow_null=True))
+    def get_created_by(self, row) -> dict | None:
+        return created_by_of(row)
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_projected(self, row) -> bool:
@@ -271,6 +300,7 @@ _TRANSACTION_EXAMPLE = {
     "recurring": None,
     "projected": False,
     "amount_pending": False,
+    "created_by": {"id": "7d3f0c2e-1b4a-4c8d-9e6f-2a1b3c4d5e6f", "email": "minji@example.com"},
     "created_at": "2025-07-25T12:31:04.120000+09:00",
     "updated_at": "2025-07-25T12:31:04.120000+09:00",
 }
@@ -381,6 +411,7 @@ WRITE_RESPONSES = {400: VALIDATION_ERROR, 404: NOT_FOUND, 412: PRECONDITION_FAIL
     ),
 )
 class TransactionViewSet(
+    LedgerScopedMixin,
     IdempotentWriteMixin,
     RevisionETagMixin,
     ConditionalWriteMixin,
@@ -395,7 +426,7 @@ class TransactionViewSet(
     revision_etag_actions = ("list", "by_date", "by_month")
 
     def get_queryset(self):
-        return transaction_list(user=self.request.user)
+        return transaction_list(ledger=self.ledger)
 
     def list(self, request):
         queryset = self.filter_queryset(self.get_queryset())
@@ -406,12 +437,12 @@ class TransactionViewSet(
         return self._row_response(self.get_object().pk)
 
     def render_current(self, obj) -> dict:
-        row = transaction_row(user=self.request.user, pk=obj.pk, fields=TRANSACTION_FIELDS)
+        row = transaction_row(ledger=self.request.ledger, pk=obj.pk, fields=TRANSACTION_FIELDS)
         return TransactionSerializer(row).data
 
     def _row_response(self, pk, *, status_code=status.HTTP_200_OK) -> Response:
         try:
-            row = transaction_row(user=self.request.user, pk=pk, fields=TRANSACTION_FIELDS)
+            row = transaction_row(ledger=self.request.ledger, pk=pk, fields=TRANSACTION_FIELDS)
         except Transaction.DoesNotExist:
             raise Http404 from None
         return Response(TransactionSerializer(row).data, status=status_code)
@@ -421,7 +452,7 @@ class TransactionViewSet(
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def _input(self, data, **kwargs) -> TransactionInputSerializer:
-        return TransactionInputSerializer(data=data, user=self.request.user, **kwargs)
+        return TransactionInputSerializer(data=data, ledger=self.request.ledger, **kwargs)
 
     @extend_schema(
         summary="Create a transaction",
@@ -432,7 +463,9 @@ class TransactionViewSet(
     def create(self, request):
         serializer = self._input(request.data)
         serializer.is_valid(raise_exception=True)
-        created = transaction_create(user=request.user, **serializer.validated_data)
+        created = transaction_create(
+            ledger=request.ledger, created_by=request.user, **serializer.validated_data
+        )
         return self._row_response(created.pk, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -533,7 +566,7 @@ class TransactionViewSet(
         query = CalendarQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         rows = transaction_calendar(
-            user=request.user,
+            ledger=request.ledger,
             date_from=date_from,
             date_to=date_to,
             include_projected=query.validated_data["include_projected"],

@@ -1,9 +1,9 @@
-"""Reads over budgets: the changes of a user's budget, the budget in effect for a month, and
+"""Reads over budgets: the changes of a ledger's budget, the budget in effect for a month, and
 how a month goes against it.
 
 A budget is effective-dated: a change (`Budget`) made for a month holds from that month on,
 until a later month's change replaces it, so the budget in effect for a month is the latest
-change at or before it. Each function names its owner once (`user_id = %(user)s`, `user=`):
+change at or before it. Each function names its owner once (`ledger_id = %(ledger)s`, `ledger=`):
 moving budgets to a ledger is one change per function.
 
 Budget versus actual counts expense transactions only: `spent` is confirmed, `scheduled` is
@@ -17,7 +17,7 @@ so on back to the start of the chain, at most CARRY_OVER_MONTHS (12) months back
 the carried amount is the sum of the chain months' budgets (from the changes: a multiplication
 per change) minus the chain months' spending (one range sum per category in the same SQL query
 as the month's own sums), so no number of months or transactions adds a query or a loop over
-months, and the sums read at most thirteen months of the user's expense rows.
+months, and the sums read at most thirteen months of the ledger's expense rows.
 """
 
 import datetime
@@ -45,8 +45,8 @@ ZERO = Decimal("0.00")
 RATIO_PLACES = Decimal("0.0001")
 WON = Decimal("1")
 # How far back a carry-over chain reaches: what was left (or overspent) over at most the last
-# twelve months. It bounds the rows the sums read (a year of the user's expense, however long
-# the history: ~1 ms of SQL for a heavy user instead of ~2 ms per 7,500 rows; bench/budgets.py).
+# twelve months. It bounds the rows the sums read (a year of the ledger's expense, however long
+# the history: ~1 ms of SQL for a heavy ledger instead of ~2 ms per 7,500 rows; bench/budgets.py).
 CARRY_OVER_MONTHS = 12
 # `warning` from this share of the month's budget on (spent + scheduled ≥ 80 %).
 WARNING_RATIO = Decimal("0.8")
@@ -57,10 +57,10 @@ CONFIRMED, SCHEDULED = TransactionStatus.CONFIRMED.value, TransactionStatus.SCHE
 EXPENSE = TransactionType.EXPENSE.value
 
 
-def budget_category_list(*, user) -> QuerySet[Category]:
-    """The categories a budget of `user` may hold: those the user may use (the defaults and
+def budget_category_list(*, ledger) -> QuerySet[Category]:
+    """The categories a budget of `ledger` may hold: those the ledger may use (the defaults and
     their own, `category_list`), less the defaults that name income (월급)."""
-    return category_list(user=user).exclude(is_default=True, name__in=INCOME_DEFAULT_CATEGORIES)
+    return category_list(ledger=ledger).exclude(is_default=True, name__in=INCOME_DEFAULT_CATEGORIES)
 
 
 # --- The changes and the budget in effect -------------------------------------------------------
@@ -94,7 +94,7 @@ _TRANSACTIONS = f'"{Transaction._meta.db_table}"'
 _RULES = f'"{RecurringTransaction._meta.db_table}"'
 
 # Every change (through a month) with its lines and their categories, oldest first. A fixed
-# text (values travel as parameters), answered by the unique (user, month) and (budget,
+# text (values travel as parameters), answered by the unique (ledger, month) and (budget,
 # category) indexes.
 _SELECT = (
     "SELECT b.id, b.month, b.total, l.category_id, c.name, c.emoji, l.amount, l.carry_over "  # noqa: S608
@@ -102,26 +102,26 @@ _SELECT = (
     f"LEFT JOIN {_CATEGORIES} AS c ON c.id = l.category_id "
 )
 _ORDER = " ORDER BY b.month, c.is_default DESC, c.sort_order, c.name"
-_CHANGES_SQL = _SELECT + "WHERE b.user_id = %(user)s AND b.month <= %(through)s" + _ORDER
-# The changes written in a window of revisions (`/sync`), by the (user, revision) index.
+_CHANGES_SQL = _SELECT + "WHERE b.ledger_id = %(ledger)s AND b.month <= %(through)s" + _ORDER
+# The changes written in a window of revisions (`/sync`), by the (ledger, revision) index.
 _REVISIONS_SQL = (
-    _SELECT + "WHERE b.user_id = %(user)s AND b.revision > %(since)s "
+    _SELECT + "WHERE b.ledger_id = %(ledger)s AND b.revision > %(since)s "
     "AND b.revision <= %(until)s" + _ORDER
 )
 _LAST_MONTH = datetime.date(9999, 12, 1)
 
 
-def budget_changes(*, user, through: datetime.date | None = None) -> list[BudgetInEffect]:
-    """Every change of `user`'s budget made for a month up to `through`'s (all of them by
+def budget_changes(*, ledger, through: datetime.date | None = None) -> list[BudgetInEffect]:
+    """Every change of `ledger`'s budget made for a month up to `through`'s (all of them by
     default), oldest first, each with its lines (`month` = `since` = the change's month).
     One query."""
-    return _changes(_CHANGES_SQL, {"user": user.pk, "through": through or _LAST_MONTH})
+    return _changes(_CHANGES_SQL, {"ledger": ledger.pk, "through": through or _LAST_MONTH})
 
 
-def budget_changes_between(*, user, since: int, until: int) -> list[BudgetInEffect]:
+def budget_changes_between(*, ledger, since: int, until: int) -> list[BudgetInEffect]:
     """The changes of `user`'s budget last written after revision `since` and at or before
     `until`, by month, each with its lines (the delta of `/sync`). One query."""
-    return _changes(_REVISIONS_SQL, {"user": user.pk, "since": since, "until": until})
+    return _changes(_REVISIONS_SQL, {"ledger": ledger.pk, "since": since, "until": until})
 
 
 def _changes(sql: str, params: dict) -> list[BudgetInEffect]:
@@ -147,10 +147,10 @@ def _changes(sql: str, params: dict) -> list[BudgetInEffect]:
     return changes
 
 
-def budget_in_effect(*, user, month: datetime.date) -> BudgetInEffect:
+def budget_in_effect(*, ledger, month: datetime.date) -> BudgetInEffect:
     """The budget in effect for `month` (its first day): the latest change made for it or an
     earlier month, or an empty budget (`since` None) when there is none. One query."""
-    changes = budget_changes(user=user, through=month)
+    changes = budget_changes(ledger=ledger, through=month)
     if not changes:
         return BudgetInEffect(month=month, since=None, total=None, lines=[])
     latest = changes[-1]
@@ -304,8 +304,8 @@ def _carry_chains(changes: list[BudgetInEffect], month: datetime.date) -> dict:
 # Expense per category: the month's confirmed and scheduled sums and pending rows, and for
 # each carry-over chain (`chain`: category id → its first month) the chain months' sum and
 # pending rows. Grouped first, then joined with the categories' names (for the unbudgeted
-# ones). One pass over the user's expense rows from the earliest chain start through the
-# month, answered by index-only scans of `transaction_stats_idx` (user, date) INCLUDE (type,
+# ones). One pass over the ledger's expense rows from the earliest chain start through the
+# month, answered by index-only scans of `transaction_stats_idx` (ledger, date) INCLUDE (type,
 # status, amount, category). A fixed text; values travel as parameters.
 _MONTH_SQL = (
     "SELECT g.category_id, g.spent, g.scheduled, g.pending, g.before, g.pending_before, "  # noqa: S608
@@ -321,26 +321,26 @@ _MONTH_SQL = (
     f"FROM {_TRANSACTIONS} AS t "
     "LEFT JOIN unnest(%(chain_categories)s::uuid[], %(chain_starts)s::date[]) "
     "AS chain(category_id, start) ON chain.category_id = t.category_id "
-    "WHERE t.user_id = %(user)s AND t.type = %(expense)s "
+    "WHERE t.ledger_id = %(ledger)s AND t.type = %(expense)s "
     "AND t.date BETWEEN %(date_from)s AND %(date_to)s "
     "AND (t.date >= %(first)s OR t.date >= chain.start) "
     f"GROUP BY t.category_id) AS g LEFT JOIN {_CATEGORIES} AS c ON c.id = g.category_id"
 )
 
 
-# The pending occurrences (no amount yet) among the user's expense rows of a range, with their
+# The pending occurrences (no amount yet) among the ledger's expense rows of a range, with their
 # rules' fields that `recurring_amount_estimates` reads. A pending amount is always a scheduled
 # occurrence of a rule (a CHECK of the table). A fixed text, as `_MONTH_SQL`.
 _PENDING_SQL = (
     "SELECT t.category_id, t.date, r.id, r.is_variable_amount, r.amount "  # noqa: S608
     f"FROM {_TRANSACTIONS} AS t JOIN {_RULES} AS r ON r.id = t.recurring_id "
-    "WHERE t.user_id = %(user)s AND t.type = %(expense)s AND t.status = %(scheduled)s "
+    "WHERE t.ledger_id = %(ledger)s AND t.type = %(expense)s AND t.status = %(scheduled)s "
     "AND t.amount IS NULL AND t.date BETWEEN %(date_from)s AND %(date_to)s"
 )
 
 
 def _pending_estimates(
-    *, user, date_from: datetime.date, date_to: datetime.date, first: datetime.date, chains: dict
+    *, ledger, date_from: datetime.date, date_to: datetime.date, first: datetime.date, chains: dict
 ) -> tuple[dict, dict]:
     """The estimated amounts of the pending occurrences counted: ({category id: sum in the
     month}, {category id: sum in its chain before the month}). Two queries: the pending rows
@@ -349,7 +349,7 @@ def _pending_estimates(
         cursor.execute(
             _PENDING_SQL,
             {
-                "user": user.pk,
+                "ledger": ledger.pk,
                 "expense": EXPENSE,
                 "scheduled": SCHEDULED,
                 "date_from": date_from,
@@ -373,7 +373,7 @@ def _pending_estimates(
     return in_month, in_chain
 
 
-def budget_vs_actual(*, user, year: int, month: int, today: datetime.date) -> BudgetVsActual:
+def budget_vs_actual(*, ledger, year: int, month: int, today: datetime.date) -> BudgetVsActual:
     """The month against the budget in effect for it: the total and each budgeted category
     (budget, carried, spent, scheduled, remaining, ratio, status; `daily_allowance` when the
     month is `today`'s), and the unbudgeted categories' spending, largest first.
@@ -385,7 +385,7 @@ def budget_vs_actual(*, user, year: int, month: int, today: datetime.date) -> Bu
     first = datetime.date(year, month, 1)
     last = month_end(first)
     days_left = (last - today).days + 1 if first <= today <= last else None
-    changes = budget_changes(user=user, through=first)
+    changes = budget_changes(ledger=ledger, through=first)
     current = changes[-1] if changes else None
     chains = _carry_chains(changes, first)
     date_from = min([first, *(chain.start for chain in chains.values())])
@@ -393,7 +393,7 @@ def budget_vs_actual(*, user, year: int, month: int, today: datetime.date) -> Bu
         cursor.execute(
             _MONTH_SQL,
             {
-                "user": user.pk,
+                "ledger": ledger.pk,
                 "expense": EXPENSE,
                 "confirmed": CONFIRMED,
                 "scheduled": SCHEDULED,
@@ -412,7 +412,7 @@ def budget_vs_actual(*, user, year: int, month: int, today: datetime.date) -> Bu
         # Read only as far back as a pending row was counted: usually this month alone.
         earliest = date_from if any(row[5] for row in rows) else first
         in_month, in_chain = _pending_estimates(
-            user=user, date_from=earliest, date_to=last, first=first, chains=chains
+            ledger=ledger, date_from=earliest, date_to=last, first=first, chains=chains
         )
     sums = {}
     for category_id, spent, scheduled, pending, before, pending_before, name, emoji in rows:

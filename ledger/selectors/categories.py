@@ -1,16 +1,16 @@
-"""Reads over categories: the global defaults plus a user's own."""
+"""Reads over categories: the global defaults plus a ledger's own."""
 
 from django.db.models import Q, QuerySet
 
 from ledger.models import Category
 
 
-def category_list(*, user) -> QuerySet[Category]:
-    """The categories `user` may see and use: the defaults (in the SPA's order), then their own.
+def category_list(*, ledger) -> QuerySet[Category]:
+    """The categories `ledger` may see and use: the defaults (in the SPA's order), then their own.
 
-    Another user's categories are never part of it, so a lookup by id through this queryset
+    Another ledger's categories are never part of it, so a lookup by id through this queryset
     answers "not found" for them exactly as for a random id.
     """
-    return Category.objects.filter(Q(user__isnull=True) | Q(user=user)).order_by(
+    return Category.objects.filter(Q(ledger__isnull=True) | Q(ledger=ledger)).order_by(
         "-is_default", "sort_order", "name"
     )

@@ -3,22 +3,22 @@ what Korean households call it.
 
 Two sources of evidence, blended (docs/suggestions.md has the method and its figures):
 
-- **History** — the user's own transactions of that type, through their grams
+- **History** — the ledger's own transactions of that type, through their grams
   (`ledger.suggestion_grams`, kept by `ledger.services.suggestions` on every write). Each
   gram of the description seen before votes for the categories it was filed under, in
   proportion to their recency-weighted counts; the whole description weighs four bigrams,
   and a key seen once counts less than one seen often. How much of the description the
   history knows (its coverage, 0–1) is the share of the answer it decides.
 - **Knowledge** — the built-in words of `ledger.suggestion_knowledge` and the names of the
-  user's own categories found in the description; it decides the rest.
+  ledger's own categories found in the description; it decides the rest.
 
 A little of the household's habits (their categories' recency-weighted share among the
 type's rows) breaks ties. When neither source knows a word of the description, the answer is
-those habits alone, at low scores (≤ 0.3); a user with no history then gets an empty list.
+those habits alone, at low scores (≤ 0.3); a ledger with no history then gets an empty list.
 
-One query, whatever the size of the history: the categories the user may use
+One query, whatever the size of the history: the categories the ledger may use
 (`category_list`) beside the evidence rows of the description's grams (a prefix of the
-evidence table's primary key (user, type, gram, category): only those index entries are read).
+evidence table's primary key (ledger, type, gram, category): only those index entries are read).
 """
 
 import datetime
@@ -168,32 +168,34 @@ def _history(keys: list[str], rows) -> tuple[dict, float, dict]:
     return share, coverage, habit_share
 
 
-# The categories `user` may use and the evidence of the description's grams, in one
+# The categories `ledger` may use and the evidence of the description's grams, in one
 # statement: `category_list`'s query (the one definition of those categories) as the ORM
 # compiles it — once per process, since on this hot path (a request per keystroke) compiling
 # costs Django more than PostgreSQL needs to answer (0.5 vs 0.05 ms), and a round trip more
 # than both (0.3 ms; bench/suggest.py) — beside the evidence rows, which a prefix of their
-# table's primary key (user, type, gram, …) finds with one array parameter. Ids come as text
+# table's primary key (ledger, type, gram, …) finds with one array parameter. Ids come as text
 # and `created_at` as a UTC timestamp: parsing a few hundred UUIDs, or the driver's reading
 # of a timestamptz, would cost more than the query.
 _ANY_USER = uuid.UUID(int=0)
-_CATEGORY_COLUMNS = (*CATEGORY_FIELDS, "user_id", "sort_order")
+_CATEGORY_COLUMNS = (*CATEGORY_FIELDS, "ledger_id", "sort_order")
 
 
 @functools.cache
 def _suggestion_sql() -> str:
-    query = category_list(user=_ANY_USER).values_list(*_CATEGORY_COLUMNS).query
+    query = category_list(ledger=_ANY_USER).values_list(*_CATEGORY_COLUMNS).query
     categories_sql, params = query.sql_with_params()
     if list(params) != [_ANY_USER]:
-        raise ImproperlyConfigured("category_list() no longer takes the user as its one parameter")
+        raise ImproperlyConfigured(
+            "category_list() no longer takes the ledger as its one parameter"
+        )
     evidence_table = connection.ops.quote_name(SuggestionGram._meta.db_table)
     return f"""
         WITH evidence AS MATERIALIZED (
             SELECT category_id, gram, count, weight FROM {evidence_table}
-            WHERE user_id = %s AND type = %s AND gram = ANY(%s)
+            WHERE ledger_id = %s AND type = %s AND gram = ANY(%s)
         )
         SELECT c.id::text, c.name, c.emoji, c.is_default, c.created_at AT TIME ZONE 'UTC',
-               c.user_id IS NOT NULL, c.sort_order, NULL, NULL, NULL
+               c.ledger_id IS NOT NULL, c.sort_order, NULL, NULL, NULL
         FROM ({categories_sql}) AS c
         UNION ALL
         SELECT category_id::text, NULL, NULL, NULL, NULL, NULL, NULL, gram, count, weight
@@ -201,14 +203,14 @@ def _suggestion_sql() -> str:
     """  # noqa: S608 - the SQL comes from the ORM and the model
 
 
-def _categories_and_evidence(*, user, type: str, keys: list[str]) -> tuple[dict, list]:
-    """The categories `user` may use (id → (fields, whether it is one of the user's own,
+def _categories_and_evidence(*, ledger, type: str, keys: list[str]) -> tuple[dict, list]:
+    """The categories `ledger` may use (id → (fields, whether it is one of the ledger's own,
     its sort order)) and the evidence rows (gram, category id, count, weight) of `keys` and
     of all the type's rows."""
     width = len(CATEGORY_FIELDS)
     categories, evidence = {}, []
     with connection.cursor() as cursor:
-        cursor.execute(_suggestion_sql(), [user.pk, type, [ALL, *keys], user.pk])
+        cursor.execute(_suggestion_sql(), [ledger.pk, type, [ALL, *keys], ledger.pk])
         for row in cursor.fetchall():
             if row[1] is None:  # no name: an evidence row
                 evidence.append((row[width + 2], row[0], row[width + 3], row[width + 4]))
@@ -219,11 +221,11 @@ def _categories_and_evidence(*, user, type: str, keys: list[str]) -> tuple[dict,
     return categories, evidence
 
 
-def category_suggest(*, user, description: str, type: str) -> list[CategorySuggestion]:
-    """Up to MAX_SUGGESTIONS categories `user` may use for a `type` transaction described
+def category_suggest(*, ledger, description: str, type: str) -> list[CategorySuggestion]:
+    """Up to MAX_SUGGESTIONS categories `ledger` may use for a `type` transaction described
     so, best first, each with a score from 0 to 1 (see the module's docstring)."""
     keys = grams(description)
-    categories, evidence = _categories_and_evidence(user=user, type=type, keys=keys)
+    categories, evidence = _categories_and_evidence(ledger=ledger, type=type, keys=keys)
     share, coverage, habits = _history(keys, evidence)
 
     own = _Vocabulary(

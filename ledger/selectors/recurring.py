@@ -23,9 +23,9 @@ from ledger.models import (
 )
 
 
-def recurring_list(*, user) -> QuerySet[RecurringTransaction]:
-    """The user's rules by template name (then creation)."""
-    return RecurringTransaction.objects.filter(user=user).order_by(
+def recurring_list(*, ledger) -> QuerySet[RecurringTransaction]:
+    """The ledger's rules by template name (then creation)."""
+    return RecurringTransaction.objects.filter(ledger=ledger).order_by(
         "template_name", "created_at", "id"
     )
 
@@ -102,19 +102,19 @@ def recurring_amount_estimates(*, rules: Iterable[RecurringTransaction]) -> dict
 
 
 def recurring_projection(
-    *, user, date_from: datetime.date, date_to: datetime.date, with_category: bool = True
+    *, ledger, date_from: datetime.date, date_to: datetime.date, with_category: bool = True
 ) -> list[ProjectedOccurrence]:
-    """The user's active rules' occurrences in the range that were never materialized, by date
+    """The ledger's active rules' occurrences in the range that were never materialized, by date
     (then rule name and creation).
 
     Dates that already have a transaction, or whose occurrence was materialized once and then
-    deleted by the user, are not projected. One query whatever the number of rules: each rule
+    deleted by the ledger, are not projected. One query whatever the number of rules: each rule
     comes with the dates in the range it already has (`_TAKEN_DATES`, answered by the
     (recurring, date) unique indexes of both tables). `with_category=False` leaves the rules'
     categories unloaded (for callers that need only `category_id`).
     """
     rules = (
-        RecurringTransaction.objects.filter(user=user, is_active=True, start_date__lte=date_to)
+        RecurringTransaction.objects.filter(ledger=ledger, is_active=True, start_date__lte=date_to)
         .exclude(end_date__lt=date_from.replace(day=1))
         # A constant SQL text; the dates travel as parameters.
         .annotate(taken=RawSQL(_TAKEN_DATES, (date_from, date_to) * 2))  # noqa: S611

@@ -1,4 +1,4 @@
-"""Statistics over a user's ledger: the figures behind `/stats/*` and the admin's stats panel.
+"""Statistics over a ledger's ledger: the figures behind `/stats/*` and the admin's stats panel.
 
 Every figure is one PostgreSQL aggregate (`SUM … FILTER`, `GROUP BY`) written once below, in a
 fixed number of queries whatever the number of rows: nothing here loads transactions into
@@ -163,12 +163,15 @@ class TrendStats:
 # --- The aggregates, as fixed SQL -------------------------------------------------------------
 # The only way these figures are computed. Fixed texts rather than ORM querysets because
 # compiling the queryset on each request took longer than PostgreSQL took to answer it for a
-# month (docs/performance.md). Each one reads only the user's own rows (`user_id = %(user)s`)
-# and is answered by index-only scans of `transaction_stats_idx` (user, date) INCLUDE (type,
+# month (docs/performance.md). Each one reads only the ledger's own rows (`ledger_id = %(ledger)s`)
+# and is answered by index-only scans of `transaction_stats_idx` (ledger, date) INCLUDE (type,
 # status, amount, category). Values travel as parameters; only table names are interpolated.
 _TRANSACTIONS = f'"{Transaction._meta.db_table}"'
 _CATEGORIES = f'"{Category._meta.db_table}"'
-_PERIOD = "user_id = %(user)s AND date BETWEEN %(date_from)s AND %(date_to)s"
+# The rows counted: the ledger's, or with `member` only those that member entered (`?member=`;
+# NULL = everyone — a literal NULL the planner folds away, so the plans stay the same).
+_ROWS = "ledger_id = %(ledger)s AND (%(member)s::uuid IS NULL OR created_by_id = %(member)s::uuid)"
+_PERIOD = f"{_ROWS} AND date BETWEEN %(date_from)s AND %(date_to)s"
 
 
 def _sum(condition: str) -> str:
@@ -215,14 +218,15 @@ _ASSETS_SQL = (
     f"{_sum('status = %(confirmed)s AND type = %(expense)s')}, "
     f"{_sum('status = %(scheduled)s AND type = %(income)s')}, "
     f"{_sum('status = %(scheduled)s AND type = %(expense)s')} "
-    f"FROM {_TRANSACTIONS} WHERE user_id = %(user)s"
+    f"FROM {_TRANSACTIONS} WHERE {_ROWS}"
 )
 _ASSETS_AS_OF_SQL = f"{_ASSETS_SQL} AND date <= %(as_of)s"
 
 
-def _fetch_all(sql: str, *, user, **params) -> list[tuple]:
+def _fetch_all(sql: str, *, ledger, member=None, **params) -> list[tuple]:
     params = {
-        "user": user.pk,
+        "ledger": ledger.pk,
+        "member": member,
         "income": INCOME,
         "expense": EXPENSE,
         "confirmed": CONFIRMED,
@@ -235,13 +239,19 @@ def _fetch_all(sql: str, *, user, **params) -> list[tuple]:
 
 
 def _category_totals(
-    *, user, date_from: datetime.date, date_to: datetime.date, type: str | None = None
+    *,
+    ledger,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    type: str | None = None,
+    member=None,
 ) -> list[CategoryTotal]:
     """Totals per (category, type) with each category's name, emoji and share of its type's
     total, largest first. One query."""
     rows = _fetch_all(
         _CATEGORY_GROUPS_OF_TYPE_SQL if type else _CATEGORY_GROUPS_SQL,
-        user=user,
+        ledger=ledger,
+        member=member,
         date_from=date_from,
         date_to=date_to,
         type=type,
@@ -270,7 +280,12 @@ def _category_totals(
 
 
 def stats_summary(
-    *, user, date_from: datetime.date, date_to: datetime.date, status: str | None = None
+    *,
+    ledger,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    status: str | None = None,
+    member=None,
 ) -> PeriodSummary:
     """Income, expense, net and count over [date_from, date_to]; optionally one status only.
 
@@ -278,7 +293,8 @@ def stats_summary(
     """
     [(income, expense, count)] = _fetch_all(
         _SUMMARY_OF_STATUS_SQL if status else _SUMMARY_SQL,
-        user=user,
+        ledger=ledger,
+        member=member,
         date_from=date_from,
         date_to=date_to,
         status=status,
@@ -293,7 +309,9 @@ def stats_summary(
     )
 
 
-def stats_monthly(*, user, year: int, month: int, include_projected: bool = False) -> MonthlyStats:
+def stats_monthly(
+    *, ledger, year: int, month: int, include_projected: bool = False, member=None
+) -> MonthlyStats:
     """One calendar month: totals (scheduled included, as the SPA's cards), the same split
     into confirmed and scheduled, totals per category with their share, and per day.
 
@@ -310,7 +328,7 @@ def stats_monthly(*, user, year: int, month: int, include_projected: bool = Fals
     by_day: dict[datetime.date, dict] = {}
     by_status = {CONFIRMED: dict(zero), SCHEDULED: dict(zero)}
     for day, type_, status, total, count in _fetch_all(
-        _DAY_GROUPS_SQL, user=user, date_from=date_from, date_to=date_to
+        _DAY_GROUPS_SQL, ledger=ledger, member=member, date_from=date_from, date_to=date_to
     ):
         for bucket in (by_day.setdefault(day, dict(zero)), by_status[status]):
             bucket[type_] += total
@@ -328,17 +346,21 @@ def stats_monthly(*, user, year: int, month: int, include_projected: bool = Fals
         count=confirmed.count + scheduled.count,
         confirmed=confirmed,
         scheduled=scheduled,
-        categories=_category_totals(user=user, date_from=date_from, date_to=date_to),
+        categories=_category_totals(
+            ledger=ledger, date_from=date_from, date_to=date_to, member=member
+        ),
         days=[DayTotal(date=day, **figures) for day, figures in by_day.items()],
         projected=(
-            stats_projected(user=user, date_from=date_from, date_to=date_to)
+            stats_projected(ledger=ledger, date_from=date_from, date_to=date_to, member=member)
             if include_projected
             else None
         ),
     )
 
 
-def stats_projected(*, user, date_from: datetime.date, date_to: datetime.date) -> ProjectedTotals:
+def stats_projected(
+    *, ledger, date_from: datetime.date, date_to: datetime.date, member=None
+) -> ProjectedTotals:
     """Sums of the occurrences `recurring_projection` projects in the range (the SPA's 📅).
 
     Rules without a fixed amount (variable-amount rules) are left out: there is nothing to sum.
@@ -355,9 +377,10 @@ def stats_projected(*, user, date_from: datetime.date, date_to: datetime.date) -
             category_id=occurrence.rule.category_id,
         )
         for occurrence in recurring_projection(
-            user=user, date_from=date_from, date_to=date_to, with_category=False
+            ledger=ledger, date_from=date_from, date_to=date_to, with_category=False
         )
         if occurrence.amount is not None
+        and (member is None or occurrence.rule.created_by_id == member)
     ]
     by_day: dict[datetime.date, list[ProjectedOccurrenceItem]] = {}
     for item in occurrences:
@@ -378,12 +401,19 @@ def stats_projected(*, user, date_from: datetime.date, date_to: datetime.date) -
 
 
 def stats_by_category(
-    *, user, date_from: datetime.date, date_to: datetime.date, type: str | None = None
+    *,
+    ledger,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    type: str | None = None,
+    member=None,
 ) -> CategoryStats:
     """Totals per (category, type) over the period, largest first; uncategorized rows have
     `category_id` None. Every transaction counts, scheduled ones included. One query.
     """
-    categories = _category_totals(user=user, date_from=date_from, date_to=date_to, type=type)
+    categories = _category_totals(
+        ledger=ledger, date_from=date_from, date_to=date_to, type=type, member=member
+    )
     return CategoryStats(
         date_from=date_from,
         date_to=date_to,
@@ -394,14 +424,19 @@ def stats_by_category(
     )
 
 
-def stats_assets(*, user, as_of: datetime.date | None = None) -> AssetsStats:
+def stats_assets(*, ledger, as_of: datetime.date | None = None, member=None) -> AssetsStats:
     """Total assets (confirmed income − confirmed expense over all time, or up to `as_of`
     inclusive) and the scheduled sums that give the balance after them. One query.
 
     `as_of` filters by date; statuses are today's (a transaction confirmed since counts as
     confirmed).
     """
-    [sums] = _fetch_all(_ASSETS_SQL if as_of is None else _ASSETS_AS_OF_SQL, user=user, as_of=as_of)
+    [sums] = _fetch_all(
+        _ASSETS_SQL if as_of is None else _ASSETS_AS_OF_SQL,
+        ledger=ledger,
+        member=member,
+        as_of=as_of,
+    )
     confirmed_income, confirmed_expense, scheduled_income, scheduled_expense = sums
     return AssetsStats(
         as_of=as_of,
@@ -412,18 +447,20 @@ def stats_assets(*, user, as_of: datetime.date | None = None) -> AssetsStats:
     )
 
 
-def stats_trend(*, user, months: int = 12, until: datetime.date | None = None) -> TrendStats:
+def stats_trend(
+    *, ledger, months: int = 12, until: datetime.date | None = None, member=None
+) -> TrendStats:
     """Income, expense, net and count per calendar month for the last `months` months, ending
-    with the month of `until` (default: today in the user's time zone). Months without
+    with the month of `until` (default: today in the ledger's time zone). Months without
     transactions are zeros. One query.
     """
-    until = until or local_today(user_time_zone(user))
+    until = until or local_today(user_time_zone(ledger))
     date_from = add_months(until, -(months - 1))
     date_to = month_end(until)
     found = {
         month: (income, expense, count)
         for month, income, expense, count in _fetch_all(
-            _TREND_SQL, user=user, date_from=date_from, date_to=date_to
+            _TREND_SQL, ledger=ledger, member=member, date_from=date_from, date_to=date_to
         )
     }
     items = []

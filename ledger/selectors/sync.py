@@ -1,8 +1,8 @@
-"""What changed in a user's ledger since a revision: the delta of `GET /sync`.
+"""What changed in a ledger's ledger since a revision: the delta of `GET /sync`.
 
 Every write stamps the rows it writes with the owner's new revision and leaves a tombstone for
 each row it deletes (`ledger.services.revisions`), so "changed since R" is "revision > R" on
-each table, answered by its (user, revision) index. A page holds whole revisions (a bulk
+each table, answered by its (ledger, revision) index. A page holds whole revisions (a bulk
 write gives each batch a revision of its own, so no revision is larger than a batch), which
 lets a client resume from the page's `revision` without ever missing or repeating a row.
 """
@@ -42,14 +42,14 @@ class SyncPage:
     deleted: dict = field(default_factory=dict)
 
 
-def _changed(user, since: int) -> dict[str, QuerySet]:
-    """Each synced table's rows of `user` changed after `since` (own categories; the shared
+def _changed(ledger, since: int) -> dict[str, QuerySet]:
+    """Each synced table's rows of `ledger` changed after `since` (own categories; the shared
     defaults, which never change, come with the first page of a full snapshot only)."""
     return {
-        SyncKind.TRANSACTION: Transaction.objects.filter(user=user, revision__gt=since),
-        SyncKind.RECURRING: RecurringTransaction.objects.filter(user=user, revision__gt=since),
-        SyncKind.CATEGORY: Category.objects.filter(user=user, revision__gt=since),
-        SyncKind.BUDGET: Budget.objects.filter(user=user, revision__gt=since),
+        SyncKind.TRANSACTION: Transaction.objects.filter(ledger=ledger, revision__gt=since),
+        SyncKind.RECURRING: RecurringTransaction.objects.filter(ledger=ledger, revision__gt=since),
+        SyncKind.CATEGORY: Category.objects.filter(ledger=ledger, revision__gt=since),
+        SyncKind.BUDGET: Budget.objects.filter(ledger=ledger, revision__gt=since),
     }
 
 
@@ -70,19 +70,19 @@ def _page_end(*, querysets: Sequence[QuerySet], limit: int) -> int | None:
     return end
 
 
-def sync_changes(*, user, since: int, limit: int, fields: dict[str, Sequence[str]]) -> SyncPage:
+def sync_changes(*, ledger, since: int, limit: int, fields: dict[str, Sequence[str]]) -> SyncPage:
     """The page of changes after revision `since`, rows as dicts with the `fields` of each
-    kind's rendering; `revision` is where the next page starts (the user's current revision
+    kind's rendering; `revision` is where the next page starts (the ledger's current revision
     once nothing is left)."""
-    current = user.revision
+    current = ledger.revision
     # Older than the kept tombstones, or newer than the data (a database restored from a
     # backup): what changed cannot be told, only the whole ledger.
-    if 0 < since < user.sync_floor or since > current:
+    if 0 < since < ledger.sync_floor or since > current:
         raise SyncResetRequired
     if since == current and since > 0:
         return SyncPage(revision=current, has_more=False, deleted=_empty_deleted())
-    changed = _changed(user, since)
-    tombstones = Tombstone.objects.filter(user=user, revision__gt=since)
+    changed = _changed(ledger, since)
+    tombstones = Tombstone.objects.filter(ledger=ledger, revision__gt=since)
     end = _page_end(querysets=[*changed.values(), tombstones], limit=limit)
     if end is None:
         end = current  # a snapshot of the defaults only, or nothing at all
@@ -90,7 +90,7 @@ def sync_changes(*, user, since: int, limit: int, fields: dict[str, Sequence[str
     if since == 0:
         # The defaults (and rows older than revisions) have revision 0: counted in no page,
         # they come with the first one, so a page never ends at `since` and paging moves on.
-        unrevised = Category.objects.filter(Q(user__isnull=True) | Q(user=user, revision=0))
+        unrevised = Category.objects.filter(Q(ledger__isnull=True) | Q(ledger=ledger, revision=0))
         in_page[SyncKind.CATEGORY] = unrevised | in_page[SyncKind.CATEGORY]
     has_more = any(
         queryset.filter(revision__gt=end).exists() for queryset in [*changed.values(), tombstones]
@@ -108,7 +108,7 @@ def sync_changes(*, user, since: int, limit: int, fields: dict[str, Sequence[str
         transactions=rows(SyncKind.TRANSACTION),
         recurring=rows(SyncKind.RECURRING),
         categories=list(in_page[SyncKind.CATEGORY].order_by("revision", "sort_order", "name")),
-        budgets=budget_changes_between(user=user, since=since, until=end),
+        budgets=budget_changes_between(ledger=ledger, since=since, until=end),
         deleted=deleted,
     )
 

@@ -14,13 +14,13 @@ from ledger.models import Transaction, TransactionStatus
 from ledger.selectors.recurring import ProjectedOccurrence, recurring_projection
 
 
-def transaction_list(*, user) -> QuerySet[Transaction]:
-    """The user's transactions, newest date first then newest created.
+def transaction_list(*, ledger) -> QuerySet[Transaction]:
+    """The ledger's transactions, newest date first then newest created.
 
     Filtering (django-filter) and pagination are applied on top by the API. The base filter is
-    on `user` and the default order matches the (user, date, created_at, id) index.
+    on `ledger` and the default order matches the (ledger, date, created_at, id) index.
     """
-    return Transaction.objects.filter(user=user).order_by("-date", "-created_at", "-id")
+    return Transaction.objects.filter(ledger=ledger).order_by("-date", "-created_at", "-id")
 
 
 def transaction_rows(queryset: QuerySet[Transaction], *, fields: Sequence[str]) -> QuerySet:
@@ -28,9 +28,9 @@ def transaction_rows(queryset: QuerySet[Transaction], *, fields: Sequence[str]) 
     return queryset.values(*fields)
 
 
-def transaction_row(*, user, pk, fields: Sequence[str]) -> dict:
-    """One of the user's transactions as a dict row; Transaction.DoesNotExist otherwise."""
-    return transaction_rows(Transaction.objects.filter(user=user, pk=pk), fields=fields).get()
+def transaction_row(*, ledger, pk, fields: Sequence[str]) -> dict:
+    """One of the ledger's transactions as a dict row; Transaction.DoesNotExist otherwise."""
+    return transaction_rows(Transaction.objects.filter(ledger=ledger, pk=pk), fields=fields).get()
 
 
 def _projected_row(occurrence: ProjectedOccurrence) -> dict:
@@ -56,7 +56,7 @@ def _projected_row(occurrence: ProjectedOccurrence) -> dict:
 
 def transaction_calendar(
     *,
-    user,
+    ledger,
     date_from: datetime.date,
     date_to: datetime.date,
     include_projected: bool,
@@ -66,14 +66,14 @@ def transaction_calendar(
     `include_projected`, each day's projected occurrences after its real transactions."""
     rows = list(
         transaction_rows(
-            Transaction.objects.filter(user=user, date__range=(date_from, date_to)).order_by(
+            Transaction.objects.filter(ledger=ledger, date__range=(date_from, date_to)).order_by(
                 "date", "created_at", "id"
             ),
             fields=fields,
         )
     )
     if include_projected:
-        projected = recurring_projection(user=user, date_from=date_from, date_to=date_to)
+        projected = recurring_projection(ledger=ledger, date_from=date_from, date_to=date_to)
         rows.extend(_projected_row(occurrence) for occurrence in projected)
         # Stable: within a day, real transactions (in creation order) before projected ones.
         rows.sort(key=lambda row: row["date"])

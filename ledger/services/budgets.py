@@ -4,7 +4,7 @@
 on, replacing a change made for the same month; `budget_delete` removes the change of a month,
 so the one before applies again. Each write locks the owner and bumps their revision in its
 own database transaction (`ledger.services.revisions`). The owner is named once per function
-(`user=`): moving budgets to a ledger is one change each.
+(`ledger=`): moving budgets to a ledger is one change each.
 """
 
 import datetime
@@ -28,7 +28,7 @@ MONTH_MESSAGE = "Enter a month from 1900-01 to 2100-12."
 POSITIVE = "Must be greater than 0."
 
 
-def _check(*, user, month: datetime.date, total: Decimal | None, lines: Sequence[Mapping]):
+def _check(*, ledger, month: datetime.date, total: Decimal | None, lines: Sequence[Mapping]):
     """The rules of a change, raising ValidationError naming each field at fault
     (`categories[2].category`)."""
     errors: dict[str, str] = {}
@@ -38,7 +38,7 @@ def _check(*, user, month: datetime.date, total: Decimal | None, lines: Sequence
         errors["total"] = POSITIVE
     categories = [line["category"] for line in lines]
     allowed = set(
-        budget_category_list(user=user)
+        budget_category_list(ledger=ledger)
         .filter(pk__in=[category.pk for category in categories])
         .values_list("pk", flat=True)
     )
@@ -48,7 +48,7 @@ def _check(*, user, month: datetime.date, total: Decimal | None, lines: Sequence
         if category.pk in seen:
             errors[f"categories[{index}].category"] = LISTED_TWICE
         elif category.pk not in allowed:
-            usable = category_list(user=user).filter(pk=category.pk).exists()
+            usable = category_list(ledger=ledger).filter(pk=category.pk).exists()
             message = NOT_EXPENSE.format(name=category.name) if usable else UNKNOWN_CATEGORY
             errors[f"categories[{index}].category"] = message
         seen.add(category.pk)
@@ -59,17 +59,17 @@ def _check(*, user, month: datetime.date, total: Decimal | None, lines: Sequence
 
 
 def budget_set(
-    *, user, month: datetime.date, total: Decimal | None, categories: Sequence[Mapping]
+    *, ledger, month: datetime.date, total: Decimal | None, categories: Sequence[Mapping]
 ) -> Budget:
-    """Set `user`'s budget from `month` (its first day) on: `total` (None: no overall limit)
+    """Set `ledger`'s budget from `month` (its first day) on: `total` (None: no overall limit)
     and one line per expense category, each `{"category": Category, "amount": Decimal,
     "carry_over": bool}`. Replaces the change already made for that month, if any; later
     months' changes still apply from their own months."""
-    _check(user=user, month=month, total=total, lines=categories)
+    _check(ledger=ledger, month=month, total=total, lines=categories)
     with db_transaction.atomic():
-        revision = revision_bump(user=user)
+        revision = revision_bump(ledger=ledger)
         budget, created = Budget.objects.get_or_create(
-            user=user, month=month, defaults={"total": total, "revision": revision}
+            ledger=ledger, month=month, defaults={"total": total, "revision": revision}
         )
         if not created:
             budget.total = total
@@ -78,6 +78,7 @@ def budget_set(
             BudgetLine.objects.filter(budget=budget).delete()
         BudgetLine.objects.bulk_create(
             BudgetLine(
+                ledger=ledger,
                 budget=budget,
                 category=line["category"],
                 amount=line["amount"],
@@ -88,27 +89,29 @@ def budget_set(
     return budget
 
 
-def budget_delete(*, user, month: datetime.date) -> bool:
-    """Remove the change of `user`'s budget made for `month`, so the change before it (if
+def budget_delete(*, ledger, month: datetime.date) -> bool:
+    """Remove the change of `ledger`'s budget made for `month`, so the change before it (if
     any) applies again. False when no change was made for that month."""
     with db_transaction.atomic():
-        owner_lock(user_ids=[user.pk])
-        ids = list(Budget.objects.filter(user=user, month=month).values_list("pk", flat=True))
+        owner_lock(ledger_ids=[ledger.pk])
+        ids = list(Budget.objects.filter(ledger=ledger, month=month).values_list("pk", flat=True))
         if ids:  # nothing changed otherwise: the revision (and every ETag) stays
-            revision = revision_bump(user=user)
+            revision = revision_bump(ledger=ledger)
             Budget.objects.filter(pk__in=ids).delete()
             tombstone_record(
-                user_id=user.pk, kind=SyncKind.BUDGET, object_ids=ids, revision=revision
+                ledger_id=ledger.pk, kind=SyncKind.BUDGET, object_ids=ids, revision=revision
             )
     return bool(ids)
 
 
-def budget_bulk_delete(*, user, queryset: QuerySet[Budget]) -> int:
-    """Delete the changes of `queryset` that are `user`'s (an import's replace); returns how
+def budget_bulk_delete(*, ledger, queryset: QuerySet[Budget]) -> int:
+    """Delete the changes of `queryset` that are `ledger`'s (an import's replace); returns how
     many went."""
     with db_transaction.atomic():
-        revision = revision_bump(user=user)
-        ids = list(queryset.filter(user=user).values_list("pk", flat=True))
+        revision = revision_bump(ledger=ledger)
+        ids = list(queryset.filter(ledger=ledger).values_list("pk", flat=True))
         _, deleted = Budget.objects.filter(pk__in=ids).delete()
-        tombstone_record(user_id=user.pk, kind=SyncKind.BUDGET, object_ids=ids, revision=revision)
+        tombstone_record(
+            ledger_id=ledger.pk, kind=SyncKind.BUDGET, object_ids=ids, revision=revision
+        )
     return deleted.get(Budget._meta.label, 0)

@@ -1,4 +1,4 @@
-"""Writes to categories: a user's own ones. The global defaults are read-only to users."""
+"""Writes to categories: a ledger's own ones. The global defaults are read-only to users."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ from ledger.selectors.categories import category_list
 from ledger.services.revisions import revision_bump, tombstone_record
 from ledger.services.transactions import transaction_bulk_change
 
-# A user's own categories are listed unpaginated; this keeps that list bounded.
+# A ledger's own categories are listed unpaginated; this keeps that list bounded.
 MAX_CATEGORIES_PER_USER = 200
 DUPLICATE_NAME = "A category with this name already exists (your own or a default one)."
 
@@ -27,10 +27,10 @@ class CategoryDeletion:
     uncategorized_recurring_rules: int
 
 
-def _check_name_free(*, user, name: str, exclude_id=None) -> None:
-    """Names are unique among a user's own categories and may not repeat a default's name,
+def _check_name_free(*, ledger, name: str, exclude_id=None) -> None:
+    """Names are unique among a ledger's own categories and may not repeat a default's name,
     so a name always means one category in the SPA's picker and in imports."""
-    clash = category_list(user=user).filter(name=name)
+    clash = category_list(ledger=ledger).filter(name=name)
     if exclude_id is not None:
         clash = clash.exclude(pk=exclude_id)
     if clash.exists():
@@ -38,7 +38,7 @@ def _check_name_free(*, user, name: str, exclude_id=None) -> None:
 
 
 def _check_own(*, category: Category) -> None:
-    if category.is_default or category.user_id is None:
+    if category.is_default or category.ledger_id is None:
         raise PermissionDenied("Default categories are read-only.")
 
 
@@ -47,7 +47,7 @@ def _save(category: Category, **kwargs) -> None:
     # unique constraint decides, and the answer is the same 400 naming `name`.
     try:
         with db_transaction.atomic():
-            category.revision = revision_bump(user=category.user)
+            category.revision = revision_bump(ledger=category.ledger)
             if "update_fields" in kwargs:
                 kwargs["update_fields"] = [*kwargs["update_fields"], "revision"]
             category.save(**kwargs)
@@ -55,47 +55,47 @@ def _save(category: Category, **kwargs) -> None:
         raise ValidationError({"name": DUPLICATE_NAME}) from error
 
 
-def _check_room(*, user, adding: int) -> None:
-    """At most MAX_CATEGORIES_PER_USER of a user's own. Call it after `revision_bump`: its row
-    lock on the user serializes the user's concurrent writes, so parallel creates cannot pass
+def _check_room(*, ledger, adding: int) -> None:
+    """At most MAX_CATEGORIES_PER_USER of a ledger's own. Call it after `revision_bump`: its row
+    lock on the ledger serializes the ledger's concurrent writes, so parallel creates cannot pass
     the count."""
-    if Category.objects.filter(user=user).count() + adding > MAX_CATEGORIES_PER_USER:
+    if Category.objects.filter(ledger=ledger).count() + adding > MAX_CATEGORIES_PER_USER:
         raise ValidationError(
             {"name": f"You can have at most {MAX_CATEGORIES_PER_USER} categories of your own."}
         )
 
 
-def category_create(*, user, name: str, emoji: str = "") -> Category:
-    """Create one of the user's own categories (at most MAX_CATEGORIES_PER_USER)."""
+def category_create(*, ledger, name: str, emoji: str = "") -> Category:
+    """Create one of the ledger's own categories (at most MAX_CATEGORIES_PER_USER)."""
     try:
         with db_transaction.atomic():
-            revision = revision_bump(user=user)
-            _check_room(user=user, adding=1)
-            _check_name_free(user=user, name=name)
+            revision = revision_bump(ledger=ledger)
+            _check_room(ledger=ledger, adding=1)
+            _check_name_free(ledger=ledger, name=name)
             return Category.objects.create(
-                user=user, name=name, emoji=emoji, is_default=False, revision=revision
+                ledger=ledger, name=name, emoji=emoji, is_default=False, revision=revision
             )
     except IntegrityError as error:
         raise ValidationError({"name": DUPLICATE_NAME}) from error
 
 
-def category_bulk_create(*, user, categories: Sequence[Category]) -> list[Category]:
-    """Insert many prepared categories of `user` in one statement (the import), within the
+def category_bulk_create(*, ledger, categories: Sequence[Category]) -> list[Category]:
+    """Insert many prepared categories of `ledger` in one statement (the import), within the
     same cap and name rules as `category_create`; all or none."""
-    if any(category.user_id != user.pk or category.is_default for category in categories):
-        raise ValueError("category_bulk_create: every category must be an own one of `user`")
+    if any(category.ledger_id != ledger.pk or category.is_default for category in categories):
+        raise ValueError("category_bulk_create: every category must be an own one of `ledger`")
     if not categories:
         return []
     try:
         with db_transaction.atomic():
-            revision = revision_bump(user=user)
+            revision = revision_bump(ledger=ledger)
             for category in categories:
                 category.revision = revision
-            _check_room(user=user, adding=len(categories))
+            _check_room(ledger=ledger, adding=len(categories))
             names = [category.name for category in categories]
             if (
                 len(set(names)) < len(names)
-                or category_list(user=user).filter(name__in=names).exists()
+                or category_list(ledger=ledger).filter(name__in=names).exists()
             ):
                 raise ValidationError({"name": DUPLICATE_NAME})
             return Category.objects.bulk_create(categories)
@@ -104,13 +104,13 @@ def category_bulk_create(*, user, categories: Sequence[Category]) -> list[Catego
 
 
 def category_update(*, category: Category, **changes) -> Category:
-    """Change `name` and/or `emoji` of one of the user's own categories."""
+    """Change `name` and/or `emoji` of one of the ledger's own categories."""
     _check_own(category=category)
     unknown = set(changes) - {"name", "emoji"}
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
     if "name" in changes:
-        _check_name_free(user=category.user, name=changes["name"], exclude_id=category.pk)
+        _check_name_free(ledger=category.ledger, name=changes["name"], exclude_id=category.pk)
     for field, value in changes.items():
         setattr(category, field, value)
     if changes:
@@ -118,28 +118,28 @@ def category_update(*, category: Category, **changes) -> Category:
     return category
 
 
-def category_bulk_set_import_hash(*, user, hashes: Mapping) -> None:
-    """Record the importer's `import_hash` of some of `user`'s own categories (id → hash; see
+def category_bulk_set_import_hash(*, ledger, hashes: Mapping) -> None:
+    """Record the importer's `import_hash` of some of `ledger`'s own categories (id → hash; see
     ledger.services.backup.merge). Bookkeeping that nothing renders: no other field changes."""
     if not hashes:
         return
     with db_transaction.atomic():
-        revision_bump(user=user)
+        revision_bump(ledger=ledger)
         for pk, value in hashes.items():
-            Category.objects.filter(user=user, pk=pk).update(import_hash=value)
+            Category.objects.filter(ledger=ledger, pk=pk).update(import_hash=value)
 
 
 def category_delete(*, category: Category) -> CategoryDeletion:
-    """Delete one of the user's own categories. Its transactions and recurring rules are kept
+    """Delete one of the ledger's own categories. Its transactions and recurring rules are kept
     and become uncategorized (category NULL); nothing else is deleted."""
     _check_own(category=category)
     with db_transaction.atomic():
-        revision = revision_bump(user=category.user)
+        revision = revision_bump(ledger=category.ledger)
         transactions, rules = _uncategorize(
-            user=category.user, categories=[category.pk], revision=revision
+            ledger=category.ledger, categories=[category.pk], revision=revision
         )
         tombstone_record(
-            user_id=category.user_id,
+            ledger_id=category.ledger_id,
             kind=SyncKind.CATEGORY,
             object_ids=[category.pk],
             revision=revision,
@@ -150,31 +150,31 @@ def category_delete(*, category: Category) -> CategoryDeletion:
     )
 
 
-def category_bulk_delete(*, user, queryset: QuerySet[Category]) -> int:
-    """Delete the rows of `queryset` that are `user`'s own categories (an import's replace);
+def category_bulk_delete(*, ledger, queryset: QuerySet[Category]) -> int:
+    """Delete the rows of `queryset` that are `ledger`'s own categories (an import's replace);
     their transactions and rules become uncategorized, as with `category_delete`. Returns how
     many categories went."""
     with db_transaction.atomic():
-        revision = revision_bump(user=user)
-        doomed = list(queryset.filter(user=user, is_default=False).values_list("pk", flat=True))
-        _uncategorize(user=user, categories=doomed, revision=revision)
+        revision = revision_bump(ledger=ledger)
+        doomed = list(queryset.filter(ledger=ledger, is_default=False).values_list("pk", flat=True))
+        _uncategorize(ledger=ledger, categories=doomed, revision=revision)
         tombstone_record(
-            user_id=user.pk, kind=SyncKind.CATEGORY, object_ids=doomed, revision=revision
+            ledger_id=ledger.pk, kind=SyncKind.CATEGORY, object_ids=doomed, revision=revision
         )
         _, deleted = Category.objects.filter(pk__in=doomed).delete()
     return deleted.get(Category._meta.label, 0)
 
 
-def _uncategorize(*, user, categories, revision: int) -> tuple[int, int]:
-    """The user's transactions and rules in `categories` become uncategorized at `revision`
+def _uncategorize(*, ledger, categories, revision: int) -> tuple[int, int]:
+    """The ledger's transactions and rules in `categories` become uncategorized at `revision`
     (before the categories go); returns how many of each."""
     transactions = transaction_bulk_change(
-        user=user,
+        ledger=ledger,
         queryset=Transaction.objects.filter(category__in=categories),
         changes={"category": None},
         revision=revision,
     )
-    rules = RecurringTransaction.objects.filter(user=user, category__in=categories).update(
+    rules = RecurringTransaction.objects.filter(ledger=ledger, category__in=categories).update(
         category=None, updated_at=timezone.now(), revision=revision
     )
     return transactions, rules

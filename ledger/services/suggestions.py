@@ -22,20 +22,20 @@ _TABLE = connection.ops.quote_name(SuggestionGram._meta.db_table)
 # row has any more, for the next statement to delete.
 _ADD = f"""
     WITH changed AS (
-        INSERT INTO {_TABLE} AS g (user_id, type, gram, category_id, count, weight)
+        INSERT INTO {_TABLE} AS g (ledger_id, type, gram, category_id, count, weight)
         SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::uuid[], %s::int[],
                              %s::float8[])
-        ON CONFLICT (user_id, type, gram, category_id)
+        ON CONFLICT (ledger_id, type, gram, category_id)
         DO UPDATE SET count = g.count + EXCLUDED.count, weight = g.weight + EXCLUDED.weight
-        RETURNING user_id, type, gram, category_id, count
+        RETURNING ledger_id, type, gram, category_id, count
     )
-    SELECT user_id, type, gram, category_id FROM changed WHERE count <= 0
+    SELECT ledger_id, type, gram, category_id FROM changed WHERE count <= 0
 """  # noqa: S608 - the table name comes from the model
 # By primary key, and nothing else: a filter on `count` could lead the planner to scan the
 # table once per key when its statistics predate a large delete.
 _DROP = f"""
     DELETE FROM {_TABLE}
-    WHERE (user_id, type, gram, category_id) IN (
+    WHERE (ledger_id, type, gram, category_id) IN (
         SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::uuid[])
     )
 """  # noqa: S608 - the table name comes from the model
@@ -44,7 +44,7 @@ _DROP = f"""
 def evidence_of(transactions: Iterable[Transaction]) -> list[Evidence]:
     """What these transaction instances teach, as they are in memory."""
     return [
-        Evidence(row.user_id, row.type, row.description, row.category_id, row.date)
+        Evidence(row.ledger_id, row.type, row.description, row.category_id, row.date)
         for row in transactions
     ]
 
@@ -52,7 +52,7 @@ def evidence_of(transactions: Iterable[Transaction]) -> list[Evidence]:
 def evidence_in(queryset: QuerySet[Transaction]) -> list[Evidence]:
     """What the rows of `queryset` teach, as the database holds them now (a caller holding
     the owner's lock reads exactly what its write will replace or delete)."""
-    fields = ("user_id", "type", "description", "category_id", "date")
+    fields = ("ledger_id", "type", "description", "category_id", "date")
     return [Evidence(*row) for row in queryset.filter(category__isnull=False).values_list(*fields)]
 
 
@@ -81,10 +81,10 @@ def suggestion_grams_update(
             cursor.execute(_DROP, _columns(emptied[start : start + BATCH_SIZE]))
 
 
-def suggestion_grams_forget(*, user) -> None:
-    """Drop all of `user`'s evidence: they have no transactions left (an import's replace),
+def suggestion_grams_forget(*, ledger) -> None:
+    """Drop all of `ledger`'s evidence: they have no transactions left (an import's replace),
     so there is nothing to count out row by row."""
-    SuggestionGram.objects.filter(user=user).delete()
+    SuggestionGram.objects.filter(ledger=ledger).delete()
 
 
 def _columns(keys: list[tuple]) -> list[list]:

@@ -8,13 +8,12 @@ miss those deletions.
 import datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction as db_transaction
 from django.db.models import Max
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from ledger.models import Tombstone
+from ledger.models import Ledger, Tombstone
 
 
 def sync_tombstones_purge(*, now: datetime.datetime | None = None) -> int:
@@ -22,9 +21,9 @@ def sync_tombstones_purge(*, now: datetime.datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.SYNC_TOMBSTONE_DAYS)
     old = Tombstone.objects.filter(deleted_at__lt=cutoff)
     with db_transaction.atomic():
-        floors = old.values("user_id").annotate(floor=Max("revision")).order_by("user_id")
+        floors = old.values("ledger_id").annotate(floor=Max("revision")).order_by("ledger_id")
         for row in floors:
-            get_user_model().objects.filter(pk=row["user_id"]).update(
+            Ledger.objects.filter(pk=row["ledger_id"]).update(
                 sync_floor=Greatest("sync_floor", row["floor"])
             )
         deleted, _ = old.delete()

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
@@ -21,9 +20,9 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from ledger.dates import local_today
-from ledger.models import Category, SyncKind, Transaction, TransactionStatus
+from ledger.models import Category, Ledger, SyncKind, Transaction, TransactionStatus
 from ledger.selectors.categories import category_list
-from ledger.services.revisions import revision_bump, revision_bump_users, tombstone_record
+from ledger.services.revisions import revision_bump, revision_bump_ledgers, tombstone_record
 from ledger.services.suggestions import (
     evidence_in,
     evidence_of,
@@ -35,7 +34,7 @@ from ledger.services.suggestions import (
 def _owner_revision() -> Subquery:
     """In an UPDATE over several owners' rows: each row takes its owner's (just bumped)
     revision."""
-    owners = get_user_model().objects.filter(pk=OuterRef("user_id"))
+    owners = Ledger.objects.filter(pk=OuterRef("ledger_id"))
     return Subquery(owners.values("revision")[:1])
 
 
@@ -45,28 +44,30 @@ logger = logging.getLogger(__name__)
 # keep each statement's parameters well under PostgreSQL's limit of 65,535.
 BULK_BATCH_SIZE = 2000
 
-# The fields a user may change; `user`, `recurring` and `legacy_id` are not among them.
+# The fields a ledger may change; `ledger`, `recurring` and `legacy_id` are not among them.
 EDITABLE_FIELDS = ("date", "description", "amount", "type", "category", "status")
 # The fields the category suggester learns from (`ledger.suggestion_grams.Evidence`).
 TEACHING_FIELDS = frozenset({"date", "description", "type", "category"})
 
 
-def _check_category(*, user, category: Category | None) -> None:
-    if category is not None and not category_list(user=user).filter(pk=category.pk).exists():
+def _check_category(*, ledger, category: Category | None) -> None:
+    if category is not None and not category_list(ledger=ledger).filter(pk=category.pk).exists():
         raise ValidationError({"category": "Unknown category."})
 
 
-def transaction_validate_create(*, user, amount: Decimal | None, category: Category | None) -> None:
+def transaction_validate_create(
+    *, ledger, amount: Decimal | None, category: Category | None
+) -> None:
     """The rules of `transaction_create`, without writing: raises ValidationError naming the
     field. (The admin's add form calls it to show the error on the form.)"""
     if amount is None:
         raise ValidationError({"amount": "This field is required."})
-    _check_category(user=user, category=category)
+    _check_category(ledger=ledger, category=category)
 
 
 def transaction_validate_update(*, transaction: Transaction, changes: dict) -> None:
     """The rules of `transaction_update`, without writing: raises ValidationError naming the
-    field. `transaction.user` is the owner whose categories are allowed. (The admin's change
+    field. `transaction.ledger` is the owner whose categories are allowed. (The admin's change
     form calls it to show the error on the form.)"""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -74,7 +75,7 @@ def transaction_validate_update(*, transaction: Transaction, changes: dict) -> N
     if "amount" in changes and changes["amount"] is None:
         raise ValidationError({"amount": "This field may not be null."})
     if "category" in changes:
-        _check_category(user=transaction.user, category=changes["category"])
+        _check_category(ledger=transaction.ledger, category=changes["category"])
     amount = changes.get("amount", transaction.amount)
     status = changes.get("status", transaction.status)
     if amount is None and status == TransactionStatus.CONFIRMED:
@@ -85,21 +86,24 @@ def transaction_validate_update(*, transaction: Transaction, changes: dict) -> N
 
 def transaction_create(
     *,
-    user,
+    ledger,
     date: datetime.date,
     description: str,
     amount: Decimal,
     type: str,
     category: Category | None = None,
     status: str = TransactionStatus.CONFIRMED,
+    created_by=None,
 ) -> Transaction:
-    """Create one transaction of `user`. `amount` is required (> 0): only the recurring engine
-    creates amount-pending occurrences."""
-    transaction_validate_create(user=user, amount=amount, category=category)
+    """Create one transaction of `ledger`, entered by `created_by` (a user, or None).
+    `amount` is required (> 0): only the recurring engine creates amount-pending
+    occurrences."""
+    transaction_validate_create(ledger=ledger, amount=amount, category=category)
     with db_transaction.atomic():
         created = Transaction.objects.create(
-            revision=revision_bump(user=user),
-            user=user,
+            revision=revision_bump(ledger=ledger),
+            ledger=ledger,
+            created_by=created_by,
             date=date,
             description=description,
             amount=amount,
@@ -112,17 +116,17 @@ def transaction_create(
 
 
 def transaction_bulk_create(
-    *, user, transactions: Sequence[Transaction], ignore_conflicts: bool = False
+    *, ledger, transactions: Sequence[Transaction], ignore_conflicts: bool = False
 ) -> list[Transaction]:
-    """Insert many prepared transactions of `user` in batches (the engine, the import).
+    """Insert many prepared transactions of `ledger` in batches (the engine, the import).
 
     The caller has validated each row (its parse step, or the rule it comes from). With
     `ignore_conflicts`, a row that a unique key already holds — one per (rule, date), one per
-    (user, legacy_id) — is skipped (`ON CONFLICT DO NOTHING`), so concurrent runs cannot
+    (ledger, legacy_id) — is skipped (`ON CONFLICT DO NOTHING`), so concurrent runs cannot
     duplicate; the returned list is then only the rows inserted (their ids set).
     """
-    if any(row.user_id != user.pk for row in transactions):
-        raise ValueError("transaction_bulk_create: every row must belong to `user`")
+    if any(row.ledger_id != ledger.pk for row in transactions):
+        raise ValueError("transaction_bulk_create: every row must belong to `ledger`")
     if not transactions:
         return []
     return _bulk_insert(transactions, ignore_conflicts=ignore_conflicts)
@@ -133,7 +137,7 @@ def transaction_bulk_create_for_owners(
 ) -> list[Transaction]:
     """`transaction_bulk_create` for rows of several users at once (the recurring engine's
     batches span users): every owner's revision is bumped, owners locked in primary-key order,
-    and the rows go in a few large INSERTs rather than a few per user."""
+    and the rows go in a few large INSERTs rather than a few per ledger."""
     return _bulk_insert(transactions, ignore_conflicts=ignore_conflicts)
 
 
@@ -146,9 +150,9 @@ def _bulk_insert(
     with db_transaction.atomic():
         for start in range(0, len(transactions), BULK_BATCH_SIZE):
             batch = transactions[start : start + BULK_BATCH_SIZE]
-            revisions = revision_bump_users(user_ids={row.user_id for row in batch})
+            revisions = revision_bump_ledgers(ledger_ids={row.ledger_id for row in batch})
             for row in batch:
-                row.revision = revisions[row.user_id]
+                row.revision = revisions[row.ledger_id]
             if ignore_conflicts:
                 inserted.extend(_insert_new(batch))
             else:
@@ -171,20 +175,20 @@ def _insert_new(batch: Sequence[Transaction]) -> list[Transaction]:
 
 
 def transaction_bulk_update(
-    *, user, transactions: Sequence[Transaction], fields: Sequence[str]
+    *, ledger, transactions: Sequence[Transaction], fields: Sequence[str]
 ) -> None:
-    """Save `fields` (and `updated_at`) of many prepared transactions of `user` in batches
+    """Save `fields` (and `updated_at`) of many prepared transactions of `ledger` in batches
     (a rule's future occurrences following the rule's edit; rows a re-import updates, with
     their `import_hash`). The caller has validated the values, and kept one transaction per
     (rule, date)."""
-    if any(row.user_id != user.pk for row in transactions):
-        raise ValueError("transaction_bulk_update: every row must belong to `user`")
+    if any(row.ledger_id != ledger.pk for row in transactions):
+        raise ValueError("transaction_bulk_update: every row must belong to `ledger`")
     if not transactions:
         return
     now = timezone.now()
     teaches = not TEACHING_FIELDS.isdisjoint(fields)
     with db_transaction.atomic():
-        revision = revision_bump(user=user)
+        revision = revision_bump(ledger=ledger)
         # As stored, not as the instances say: the caller has changed them already.
         stored = Transaction.objects.filter(pk__in=[row.pk for row in transactions])
         before = evidence_in(stored) if teaches else []
@@ -199,15 +203,15 @@ def transaction_bulk_update(
 
 
 def transaction_bulk_change(
-    *, user, queryset: QuerySet[Transaction], changes: dict, revision: int | None = None
+    *, ledger, queryset: QuerySet[Transaction], changes: dict, revision: int | None = None
 ) -> int:
-    """Set `changes` on the rows of `queryset` that belong to `user` (a deleted category's
+    """Set `changes` on the rows of `queryset` that belong to `ledger` (a deleted category's
     rows become uncategorized, a deleted rule's history is unlinked), stamped with `revision`
     — the caller's, when it bumped it already for a write of its own — or a new one."""
     with db_transaction.atomic():
         if revision is None:
-            revision = revision_bump(user=user)
-        mine = queryset.filter(user=user)
+            revision = revision_bump(ledger=ledger)
+        mine = queryset.filter(ledger=ledger)
         if TEACHING_FIELDS.isdisjoint(changes):
             return mine.update(**changes, updated_at=timezone.now(), revision=revision)
         pks = list(mine.values_list("pk", flat=True))
@@ -231,7 +235,7 @@ def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
     if changes:
         try:
             with db_transaction.atomic():
-                transaction.revision = revision_bump(user=transaction.user)
+                transaction.revision = revision_bump(ledger=transaction.ledger)
                 # As stored, not as the instance says: a form may have changed it already.
                 teaches = not TEACHING_FIELDS.isdisjoint(changes)
                 stored = Transaction.objects.filter(pk=transaction.pk)
@@ -251,9 +255,9 @@ def transaction_delete(*, transaction: Transaction) -> None:
     """Delete one transaction. A deleted recurring occurrence is not re-created: the engine
     remembers materialized dates in `RecurringOccurrence`, which this leaves in place."""
     with db_transaction.atomic():
-        revision = revision_bump(user=transaction.user)
+        revision = revision_bump(ledger=transaction.ledger)
         tombstone_record(
-            user_id=transaction.user_id,
+            ledger_id=transaction.ledger_id,
             kind=SyncKind.TRANSACTION,
             object_ids=[transaction.pk],
             revision=revision,
@@ -263,21 +267,21 @@ def transaction_delete(*, transaction: Transaction) -> None:
         suggestion_grams_update(removed=removed)
 
 
-def transaction_bulk_delete(*, user, queryset: QuerySet[Transaction]) -> int:
-    """Delete the rows of `queryset` that belong to `user` (a rule's future occurrences, an
+def transaction_bulk_delete(*, ledger, queryset: QuerySet[Transaction]) -> int:
+    """Delete the rows of `queryset` that belong to `ledger` (a rule's future occurrences, an
     import's replace); returns how many went."""
     with db_transaction.atomic():
-        revision = revision_bump(user=user)
-        doomed = queryset.filter(user=user)
+        revision = revision_bump(ledger=ledger)
+        doomed = queryset.filter(ledger=ledger)
         tombstone_record(
-            user_id=user.pk,
+            ledger_id=ledger.pk,
             kind=SyncKind.TRANSACTION,
             object_ids=doomed.values_list("pk", flat=True).iterator(),
             revision=revision,
         )
-        if doomed.count() == Transaction.objects.filter(user=user).count():
+        if doomed.count() == Transaction.objects.filter(ledger=ledger).count():
             _, deleted = doomed.delete()  # all of them: nothing left to learn from
-            suggestion_grams_forget(user=user)
+            suggestion_grams_forget(ledger=ledger)
         else:
             removed = evidence_in(doomed)
             _, deleted = doomed.delete()
@@ -289,9 +293,9 @@ def transaction_confirm_due(*, today: datetime.date | None = None, batch_size: i
     """Turn `scheduled` transactions dated today or earlier (in `TIME_ZONE`) into `confirmed`
     (SPEC §7, the nightly task); returns how many.
 
-    Occurrences of variable-amount rules are left for the user to confirm with the real
+    Occurrences of variable-amount rules are left for the ledger to confirm with the real
     amount; so is anything without an amount. One database transaction per batch, which bumps
-    the revision of every user whose rows it confirms.
+    the revision of every ledger whose rows it confirms.
     """
     today = today or local_today()
     due = (
@@ -306,12 +310,12 @@ def transaction_confirm_due(*, today: datetime.date | None = None, batch_size: i
     while True:
         page = due if last_pk is None else due.filter(pk__gt=last_pk)
         with db_transaction.atomic():
-            rows = list(page.values_list("pk", "user_id")[:batch_size])
+            rows = list(page.values_list("pk", "ledger_id")[:batch_size])
             if not rows:
                 break
             last_pk = rows[-1][0]
-            # The owners first, as every service locks the user before the rows it writes.
-            revision_bump_users(user_ids=[user_id for _, user_id in rows])
+            # The owners first, as every service locks the ledger before the rows it writes.
+            revision_bump_ledgers(ledger_ids=[ledger_id for _, ledger_id in rows])
             # Filtered again: a row edited since the read above is left as its editor made it.
             confirmed += due.filter(pk__in=[pk for pk, _ in rows]).update(
                 status=TransactionStatus.CONFIRMED,

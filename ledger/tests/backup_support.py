@@ -112,7 +112,7 @@ def snapshot(user) -> dict:
     """Everything the user owns, comparable before/after a refused import."""
     return {
         "transactions": sorted(
-            Transaction.objects.filter(user=user).values_list(
+            Transaction.objects.filter(ledger__personal_for=user).values_list(
                 "id",
                 "date",
                 "description",
@@ -125,11 +125,15 @@ def snapshot(user) -> dict:
             )
         ),
         "rules": sorted(
-            RecurringTransaction.objects.filter(user=user).values_list("id", "legacy_id")
+            RecurringTransaction.objects.filter(ledger__personal_for=user).values_list(
+                "id", "legacy_id"
+            )
         ),
-        "categories": sorted(Category.objects.filter(user=user).values_list("id", "name")),
+        "categories": sorted(
+            Category.objects.filter(ledger__personal_for=user).values_list("id", "name")
+        ),
         "occurrences": sorted(
-            RecurringOccurrence.objects.filter(recurring__user=user).values_list(
+            RecurringOccurrence.objects.filter(recurring__ledger__personal_for=user).values_list(
                 "recurring_id", "date"
             )
         ),
@@ -139,7 +143,7 @@ def snapshot(user) -> dict:
 def monthly_totals(user) -> dict:
     """(year, month, type, status) → (sum, count), with a plain ORM aggregate."""
     rows = (
-        Transaction.objects.filter(user=user)
+        Transaction.objects.filter(ledger__personal_for=user)
         .values("date__year", "date__month", "type", "status")
         .annotate(total=Sum("amount"), count=Count("id"))
     )

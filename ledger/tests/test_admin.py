@@ -39,7 +39,7 @@ def change(obj) -> str:
 
 
 def default_category(name="식비") -> Category:
-    return Category.objects.get(user=None, name=name)
+    return Category.objects.get(ledger=None, name=name)
 
 
 def seed_rows(model, count: int) -> None:
@@ -105,7 +105,7 @@ def test_changelist_query_count_does_not_grow_with_rows(superuser_client, suppor
 
 def test_filtered_transaction_changelists_keep_constant_queries(superuser_client):
     seed_rows(Transaction, 10)
-    owner = Transaction.objects.first().user
+    owner = Transaction.objects.first().ledger.personal_for
     urls = [
         changelist(Transaction) + f"?user__id__exact={owner.pk}",
         changelist(Transaction) + "?from_rule=yes&type__exact=expense",
@@ -173,7 +173,7 @@ def test_category_filter_offers_defaults_and_only_the_filtered_users_own(superus
 
     everyone = superuser_client.get(changelist(Transaction)).content.decode()
     one_user = superuser_client.get(
-        changelist(Transaction) + f"?user__id__exact={owner.pk}"
+        changelist(Transaction) + f"?ledger__personal_for__id__exact={owner.pk}"
     ).content.decode()
 
     assert "🍽️ 식비" in everyone and "쇼핑" not in everyone and "남의것" not in everyone
@@ -233,7 +233,7 @@ def test_support_cannot_pick_another_users_category(support_client):
 
 def test_pending_variable_amount_cannot_be_confirmed_without_an_amount(support_client):
     rule = RecurringTransactionFactory(is_variable_amount=True, amount=None)
-    row = TransactionFactory(user=rule.user, recurring=rule, amount=None, status="scheduled")
+    row = TransactionFactory(ledger=rule.ledger, recurring=rule, amount=None, status="scheduled")
     page = support_client.get(change(row))
     response = support_client.post(change(row), change_form_data(page, status="confirmed"))
     assert response.status_code == 200
@@ -246,7 +246,7 @@ def test_superuser_confirms_a_pending_amount_only_together_with_the_amount(super
     # The rule is the transactions service's (as for PATCH /transactions/{id}): the admin
     # shows it on the amount field, where a superuser can fix it.
     rule = RecurringTransactionFactory(is_variable_amount=True, amount=None)
-    row = TransactionFactory(user=rule.user, recurring=rule, amount=None, status="scheduled")
+    row = TransactionFactory(ledger=rule.ledger, recurring=rule, amount=None, status="scheduled")
     page = superuser_client.get(change(row))
     rejected = superuser_client.post(change(row), change_form_data(page, status="confirmed"))
     assert rejected.status_code == 200
@@ -292,7 +292,7 @@ def test_a_transaction_never_changes_hands_in_the_admin(superuser_client):
     )
     assert response.status_code == 302
     row.refresh_from_db()
-    assert (row.user, row.recurring, row.description) == (old_owner, rule, "고침")
+    assert (row.ledger.personal_for, row.recurring, row.description) == (old_owner, rule, "고침")
 
 
 def test_superuser_deletes_transactions_through_the_service(superuser_client):
@@ -310,10 +310,16 @@ def test_superuser_deletes_transactions_through_the_service(superuser_client):
 def test_deleting_a_rule_in_the_admin_keeps_history_and_drops_scheduled_rows(superuser_client):
     rule = RecurringTransactionFactory()
     past = TransactionFactory(
-        user=rule.user, recurring=rule, status="confirmed", date=datetime.date(2025, 6, 25)
+        ledger=rule.ledger,
+        recurring=rule,
+        status="confirmed",
+        date=datetime.date(2025, 6, 25),
     )
     future = TransactionFactory(
-        user=rule.user, recurring=rule, status="scheduled", date=datetime.date(2025, 7, 25)
+        ledger=rule.ledger,
+        recurring=rule,
+        status="scheduled",
+        date=datetime.date(2025, 7, 25),
     )
     delete = reverse("admin:ledger_recurringtransaction_delete", args=[rule.pk])
     assert superuser_client.post(delete, {"post": "yes"}).status_code == 302
@@ -343,12 +349,12 @@ def test_superuser_adds_a_transaction_through_the_service(superuser_client):
     )
     assert stranger.status_code == 200
     assert stranger.context["adminform"].form.errors["category"]
-    assert not Transaction.objects.filter(user=owner).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=owner).exists()
     created = superuser_client.post(
         add, {**base, "amount": "9000", "category": str(default_category().pk)}
     )
     assert created.status_code == 302
-    row = Transaction.objects.get(user=owner)
+    row = Transaction.objects.get(ledger__personal_for=owner)
     assert (row.date, row.amount, row.category) == (
         datetime.date(2025, 7, 3),
         Decimal("9000"),
@@ -422,7 +428,9 @@ def test_rule_page_lists_only_recent_generated_transactions_and_links_all(superu
     rule = RecurringTransactionFactory()
     for month in range(1, 13):
         for year in (2023, 2024):
-            TransactionFactory(user=rule.user, recurring=rule, date=datetime.date(year, month, 25))
+            TransactionFactory(
+                ledger=rule.ledger, recurring=rule, date=datetime.date(year, month, 25)
+            )
     page = superuser_client.get(change(rule))
     assert page.status_code == 200
     inline = page.context["inline_admin_formsets"][0].formset
@@ -513,7 +521,7 @@ def test_superuser_adds_and_deletes_a_users_category_through_the_service(superus
         add, change_form_data(page, user=str(owner.pk), name="여행", emoji="✈️")
     )
     assert added.status_code == 302
-    trip = Category.objects.get(user=owner, name="여행")
+    trip = Category.objects.get(ledger__personal_for=owner, name="여행")
     assert not trip.is_default
     row.category = trip
     row.save()

@@ -10,6 +10,7 @@ from accounts.tests.admin_support import count_queries
 from accounts.tests.factories import UserFactory
 from ledger.models import Budget, Category
 from ledger.services.budgets import budget_set
+from ledger.services.ledgers import personal_ledger
 from ledger.tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,14 +20,14 @@ CHANGELIST = "admin:ledger_budget_changelist"
 
 def seed(count: int, *, email=None) -> list[Budget]:
     """`count` users, each with a change of two lines (a default and an own category)."""
-    food = Category.objects.get(user=None, name="식비")
+    food = Category.objects.get(ledger=None, name="식비")
     made = []
     for _ in range(count):
         owner = UserFactory(**({"email": email} if email else {}))
         own = CategoryFactory(user=owner, name="반려동물", emoji="🐶")
         made.append(
             budget_set(
-                user=owner,
+                ledger=personal_ledger(user=owner),
                 month=datetime.date(2025, 3, 1),
                 total=Decimal("2500000"),
                 categories=[

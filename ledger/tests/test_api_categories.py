@@ -16,11 +16,11 @@ from ledger.tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-AUTH_QUERIES = 3  # see test_api_transactions.AUTH_QUERIES
+AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
 
 
 def default_category(name="식비"):
-    return Category.objects.get(user=None, name=name)
+    return Category.objects.get(ledger=None, name=name)
 
 
 def assert_field_error(response, field):
@@ -80,7 +80,7 @@ def test_create_an_own_category(auth_client, user):
     data = response.json()
     assert (data["name"], data["emoji"], data["is_default"]) == ("쇼핑", "🛍️", False)
     created = Category.objects.get(pk=data["id"])
-    assert created.user == user and not created.is_default
+    assert created.ledger.personal_for == user and not created.is_default
 
 
 def test_create_without_emoji(auth_client, user):
@@ -97,7 +97,7 @@ def test_create_ignores_user_and_is_default_from_the_body(auth_client, user, oth
     )
     assert response.status_code == 201
     created = Category.objects.get(pk=response.json()["id"])
-    assert created.user == user and created.is_default is False
+    assert created.ledger.personal_for == user and created.is_default is False
 
 
 @pytest.mark.parametrize(
@@ -114,14 +114,14 @@ def test_create_ignores_user_and_is_default_from_the_body(auth_client, user, oth
 )
 def test_create_rejects_bad_input_naming_the_field(auth_client, user, payload, field):
     assert_field_error(auth_client(user).post("/categories", payload, format="json"), field)
-    assert not Category.objects.filter(user=user).exists()
+    assert not Category.objects.filter(ledger__personal_for=user).exists()
 
 
 def test_a_duplicate_own_name_is_400_naming_name(auth_client, user):
     CategoryFactory(user=user, name="쇼핑")
     response = auth_client(user).post("/categories", {"name": "쇼핑"}, format="json")
     assert_field_error(response, "name")
-    assert Category.objects.filter(user=user).count() == 1
+    assert Category.objects.filter(ledger__personal_for=user).count() == 1
 
 
 def test_a_default_categorys_name_is_taken_too(auth_client, user):
@@ -258,7 +258,7 @@ def test_another_users_category_is_404_like_a_random_id(
     assert theirs_response.status_code == random_response.status_code == 404
     assert theirs_response.json() == random_response.json()
     theirs.refresh_from_db()
-    assert (theirs.name, theirs.emoji, theirs.user) == ("남의 것", "🔒", other_user)
+    assert (theirs.name, theirs.emoji, theirs.ledger.personal_for) == ("남의 것", "🔒", other_user)
     assert Transaction.objects.get(pk=used.pk).category == theirs
 
 

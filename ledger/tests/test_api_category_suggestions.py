@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts.tests.admin_support import change_form_data
 from ledger.models import Category, SuggestionGram, Transaction
 from ledger.selectors.category_suggestions import HABIT_ONLY_SCALE
+from ledger.services.ledgers import personal_ledger
 from ledger.services.suggestions import evidence_in
 from ledger.services.transactions import transaction_bulk_create, transaction_bulk_delete
 from ledger.suggestion_grams import tally
@@ -17,12 +18,12 @@ from ledger.tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
 
-AUTH_QUERIES = 3  # see test_api_transactions.AUTH_QUERIES
+AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
 SUGGEST_QUERIES = 1  # the categories the user may use and the evidence of the grams, together
 
 
 def default(name):
-    return Category.objects.get(user=None, name=name)
+    return Category.objects.get(ledger=None, name=name)
 
 
 def suggest(client, description, type="expense", **extra):
@@ -241,7 +242,7 @@ def test_the_evidence_always_equals_what_the_rows_say(auth_client, user):
     client.delete(f"/transactions/{rows[3]}")
     prepared = [
         Transaction(
-            user=user,
+            ledger=personal_ledger(user=user),
             date=datetime.date(2025, 7, day),
             description="카페 CHIPS 아아",
             amount=4800,
@@ -250,13 +251,15 @@ def test_the_evidence_always_equals_what_the_rows_say(auth_client, user):
         )
         for day in (5, 6, 7)
     ]
-    transaction_bulk_create(user=user, transactions=prepared)
-    transaction_bulk_delete(user=user, queryset=Transaction.objects.filter(pk=prepared[0].pk))
+    transaction_bulk_create(ledger=personal_ledger(user=user), transactions=prepared)
+    transaction_bulk_delete(
+        ledger=personal_ledger(user=user), queryset=Transaction.objects.filter(pk=prepared[0].pk)
+    )
     # then the stored evidence is exactly a fresh count of the rows as they are
-    expected = tally(added=evidence_in(Transaction.objects.filter(user=user)))
+    expected = tally(added=evidence_in(Transaction.objects.filter(ledger__personal_for=user)))
     stored = {
-        (str(row.user_id), row.type, row.gram, str(row.category_id)): [row.count, row.weight]
-        for row in SuggestionGram.objects.filter(user=user)
+        (str(row.ledger_id), row.type, row.gram, str(row.category_id)): [row.count, row.weight]
+        for row in SuggestionGram.objects.filter(ledger__personal_for=user)
     }
     assert stored.keys() == expected.keys()
     for key, (count, weight) in expected.items():
@@ -294,7 +297,7 @@ def test_another_households_history_never_changes_my_suggestions(auth_client, us
 def test_only_categories_i_may_use_are_suggested(auth_client, user, other_user):
     CategoryFactory(user=other_user, name="강아지")  # someone else's own category
     suggestions = suggest(auth_client(user), "강아지 사료")
-    allowed = {str(pk) for pk in Category.objects.filter(user=None).values_list("pk", flat=True)}
+    allowed = {str(pk) for pk in Category.objects.filter(ledger=None).values_list("pk", flat=True)}
     assert {row["category"]["id"] for row in suggestions} <= allowed
     assert "강아지" not in names(suggestions)
 
@@ -373,7 +376,7 @@ def test_query_count_does_not_grow_with_the_history(
     client = auth_client(user)
     rows = [
         Transaction(
-            user=user,
+            ledger=personal_ledger(user=user),
             date=datetime.date(2025, 1, 1) + datetime.timedelta(days=i),
             description=f"아이밀 {i % 7}",
             amount=7700,
@@ -382,7 +385,7 @@ def test_query_count_does_not_grow_with_the_history(
         )
         for i in range(300)
     ]
-    transaction_bulk_create(user=user, transactions=rows)
+    transaction_bulk_create(ledger=personal_ledger(user=user), transactions=rows)
     with django_assert_max_num_queries(AUTH_QUERIES + SUGGEST_QUERIES):
         suggestions = suggest(client, "아이밀 3")
     assert names(suggestions)[:2] == ["식비", "간식류"]

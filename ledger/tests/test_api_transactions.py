@@ -19,11 +19,11 @@ pytestmark = pytest.mark.django_db
 
 # Queries the authentication may add per request once real Clerk tokens are used (user lookup,
 # last-seen mark). The "constant whatever the size" checks compare 1 row with 100 rows exactly.
-AUTH_QUERIES = 3
+AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
 
 
 def default_category(name="식비"):
-    return Category.objects.get(user=None, name=name)
+    return Category.objects.get(ledger=None, name=name)
 
 
 def body(**overrides):
@@ -64,7 +64,7 @@ def test_create_returns_the_transaction_with_category_inline(auth_client, user):
     assert response.status_code == 201, response.content
     data = response.json()
     row = Transaction.objects.get(pk=data["id"])
-    assert row.user == user
+    assert row.ledger.personal_for == user
     assert row.amount == Decimal("5400.00")
     assert data["amount"] == 5400 and isinstance(data["amount"], (int, float))
     assert data["date"] == "2025-07-25"
@@ -143,9 +143,9 @@ def test_create_ignores_user_and_recurring_from_the_body(auth_client, user, othe
     )
     assert response.status_code == 201
     row = Transaction.objects.get(pk=response.json()["id"])
-    assert row.user == user
+    assert row.ledger.personal_for == user
     assert row.recurring is None
-    assert not Transaction.objects.filter(user=other_user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=other_user).exists()
 
 
 @pytest.mark.parametrize(
@@ -686,6 +686,7 @@ def test_by_month_includes_projected_occurrences_when_asked(auth_client, user, r
         "recurring": str(rent_rule.id),
         "projected": True,
         "amount_pending": False,
+        "created_by": None,
         "created_at": None,
         "updated_at": None,
     }
@@ -781,10 +782,10 @@ def test_another_users_transaction_is_404_like_a_random_id(
     assert theirs_response.status_code == random_response.status_code == 404
     assert theirs_response.json() == random_response.json()
     after = Transaction.objects.get(pk=theirs.pk)
-    assert (after.description, after.amount, after.user_id) == (
+    assert (after.description, after.amount, after.ledger_id) == (
         "남의 거래",
         theirs.amount,
-        theirs.user_id,
+        theirs.ledger_id,
     )
 
 

@@ -214,24 +214,28 @@ def test_extraction_script_downloads_ledgerdb_and_the_file_imports(
     assert report["created"]["recurring_transactions"] == 2
     assert report["created"]["occurrences"] == 3
 
-    rent = RecurringTransaction.objects.get(user=user, template_name="월세")
+    rent = RecurringTransaction.objects.get(ledger__personal_for=user, template_name="월세")
     assert rent.day_of_month == 25 and rent.amount == Decimal("550000")
     assert rent.start_date == datetime.date(2025, 6, 1) and rent.end_date is None
-    power = RecurringTransaction.objects.get(user=user, template_name="전기요금")
+    power = RecurringTransaction.objects.get(ledger__personal_for=user, template_name="전기요금")
     assert power.amount is None and power.is_variable_amount
     assert power.end_date == datetime.date(2025, 12, 31)
-    assert power.category == Category.objects.get(user=None, name="공과금")
+    assert power.category == Category.objects.get(ledger=None, name="공과금")
 
     rows = {
         t.description: t
-        for t in Transaction.objects.filter(user=user).exclude(description__startswith="점심 ")
+        for t in Transaction.objects.filter(ledger__personal_for=user).exclude(
+            description__startswith="점심 "
+        )
     }
-    rent_rows = Transaction.objects.filter(user=user, recurring=rent).order_by("date")
+    rent_rows = Transaction.objects.filter(ledger__personal_for=user, recurring=rent).order_by(
+        "date"
+    )
     assert [t.date for t in rent_rows] == [datetime.date(2025, 6, 25), datetime.date(2025, 7, 25)]
     assert rows["전기요금"].recurring == power and rows["전기요금"].amount is None
     assert rows["전기요금"].date == datetime.date(2025, 8, 31)
     assert rows["브루인 커피 3명"].date == datetime.date(2025, 7, 25)
-    assert rows["브루인 커피 3명"].category.user == user
+    assert rows["브루인 커피 3명"].category.ledger.personal_for == user
     assert rows["브루인 커피 3명"].category.emoji == "🛍️"
     assert rows["월급"].amount == Decimal("2031940") and rows["월급"].date == datetime.date(
         2025, 7, 30
@@ -239,14 +243,16 @@ def test_extraction_script_downloads_ledgerdb_and_the_file_imports(
     assert rows["월급"].category.is_default
     assert rows["새벽 편의점"].date == datetime.date(2025, 7, 1)  # 00:30 in Seoul
     assert rows["새벽 편의점"].amount == Decimal("3200")
-    lunches = Transaction.objects.filter(user=user, description__startswith="점심 ")
+    lunches = Transaction.objects.filter(ledger__personal_for=user, description__startswith="점심 ")
     assert lunches.count() == 500
     assert {t.date.month for t in lunches} == {5}
     assert sum(t.amount for t in lunches) == sum(Decimal(8000 + i) for i in range(500))
     # the three linked rows, and power's 31 July (in effect, no row in the file: closed)
     assert report["created"]["past_dates_closed"] == 1
     assert sorted(
-        RecurringOccurrence.objects.filter(recurring__user=user).values_list("date", flat=True)
+        RecurringOccurrence.objects.filter(recurring__ledger__personal_for=user).values_list(
+            "date", flat=True
+        )
     ) == [
         datetime.date(2025, 6, 25),
         datetime.date(2025, 7, 25),

@@ -55,7 +55,7 @@ def named(body) -> dict:
 
 def budgets_of(user) -> list:
     return sorted(
-        BudgetLine.objects.filter(budget__user=user).values_list(
+        BudgetLine.objects.filter(budget__ledger__personal_for=user).values_list(
             "budget__month", "budget__total", "category__name", "amount", "carry_over"
         )
     )
@@ -65,7 +65,7 @@ def budgets_of(user) -> list:
 def ledger(auth_client, user):
     """Two changes (March, then May), one of them with the user's own category."""
     client = auth_client(user)
-    food = Category.objects.get(user=None, name="식비")
+    food = Category.objects.get(ledger=None, name="식비")
     pets = CategoryFactory(user=user, name="반려동물", emoji="🐶")
     put(client, "2025-03", 2500000, [(food, 600000, True), (pets, 80000, False)])
     put(client, "2025-05", None, [(food, 700000, True)])
@@ -101,7 +101,7 @@ def test_a_round_trip_into_another_user_gives_the_same_budgets_and_figures(
     assert report["created"]["categories"] == 1  # 반려동물, found by name
     for month in ("2025-02", "2025-03", "2025-04", "2025-05", "2026-01"):
         assert named(budget(theirs, month)) == named(budget(ledger, month))
-    pets = Category.objects.get(user=other_user, name="반려동물")
+    pets = Category.objects.get(ledger__personal_for=other_user, name="반려동물")
     assert str(pets.pk) in json.dumps(budget(theirs, "2025-03"))
     mine = ledger.get("/stats/budget/2025/6").json()
     copied = theirs.get("/stats/budget/2025/6").json()
@@ -131,7 +131,7 @@ def test_merge_keeps_a_month_the_user_changed_and_adds_the_others(
     ledger, user, other_user, auth_client
 ):
     theirs = auth_client(other_user)
-    cafe = Category.objects.get(user=None, name="카페")
+    cafe = Category.objects.get(ledger=None, name="카페")
     put(theirs, "2025-05", 1000, [(cafe, 1000, False)])
 
     report = import_(theirs, export(ledger))
@@ -145,7 +145,7 @@ def test_replace_puts_the_files_budgets_in_place_of_the_users(
     ledger, user, other_user, auth_client
 ):
     theirs = auth_client(other_user)
-    cafe = Category.objects.get(user=None, name="카페")
+    cafe = Category.objects.get(ledger=None, name="카페")
     put(theirs, "2024-01", 1000, [(cafe, 1000, False)])
     put(theirs, "2025-05", 1000, [(cafe, 1000, False)])
 
@@ -155,7 +155,9 @@ def test_replace_puts_the_files_budgets_in_place_of_the_users(
     assert report["created"]["budgets"] == 2
     assert [
         m.isoformat()
-        for m in Budget.objects.filter(user=other_user).values_list("month", flat=True)
+        for m in Budget.objects.filter(ledger__personal_for=other_user).values_list(
+            "month", flat=True
+        )
     ] == [
         "2025-03-01",
         "2025-05-01",
@@ -224,9 +226,9 @@ def test_an_invalid_budget_refuses_the_whole_file(
     body = import_(theirs, document, status=400)
 
     assert field in body["error"]["fields"], body["error"]["fields"]
-    assert not Budget.objects.filter(user=other_user).exists()
-    assert not Transaction.objects.filter(user=other_user).exists()
-    assert not Category.objects.filter(user=other_user).exists()
+    assert not Budget.objects.filter(ledger__personal_for=other_user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=other_user).exists()
+    assert not Category.objects.filter(ledger__personal_for=other_user).exists()
 
 
 def test_two_changes_for_one_month_refuse_the_file(ledger, other_user, auth_client):
@@ -242,4 +244,4 @@ def test_a_dry_run_counts_the_budgets_and_writes_none(ledger, other_user, auth_c
     report = import_(auth_client(other_user), export(ledger), dry_run="true")
 
     assert report["dry_run"] and report["created"]["budgets"] == 2
-    assert not Budget.objects.filter(user=other_user).exists()
+    assert not Budget.objects.filter(ledger__personal_for=other_user).exists()

@@ -47,8 +47,8 @@ def write(tmp_path, document, name="backup.json") -> str:
 def test_imports_the_spa_fixture_and_prints_a_summary_table(user):
     out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id)
 
-    assert Transaction.objects.filter(user=user).count() == 306
-    coffee = Transaction.objects.get(user=user, legacy_id=COFFEE)
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 306
+    coffee = Transaction.objects.get(ledger__personal_for=user, legacy_id=COFFEE)
     assert coffee.date == datetime.date(2025, 7, 25)
     assert "format spa-v1, mode merge, time zone Asia/Seoul" in out
     transactions_line = next(line for line in out.splitlines() if line.startswith("transactions"))
@@ -61,7 +61,7 @@ def test_imports_the_spa_fixture_and_prints_a_summary_table(user):
 def test_finds_the_user_by_email_case_insensitively(user):
     run(str(SPA_FIXTURE), user=user.email.upper())
 
-    assert Transaction.objects.filter(user=user).count() == 306
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 306
 
 
 def test_second_run_skips_everything(user):
@@ -79,14 +79,14 @@ def test_dry_run_writes_nothing(user):
     out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id, dry_run=True)
 
     assert "Dry run of the import" in out and "nothing was written" in out
-    assert not Transaction.objects.filter(user=user).exists()
-    assert not Category.objects.filter(user=user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=user).exists()
+    assert not Category.objects.filter(ledger__personal_for=user).exists()
 
 
 def test_timezone_option_decides_the_local_dates(user):
     run(str(SPA_FIXTURE), user=user.clerk_user_id, timezone="UTC")
 
-    coffee = Transaction.objects.get(user=user, legacy_id=COFFEE)
+    coffee = Transaction.objects.get(ledger__personal_for=user, legacy_id=COFFEE)
     assert coffee.date == datetime.date(2025, 7, 24)
 
 
@@ -95,8 +95,10 @@ def test_replace_mode_deletes_first(user):
 
     out, _ = run(str(SPA_FIXTURE), user=user.clerk_user_id, mode="replace", yes=True)
 
-    assert not Transaction.objects.filter(user=user, description="사라질 거래").exists()
-    assert Transaction.objects.filter(user=user).count() == 306
+    assert not Transaction.objects.filter(
+        ledger__personal_for=user, description="사라질 거래"
+    ).exists()
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 306
     transactions_line = next(line for line in out.splitlines() if line.startswith("transactions"))
     assert transactions_line.split()[4] == "1"  # deleted
 
@@ -137,8 +139,8 @@ def test_dexie_dump_with_rules(user, tmp_path):
 
     run(write(tmp_path, document), user=user.clerk_user_id)
 
-    rule = RecurringTransaction.objects.get(user=user)
-    assert Transaction.objects.get(user=user).recurring == rule
+    rule = RecurringTransaction.objects.get(ledger__personal_for=user)
+    assert Transaction.objects.get(ledger__personal_for=user).recurring == rule
     # July's row is linked; January–June (no row in the file) are closed, not back-filled.
     assert list(rule.occurrences.order_by("date").values_list("date", flat=True)) == [
         datetime.date(2025, month, 10) for month in range(1, 8)
@@ -240,7 +242,7 @@ def test_progress_shows_every_step_with_rate_and_time_left(user, tmp_path):
     assert "1/1" in lines["categories"] and "0/0" in lines["recurring rules"]
     assert "rows/s" in lines["transactions"] and "/s" in lines["reading the file"]
     assert "0:00:00" in lines["transactions"]  # the time left, at the end
-    assert Transaction.objects.filter(user=user).count() == 6000
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 6000
 
 
 def test_no_progress_prints_none(user):
@@ -324,14 +326,16 @@ def test_replace_mode_asks_on_a_terminal():
     assert status == 1, shown
     assert "deletes" in shown and "1 transaction(s)" in shown
     assert "Not confirmed: nothing was changed." in shown
-    assert Transaction.objects.filter(user=user).count() == 1
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 1
 
     status, shown = _run_on_a_terminal(args, b"yes\n")
 
     assert status == 0, shown
     assert "Imported." in shown
-    assert not Transaction.objects.filter(user=user, description="사라질 거래").exists()
-    assert Transaction.objects.filter(user=user).count() == 306
+    assert not Transaction.objects.filter(
+        ledger__personal_for=user, description="사라질 거래"
+    ).exists()
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 306
 
 
 @pytest.mark.django_db(transaction=True)

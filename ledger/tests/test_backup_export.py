@@ -58,7 +58,7 @@ def _rich_ledger(client, user):
         day_of_month=25,
         start_date=datetime.date(2025, 1, 1),
         end_date=datetime.date(2025, 12, 31),
-        category=Category.objects.get(user=None, name="월세"),
+        category=Category.objects.get(ledger=None, name="월세"),
     )
     power = RecurringTransactionFactory(
         user=user,
@@ -132,7 +132,9 @@ def _transactions(user):
             t.status,
             t.recurring.template_name if t.recurring else None,
         )
-        for t in Transaction.objects.filter(user=user).select_related("category", "recurring")
+        for t in Transaction.objects.filter(ledger__personal_for=user).select_related(
+            "category", "recurring"
+        )
     )
 
 
@@ -151,13 +153,15 @@ def _rules(user):
             r.is_active,
             r.is_variable_amount,
         )
-        for r in RecurringTransaction.objects.filter(user=user).select_related("category")
+        for r in RecurringTransaction.objects.filter(ledger__personal_for=user).select_related(
+            "category"
+        )
     )
 
 
 def _occurrences(user):
     return sorted(
-        RecurringOccurrence.objects.filter(recurring__user=user).values_list(
+        RecurringOccurrence.objects.filter(recurring__ledger__personal_for=user).values_list(
             "recurring__template_name", "date"
         )
     )
@@ -175,9 +179,9 @@ def test_round_trip_into_a_second_user_reproduces_the_same_ledger(auth_client, u
     assert _transactions(other_user) == _transactions(user)
     assert _rules(other_user) == _rules(user)
     assert _occurrences(other_user) == _occurrences(user)
-    assert sorted(Category.objects.filter(user=other_user).values_list("name", "emoji")) == sorted(
-        Category.objects.filter(user=user).values_list("name", "emoji")
-    )
+    assert sorted(
+        Category.objects.filter(ledger__personal_for=other_user).values_list("name", "emoji")
+    ) == sorted(Category.objects.filter(ledger__personal_for=user).values_list("name", "emoji"))
     # and importing it again, or into the original owner, adds nothing
     before = snapshot(other_user)
     assert import_(auth_client(other_user), document)["created"]["transactions"] == 0
@@ -337,7 +341,10 @@ def test_spa_v1_export_round_trips_into_another_user(auth_client, user, other_us
     report = import_(auth_client(other_user), document)
 
     # A pending amount cannot exist without its rule (the SPA format has no rules): skipped.
-    assert report["created"]["transactions"] == Transaction.objects.filter(user=user).count() - 1
+    assert (
+        report["created"]["transactions"]
+        == Transaction.objects.filter(ledger__personal_for=user).count() - 1
+    )
     expected = monthly_totals(user)
     del expected[(2025, 8, "expense", "scheduled")]
     assert monthly_totals(other_user) == expected

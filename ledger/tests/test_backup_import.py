@@ -14,6 +14,7 @@ from django.db.models import Sum
 
 from accounts.tests.factories import UserFactory
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
+from ledger.services.ledgers import personal_ledger
 from ledger.services.recurring.engine import recurring_materialize_all
 from ledger.tests.backup_support import (
     COFFEE,
@@ -72,7 +73,7 @@ def test_spa_fixture_imports_every_row_on_its_seoul_date(auth_client, user):
     # The SPA file has no rules: its 12 rows with a recurring_id come without the link.
     assert report["warnings"] == 12
     assert {p["field"] for p in report["problems"]} == {"recurring_id"}
-    imported = {t.legacy_id: t for t in Transaction.objects.filter(user=user)}
+    imported = {t.legacy_id: t for t in Transaction.objects.filter(ledger__personal_for=user)}
     assert len(imported) == 306
     for row in rows:
         transaction = imported[str(row["id"])]
@@ -87,7 +88,7 @@ def test_spa_fixture_imports_every_row_on_its_seoul_date(auth_client, user):
 
 def test_spa_fixture_known_rows_land_on_the_korean_date(auth_client, user):
     post_json(auth_client(user), spa_fixture_bytes())
-    mine = Transaction.objects.filter(user=user)
+    mine = Transaction.objects.filter(ledger__personal_for=user)
 
     coffee = mine.get(legacy_id=COFFEE)
     assert coffee.date == datetime.date(2025, 7, 25)  # 2025-07-24T15:00:00.000Z in Seoul
@@ -112,7 +113,7 @@ def test_spa_fixture_known_rows_land_on_the_korean_date(auth_client, user):
     gift = mine.get(legacy_id="b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e")
     assert gift.date == datetime.date(2025, 8, 15) and gift.amount == Decimal("249000")
     assert gift.category.name == "쇼핑"
-    assert gift.category.user == user and not gift.category.is_default
+    assert gift.category.ledger.personal_for == user and not gift.category.is_default
 
     # The older SPA's rows: integer ids, emoji in front, old names, a float amount.
     medicine = mine.get(legacy_id="100")
@@ -121,7 +122,7 @@ def test_spa_fixture_known_rows_land_on_the_korean_date(auth_client, user):
     interest = mine.get(legacy_id="53")
     assert (interest.date, interest.type) == (datetime.date(2025, 4, 1), "income")
     assert (interest.category.name, interest.category.emoji) == ("금융", "💰")
-    assert interest.category.user == user
+    assert interest.category.ledger.personal_for == user
 
     # September's rent is still scheduled in the file; without its rule it has no link.
     rent = mine.get(description="원룸 월세", date=datetime.date(2025, 9, 25))
@@ -138,11 +139,14 @@ def test_spa_fixture_july_totals_equal_the_files_rows_by_local_date(auth_client,
     )
     for kind in ("income", "expense"):
         total = Transaction.objects.filter(
-            user=user, type=kind, date__year=2025, date__month=7
+            ledger__personal_for=user, type=kind, date__year=2025, date__month=7
         ).aggregate(total=Sum("amount"))["total"]
         assert total == expected[(2025, 7, kind)]
     assert sorted(expected) == sorted(
-        {(t.date.year, t.date.month, t.type) for t in Transaction.objects.filter(user=user)}
+        {
+            (t.date.year, t.date.month, t.type)
+            for t in Transaction.objects.filter(ledger__personal_for=user)
+        }
     )
 
 
@@ -152,10 +156,13 @@ def test_spa_fixture_categories_use_defaults_and_its_own_categories(auth_client,
     names = {
         PLAIN_NAMES.get(row["category"], row["category"]) for row in spa_fixture()["transactions"]
     }
-    used = Category.objects.filter(transactions__user=user).distinct()
+    used = Category.objects.filter(transactions__ledger__personal_for=user).distinct()
     assert {c.name for c in used} == names
     assert {c.name for c in used if not c.is_default} == {name for name, _ in OWN_CATEGORIES}
-    assert set(Category.objects.filter(user=user).values_list("name", "emoji")) == OWN_CATEGORIES
+    assert (
+        set(Category.objects.filter(ledger__personal_for=user).values_list("name", "emoji"))
+        == OWN_CATEGORIES
+    )
 
 
 def test_importing_the_same_file_again_creates_nothing(auth_client, user):
@@ -188,7 +195,7 @@ def test_a_newer_backup_containing_the_older_adds_only_the_new_rows(auth_client,
 
     assert response.json()["created"]["transactions"] == 256
     assert response.json()["skipped"]["transactions"] == 50
-    assert Transaction.objects.filter(user=user).count() == 306
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 306
 
 
 def test_multipart_upload_with_mode_and_dry_run_fields(auth_client, user):
@@ -197,11 +204,11 @@ def test_multipart_upload_with_mode_and_dry_run_fields(auth_client, user):
     assert response.status_code == 200, response.json()
     assert response.json()["dry_run"] is True
     assert response.json()["created"]["transactions"] == 306
-    assert not Transaction.objects.filter(user=user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=user).exists()
 
     response = post_file(auth_client(user), spa_fixture_bytes(), mode="merge")
     assert response.json()["created"]["transactions"] == 306
-    assert Transaction.objects.filter(user=user).count() == 306
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 306
 
 
 def test_dry_run_reports_counts_and_writes_nothing(auth_client, user):
@@ -223,7 +230,7 @@ def test_dry_run_reports_counts_and_writes_nothing(auth_client, user):
     ] == [("updated", COFFEE, 5400, 9000)]
     assert report["created"]["categories"] == 7
     assert snapshot(user) == before
-    assert not Category.objects.filter(user=user).exists()
+    assert not Category.objects.filter(ledger__personal_for=user).exists()
 
 
 def test_replace_mode_deletes_the_users_transactions_but_keeps_rules_and_others(
@@ -238,7 +245,7 @@ def test_replace_mode_deletes_the_users_transactions_but_keeps_rules_and_others(
     assert response.status_code == 200
     assert response.json()["deleted"]["transactions"] == 1
     assert not Transaction.objects.filter(pk=mine.pk).exists()
-    assert Transaction.objects.filter(user=user).count() == 306
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 306
     assert RecurringTransaction.objects.filter(pk=rule.pk).exists()  # SPA file has no rules
     assert Transaction.objects.filter(pk=theirs.pk).exists()
 
@@ -249,7 +256,7 @@ def test_dates_follow_the_importing_users_time_zone(auth_client, user):
 
     post_json(auth_client(user), spa_fixture_bytes())
 
-    mine = Transaction.objects.filter(user=user)
+    mine = Transaction.objects.filter(ledger__personal_for=user)
     assert mine.get(legacy_id=COFFEE).date == datetime.date(2025, 7, 24)
     sale = mine.get(legacy_id="5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9")  # 2025-06-30T23:30Z
     assert sale.date == datetime.date(2025, 6, 30)
@@ -275,7 +282,7 @@ def test_real_spa_backup_imports_every_row_on_its_seoul_date(auth_client, user):
     assert report["created"]["transactions"] == 81
     assert report["created"]["categories"] == 1  # 쇼핑 is not a default
     assert report["failed"] == 0
-    imported = {t.legacy_id: t for t in Transaction.objects.filter(user=user)}
+    imported = {t.legacy_id: t for t in Transaction.objects.filter(ledger__personal_for=user)}
     assert len(imported) == 81
     for row in rows:
         transaction = imported[row["id"]]
@@ -290,22 +297,28 @@ def test_real_spa_backup_imports_every_row_on_its_seoul_date(auth_client, user):
 def test_real_spa_backup_known_rows_land_on_the_korean_date(auth_client, user):
     post_json(auth_client(user), real_spa_fixture_path().read_bytes())
 
-    coffee = Transaction.objects.get(user=user, legacy_id="00aae348-e9d2-4f6a-bf5d-66ede9564a65")
+    coffee = Transaction.objects.get(
+        ledger__personal_for=user, legacy_id="00aae348-e9d2-4f6a-bf5d-66ede9564a65"
+    )
     assert coffee.date == datetime.date(2025, 7, 25)  # 2025-07-24T15:00:00.000Z in Seoul
     assert coffee.amount == Decimal("5400")
     assert coffee.type == "expense"
     assert coffee.description == "브루인 커피 3명"
     assert coffee.category.name == "쇼핑"
-    assert coffee.category.user == user and not coffee.category.is_default
+    assert coffee.category.ledger.personal_for == user and not coffee.category.is_default
 
-    salary = Transaction.objects.get(user=user, legacy_id="0227b3a9-88e3-4023-a288-ea193622e935")
+    salary = Transaction.objects.get(
+        ledger__personal_for=user, legacy_id="0227b3a9-88e3-4023-a288-ea193622e935"
+    )
     assert salary.date == datetime.date(2025, 7, 30)
     assert salary.amount == Decimal("2031940")
     assert salary.type == "income"
     assert salary.category.is_default and salary.category.name == "월급"
 
     # 2025-06-30T15:00Z is already July in Korea: the month boundary moves with the zone.
-    dinner = Transaction.objects.get(user=user, legacy_id="04b5acb5-c9d4-4efc-880c-5b4105f55e0b")
+    dinner = Transaction.objects.get(
+        ledger__personal_for=user, legacy_id="04b5acb5-c9d4-4efc-880c-5b4105f55e0b"
+    )
     assert dinner.date == datetime.date(2025, 7, 1)
     assert dinner.category.is_default and dinner.category.name == "식비"
 
@@ -316,11 +329,14 @@ def test_real_spa_backup_july_totals_equal_the_files_rows_by_local_date(auth_cli
     expected = file_totals_by_local_month(real_spa_fixture()["transactions"])
     for kind in ("income", "expense"):
         total = Transaction.objects.filter(
-            user=user, type=kind, date__year=2025, date__month=7
+            ledger__personal_for=user, type=kind, date__year=2025, date__month=7
         ).aggregate(total=Sum("amount"))["total"]
         assert total == expected[(2025, 7, kind)]
     assert sorted(expected) == sorted(
-        {(t.date.year, t.date.month, t.type) for t in Transaction.objects.filter(user=user)}
+        {
+            (t.date.year, t.date.month, t.type)
+            for t in Transaction.objects.filter(ledger__personal_for=user)
+        }
     )
 
 
@@ -328,10 +344,12 @@ def test_real_spa_backup_categories_use_defaults_and_one_own_category(auth_clien
     post_json(auth_client(user), real_spa_fixture_path().read_bytes())
 
     names = {row["category"] for row in real_spa_fixture()["transactions"]}
-    used = Category.objects.filter(transactions__user=user).distinct()
+    used = Category.objects.filter(transactions__ledger__personal_for=user).distinct()
     assert {c.name for c in used} == names
     assert {c.name for c in used if not c.is_default} == {"쇼핑"}
-    assert list(Category.objects.filter(user=user).values_list("name", flat=True)) == ["쇼핑"]
+    assert list(
+        Category.objects.filter(ledger__personal_for=user).values_list("name", flat=True)
+    ) == ["쇼핑"]
 
 
 # --- older and looser SPA files ------------------------------------------------------------
@@ -388,7 +406,7 @@ def test_older_spa_rows_with_floats_strings_plain_dates_and_integer_ids(auth_cli
     response = post_json(auth_client(user), document)
 
     assert response.status_code == 200, response.json()
-    rows = {t.legacy_id: t for t in Transaction.objects.filter(user=user)}
+    rows = {t.legacy_id: t for t in Transaction.objects.filter(ledger__personal_for=user)}
     assert rows["1"].date == datetime.date(2024, 3, 1) and rows["1"].amount == Decimal("5400")
     assert rows["1"].category.is_default and rows["1"].category.name == "식비"
     assert rows["2"].amount == Decimal("2500000") and rows["2"].date == datetime.date(2024, 2, 25)
@@ -414,12 +432,12 @@ def test_category_names_match_ignoring_emoji_and_spaces(auth_client, user):
     response = post_json(auth_client(user), document)
 
     assert response.status_code == 200, response.json()
-    by_id = {t.legacy_id: t.category for t in Transaction.objects.filter(user=user)}
-    default_food = Category.objects.get(user=None, name="식비")
+    by_id = {t.legacy_id: t.category for t in Transaction.objects.filter(ledger__personal_for=user)}
+    default_food = Category.objects.get(ledger=None, name="식비")
     assert by_id["0"] == by_id["1"] == by_id["2"] == default_food
-    assert by_id["3"] == Category.objects.get(user=None, name="카페")
+    assert by_id["3"] == Category.objects.get(ledger=None, name="카페")
     assert by_id["4"] == by_id["5"] == own
-    assert by_id["6"] == by_id["7"] and by_id["6"].user == user
+    assert by_id["6"] == by_id["7"] and by_id["6"].ledger.personal_for == user
     assert by_id["empty"] is None and by_id["emoji-only"] is None
     assert response.json()["created"]["categories"] == 1
     warned = {(p["id"], p["field"]) for p in response.json()["problems"]}
@@ -442,7 +460,7 @@ def test_rows_without_ids_are_not_duplicated_on_reimport(auth_client, user):
 
     assert first["created"]["transactions"] == 3  # two identical coffees are two coffees
     assert second["created"]["transactions"] == 0
-    assert Transaction.objects.filter(user=user).count() == 3
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 3
 
 
 # --- Dexie dumps: categories, rules and linked transactions ---------------------------------
@@ -571,23 +589,27 @@ def test_dexie_dump_imports_rules_and_links_their_transactions(auth_client, user
     assert report["created"]["categories"] == 1  # 헬스; the other three are defaults
     assert report["created"]["occurrences"] == 3
 
-    rent = RecurringTransaction.objects.get(user=user, legacy_id="1")
+    rent = RecurringTransaction.objects.get(ledger__personal_for=user, legacy_id="1")
     assert rent.amount == Decimal("550000") and rent.day_of_month == 25
     assert rent.start_date == datetime.date(2025, 1, 1)
     assert rent.end_date == datetime.date(2025, 12, 31)  # `YYYY-MM` end: the whole month
     assert rent.category.is_default and rent.category.name == "월세"
     assert rent.is_active and not rent.is_variable_amount
 
-    power = RecurringTransaction.objects.get(user=user, legacy_id="2")
+    power = RecurringTransaction.objects.get(ledger__personal_for=user, legacy_id="2")
     assert power.amount is None and power.is_variable_amount and power.end_date is None
     assert power.day_of_month == 31
 
-    gym = RecurringTransaction.objects.get(user=user, legacy_id="3")
+    gym = RecurringTransaction.objects.get(ledger__personal_for=user, legacy_id="3")
     assert gym.frequency == "yearly" and gym.amount == Decimal("300000")
     assert gym.is_active is False and gym.end_date is None
-    assert (gym.category.name, gym.category.emoji, gym.category.user) == ("헬스", "💪", user)
+    assert (gym.category.name, gym.category.emoji, gym.category.ledger.personal_for) == (
+        "헬스",
+        "💪",
+        user,
+    )
 
-    rows = {t.legacy_id: t for t in Transaction.objects.filter(user=user)}
+    rows = {t.legacy_id: t for t in Transaction.objects.filter(ledger__personal_for=user)}
     assert rows["10"].date == datetime.date(2025, 6, 25) and rows["10"].recurring == rent
     assert rows["11"].date == datetime.date(2025, 7, 25) and rows["11"].recurring == rent
     assert rows["12"].recurring == power and rows["12"].amount is None
@@ -648,7 +670,7 @@ def test_the_engine_does_not_back_fill_an_imported_rules_past(auth_client, user)
     assert not RecurringOccurrence.objects.exists()
     report = post_json(client, _browser_rent_with_gaps()).json()
     assert (report["created"]["occurrences"], report["created"]["past_dates_closed"]) == (3, 2)
-    rule = RecurringTransaction.objects.get(user=user)
+    rule = RecurringTransaction.objects.get(ledger__personal_for=user)
 
     # when: the nightly engine runs, and the user asks for the rule's months through July
     recurring_materialize_all()
@@ -701,7 +723,7 @@ def test_spa_backup_links_to_rules_imported_earlier(auth_client, user):
 
     post_json(client, document)
 
-    august = Transaction.objects.get(user=user, legacy_id="99")
+    august = Transaction.objects.get(ledger__personal_for=user, legacy_id="99")
     assert august.recurring.legacy_id == "1" and august.status == "scheduled"
     assert RecurringOccurrence.objects.filter(recurring=august.recurring, date=august.date).exists()
 
@@ -714,9 +736,12 @@ def test_two_rows_for_one_rule_and_date_keep_the_second_unlinked(auth_client, us
     response = post_json(auth_client(user), document)
 
     assert response.status_code == 200
-    second = Transaction.objects.get(user=user, legacy_id="14")
+    second = Transaction.objects.get(ledger__personal_for=user, legacy_id="14")
     assert second.recurring is None and second.date == datetime.date(2025, 7, 25)
-    assert Transaction.objects.get(user=user, legacy_id="11").recurring.legacy_id == "1"
+    assert (
+        Transaction.objects.get(ledger__personal_for=user, legacy_id="11").recurring.legacy_id
+        == "1"
+    )
     warning = next(p for p in response.json()["problems"] if p["id"] == "14")
     assert warning["level"] == "warning" and warning["field"] == "recurring_id"
 
@@ -725,7 +750,7 @@ def test_an_occurrence_already_on_the_server_is_not_duplicated(auth_client, user
     client = auth_client(user)
     document = _dexie_ledger()
     post_json(client, document)
-    rent = RecurringTransaction.objects.get(user=user, legacy_id="1")
+    rent = RecurringTransaction.objects.get(ledger__personal_for=user, legacy_id="1")
     # The recurring engine materialized August on the server; the browser did too (id 20).
     TransactionFactory(
         user=user,
@@ -769,8 +794,8 @@ def test_replace_with_a_dexie_dump_replaces_rules_and_categories_too(auth_client
     }
     assert not RecurringTransaction.objects.filter(pk=old_rule.pk).exists()
     assert not Category.objects.filter(pk=old_category.pk).exists()
-    assert RecurringTransaction.objects.filter(user=user).count() == 3
-    assert Transaction.objects.filter(user=user).count() == 4
+    assert RecurringTransaction.objects.filter(ledger__personal_for=user).count() == 3
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 4
 
 
 def test_rule_without_amount_becomes_variable_and_day_strings_are_numbers(auth_client, user):
@@ -794,7 +819,7 @@ def test_rule_without_amount_becomes_variable_and_day_strings_are_numbers(auth_c
     response = post_json(auth_client(user), document)
 
     assert response.status_code == 200
-    rule = RecurringTransaction.objects.get(user=user)
+    rule = RecurringTransaction.objects.get(ledger__personal_for=user)
     assert rule.is_variable_amount and rule.amount is None and rule.day_of_month == 5
     assert rule.is_active is True and rule.category is None
     assert any(p["field"] == "amount" for p in response.json()["problems"])
@@ -813,8 +838,8 @@ def test_import_needs_authentication(api_client):
 def test_import_writes_only_to_the_requesting_user(auth_client, user, other_user):
     post_json(auth_client(user), spa_fixture_bytes())
 
-    assert not Transaction.objects.filter(user=other_user).exists()
-    assert not Category.objects.filter(user=other_user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=other_user).exists()
+    assert not Category.objects.filter(ledger__personal_for=other_user).exists()
     # The other user importing the same ids gets their own rows: ids are per user.
     response = post_json(auth_client(other_user), spa_fixture_bytes())
     assert response.json()["created"]["transactions"] == 306
@@ -844,14 +869,14 @@ def test_dry_run_in_replace_mode_deletes_nothing(auth_client, user):
 
 
 def _count_scan(user) -> dict:
-    """The index-only scan under `SELECT count(*)` of the user's transactions, as it ran."""
+    """The index-only scan under `SELECT count(*)` of the user's ledger's rows, as it ran."""
     with db_transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute(
             "EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM ledger_transaction "
-            "WHERE user_id = %s",
-            [user.pk],
+            "WHERE ledger_id = %s",
+            [personal_ledger(user=user).pk],
         )
         plan = cursor.fetchone()[0][0]["Plan"]
     while plan["Node Type"] != "Index Only Scan":

@@ -15,10 +15,9 @@ from io import StringIO
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from ledger.models import Category, RecurringTransaction, Transaction
+from ledger.models import Category, Ledger, RecurringTransaction, Transaction
 from ledger.services.transactions import transaction_confirm_due
 from ledger.tests.backup_support import (
     COFFEE,
@@ -100,11 +99,13 @@ def post_json(client, document, **query):
 
 
 def row(user, key) -> Transaction:
-    return Transaction.objects.select_related("category").get(user=user, legacy_id=str(key))
+    return Transaction.objects.select_related("category").get(
+        ledger__personal_for=user, legacy_id=str(key)
+    )
 
 
 def revision(user) -> int:
-    return get_user_model().objects.get(pk=user.pk).revision
+    return Ledger.objects.get(personal_for=user).revision
 
 
 def file_totals(document: dict) -> tuple[dict, dict]:
@@ -295,14 +296,14 @@ def test_rows_the_newer_file_lacks_are_listed_and_kept(auth_client, user):
     assert (missing["id"], missing["index"], missing["file"]) == ("11", None, None)
     assert (missing["server"]["description"], missing["server"]["amount"]) == ("배민 치킨", 13100)
     assert row(user, 11).amount == Decimal("13100")  # not deleted
-    assert Transaction.objects.filter(user=user).count() == 308
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 308
 
 
 def test_rows_imported_before_the_import_hash_existed(auth_client, user):
     # given: rows imported before there was an import_hash; one was edited after its import
     client = auth_client(user)
     post_json(client, older_spa())
-    Transaction.objects.filter(user=user).update(import_hash="")
+    Transaction.objects.filter(ledger__personal_for=user).update(import_hash="")
     edited = row(user, RECATEGORIZED[1])
     Transaction.objects.filter(pk=edited.pk).update(
         updated_at=edited.created_at + datetime.timedelta(days=3)
@@ -317,7 +318,7 @@ def test_rows_imported_before_the_import_hash_existed(auth_client, user):
     assert row(user, RECATEGORIZED[0]).category.name == "간식류"
     assert row(user, RECATEGORIZED[1]).category.name == "식비"
     # Rows both sides agree on get their base now: a second run has nothing to say.
-    assert Transaction.objects.filter(user=user, import_hash="").count() == 1
+    assert Transaction.objects.filter(ledger__personal_for=user, import_hash="").count() == 1
     assert post_json(client, newer_spa())["changes"][0]["id"] == RECATEGORIZED[1]
 
 
@@ -377,7 +378,7 @@ def test_the_command_and_the_api_report_the_same_counts(auth_client, user, other
 
     def ledger(who):
         return sorted(
-            Transaction.objects.filter(user=who).values_list(
+            Transaction.objects.filter(ledger__personal_for=who).values_list(
                 "legacy_id", "date", "amount", "category__name", "status"
             )
         )
@@ -451,7 +452,7 @@ DEXIE_NEWER = {"rent": 600000, "emoji": "🏋️", "august_amount": 600000}
 
 def rent_occurrences(user) -> list:
     return sorted(
-        Transaction.objects.filter(user=user, recurring__legacy_id="1").values_list(
+        Transaction.objects.filter(ledger__personal_for=user, recurring__legacy_id="1").values_list(
             "date", "amount", "status"
         )
     )
@@ -473,14 +474,16 @@ def test_a_rule_edited_in_the_browser_updates_the_rule_and_its_future_occurrence
     assert report["conflicts"] == dict.fromkeys(TABLES, 0)
     rule_change = next(c for c in report["changes"] if c["table"] == "recurring_transactions")
     assert (rule_change["fields"], rule_change["server"]["amount"]) == (["amount"], 550000)
-    assert RecurringTransaction.objects.get(user=user, legacy_id="1").amount == Decimal("600000")
+    assert RecurringTransaction.objects.get(
+        ledger__personal_for=user, legacy_id="1"
+    ).amount == Decimal("600000")
     assert rent_occurrences(user) == [
         (datetime.date(2025, 6, 25), Decimal("550000"), "confirmed"),
         (datetime.date(2025, 7, 25), Decimal("550000"), "confirmed"),
         (datetime.date(2025, 8, 25), Decimal("600000"), "scheduled"),
         (datetime.date(2025, 9, 25), Decimal("600000"), "scheduled"),
     ]
-    assert Category.objects.get(user=user, name="헬스").emoji == "🏋️"
+    assert Category.objects.get(ledger__personal_for=user, name="헬스").emoji == "🏋️"
     # The browser's August row agrees with what the rule's update made of it: no change.
     assert report["skipped"]["transactions"] == 4
 
@@ -495,7 +498,7 @@ def test_a_rule_edited_in_the_browser_updates_the_rule_and_its_future_occurrence
 def test_a_rule_edited_on_the_server_and_in_the_browser_is_a_conflict(auth_client, user):
     client = auth_client(user)
     post_json(client, dexie_pair_document(**DEXIE_OLDER))
-    rule = RecurringTransaction.objects.get(user=user, legacy_id="1")
+    rule = RecurringTransaction.objects.get(ledger__personal_for=user, legacy_id="1")
     patched = client.patch(f"/recurring/{rule.pk}", {"amount": 580000}, format="json")
     assert patched.status_code == 200, patched.json()
 
@@ -523,4 +526,4 @@ def test_a_rule_the_newer_dump_lacks_is_listed_and_kept(auth_client, user):
     report = post_json(client, document)
 
     assert report["missing_from_file"]["recurring_transactions"] == 1
-    assert RecurringTransaction.objects.filter(user=user, legacy_id="1").exists()
+    assert RecurringTransaction.objects.filter(ledger__personal_for=user, legacy_id="1").exists()

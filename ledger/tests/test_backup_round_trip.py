@@ -12,6 +12,7 @@ from django.db.models import Count, Sum
 
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.services.categories import MAX_CATEGORIES_PER_USER
+from ledger.services.ledgers import personal_ledger
 from ledger.tests.backup_support import snapshot
 from ledger.tests.factories import CategoryFactory, TransactionFactory
 
@@ -41,7 +42,7 @@ def import_(client, document, *, status=200, **query) -> dict:
 def totals(user) -> dict:
     """(category name, year, month, type) → (sum, count) over the user's transactions."""
     rows = (
-        Transaction.objects.filter(user=user)
+        Transaction.objects.filter(ledger__personal_for=user)
         .values("category__name", "date__year", "date__month", "type")
         .annotate(total=Sum("amount"), count=Count("id"))
     )
@@ -91,13 +92,15 @@ def test_a_version_1_export_imports_with_its_totals_links_and_records(auth_clien
     assert totals(user) == v1_file_totals(document)
     rules = {r["id"]: r for r in document["recurring_transactions"]}
     for row in document["transactions"]:
-        imported = Transaction.objects.get(user=user, legacy_id=row["legacy_id"] or row["id"])
+        imported = Transaction.objects.get(
+            ledger__personal_for=user, legacy_id=row["legacy_id"] or row["id"]
+        )
         linked = rules.get(row["recurring_id"])
         assert (imported.recurring.template_name if imported.recurring else None) == (
             linked["template_name"] if linked else None
         )
     records = sorted(
-        RecurringOccurrence.objects.filter(recurring__user=user).values_list(
+        RecurringOccurrence.objects.filter(recurring__ledger__personal_for=user).values_list(
             "recurring__template_name", "date"
         )
     )
@@ -135,15 +138,15 @@ def test_export_then_import_into_a_new_user_gives_equal_totals_per_category_and_
     # then
     assert report["ok"] and report["created"]["transactions"] == len(document["transactions"])
     assert totals(other_user) == totals(user)
-    assert sorted(Category.objects.filter(user=other_user).values_list("name", "emoji")) == sorted(
-        Category.objects.filter(user=user).values_list("name", "emoji")
-    )
     assert sorted(
-        RecurringOccurrence.objects.filter(recurring__user=other_user).values_list(
+        Category.objects.filter(ledger__personal_for=other_user).values_list("name", "emoji")
+    ) == sorted(Category.objects.filter(ledger__personal_for=user).values_list("name", "emoji"))
+    assert sorted(
+        RecurringOccurrence.objects.filter(recurring__ledger__personal_for=other_user).values_list(
             "recurring__template_name", "date"
         )
     ) == sorted(
-        RecurringOccurrence.objects.filter(recurring__user=user).values_list(
+        RecurringOccurrence.objects.filter(recurring__ledger__personal_for=user).values_list(
             "recurring__template_name", "date"
         )
     )
@@ -165,7 +168,7 @@ def test_a_version_1_file_and_its_version_2_export_are_the_same_ledger(
 
     assert totals(other_user) == totals(user) == v1_file_totals(json.loads(OWN_V1.read_bytes()))
     links = lambda who: sorted(  # noqa: E731
-        Transaction.objects.filter(user=who, recurring__isnull=False).values_list(
+        Transaction.objects.filter(ledger__personal_for=who, recurring__isnull=False).values_list(
             "recurring__template_name", "date", "amount"
         )
     )
@@ -194,7 +197,9 @@ def test_the_first_and_last_day_of_the_range_export_and_import_back(
     document = export(auth_client(user), format=export_format)
     import_(auth_client(other_user), document)
 
-    dates = sorted(Transaction.objects.filter(user=other_user).values_list("date", flat=True))
+    dates = sorted(
+        Transaction.objects.filter(ledger__personal_for=other_user).values_list("date", flat=True)
+    )
     assert dates == [datetime.date(1900, 1, 1), datetime.date(2100, 12, 31)]
 
 
@@ -212,7 +217,7 @@ def test_a_row_from_before_the_range_was_enforced_exports_and_is_refused_naming_
         error = import_(auth_client(other_user), document, status=400)["error"]
         [(where, [reason])] = error["fields"].items()
         assert where == "transactions[0].date" and "out of range" in reason
-    assert not Transaction.objects.filter(user=other_user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=other_user).exists()
 
 
 # --- the revision ---------------------------------------------------------------------------
@@ -258,7 +263,8 @@ def _spa(*categories: str) -> dict:
 def test_an_import_cannot_pass_the_category_cap(auth_client, user):
     # given: room for one more category of the user's own
     Category.objects.bulk_create(
-        Category(user=user, name=f"내 분류 {n}") for n in range(MAX_CATEGORIES_PER_USER - 1)
+        Category(ledger=personal_ledger(user=user), name=f"내 분류 {n}")
+        for n in range(MAX_CATEGORIES_PER_USER - 1)
     )
     before = snapshot(user)
     # when: a file names two new ones
@@ -269,5 +275,5 @@ def test_an_import_cannot_pass_the_category_cap(auth_client, user):
     assert snapshot(user) == before
     # and one new one still fits
     assert import_(auth_client(user), _spa("새 분류 1", "식비"))["created"]["categories"] == 1
-    assert Category.objects.filter(user=user).count() == MAX_CATEGORIES_PER_USER
-    assert RecurringTransaction.objects.filter(user=user).count() == 0
+    assert Category.objects.filter(ledger__personal_for=user).count() == MAX_CATEGORIES_PER_USER
+    assert RecurringTransaction.objects.filter(ledger__personal_for=user).count() == 0

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from accounts.tests.factories import UserFactory
 from ledger.api.backup import IMPORT_SLOTS_OF_PROCESS
 from ledger.models import Category, RecurringOccurrence, Transaction
+from ledger.services.ledgers import personal_ledger
 from ledger.services.transactions import transaction_bulk_create
 from ledger.tests.backup_support import dexie_document, snapshot
 from ledger.tests.factories import CategoryFactory, TransactionFactory
@@ -54,7 +55,7 @@ def rows(count: int, prefix: str = "r") -> list[dict]:
 def totals(user) -> dict:
     """(category name, year, month, type) → (sum, count): what a restore must reproduce."""
     found = (
-        Transaction.objects.filter(user=user)
+        Transaction.objects.filter(ledger__personal_for=user)
         .values("category__name", "date__year", "date__month", "type")
         .annotate(total=Sum("amount"), count=Count("id"))
     )
@@ -116,7 +117,7 @@ def test_a_row_with_too_many_values_is_refused_naming_it(auth_client, user):
     error = response.json()["error"]
     assert error["code"] == "invalid_backup"
     assert "transactions[1]" in error["fields"]
-    assert not Transaction.objects.filter(user=user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=user).exists()
 
 
 def test_rows_nested_deeper_than_a_backup_are_refused(auth_client, user):
@@ -135,7 +136,7 @@ def test_a_duplicate_key_refuses_the_file(auth_client, user):
 
     assert response.status_code == 400
     assert "appears twice" in response.json()["error"]["message"]
-    assert not Transaction.objects.filter(user=user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=user).exists()
 
 
 def test_a_utf8_byte_order_mark_is_allowed(auth_client, user):
@@ -144,7 +145,7 @@ def test_a_utf8_byte_order_mark_is_allowed(auth_client, user):
     response = post(auth_client(user), body)
 
     assert response.status_code == 200, response.json()
-    assert Transaction.objects.filter(user=user).count() == 1
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 1
 
 
 # --- the document's order does not matter ---------------------------------------------------
@@ -161,11 +162,14 @@ def test_an_export_with_its_keys_in_any_order_imports_the_same(auth_client, user
     assert first["ok"] and second["ok"]
     assert first["created"] == second["created"]
     assert totals(user) == totals(other_user)
-    linked = Transaction.objects.filter(user=other_user, recurring__isnull=False)
-    assert linked.count() == Transaction.objects.filter(user=user, recurring__isnull=False).count()
-    assert RecurringOccurrence.objects.filter(recurring__user=other_user).count() == sum(
-        len(rule["occurrence_dates"]) for rule in document["recurring_transactions"]
+    linked = Transaction.objects.filter(ledger__personal_for=other_user, recurring__isnull=False)
+    assert (
+        linked.count()
+        == Transaction.objects.filter(ledger__personal_for=user, recurring__isnull=False).count()
     )
+    assert RecurringOccurrence.objects.filter(
+        recurring__ledger__personal_for=other_user
+    ).count() == sum(len(rule["occurrence_dates"]) for rule in document["recurring_transactions"])
 
 
 def test_a_dexie_table_named_after_its_rows_is_still_read(auth_client, user):
@@ -186,7 +190,7 @@ def test_a_dexie_table_named_after_its_rows_is_still_read(auth_client, user):
     report = post(auth_client(user), document).json()
 
     assert report["created"]["recurring_transactions"] == 1
-    assert Transaction.objects.get(user=user).recurring.template_name == "통신비"
+    assert Transaction.objects.get(ledger__personal_for=user).recurring.template_name == "통신비"
 
 
 # --- one import at a time per process slot --------------------------------------------------
@@ -212,7 +216,7 @@ def test_an_import_while_the_process_slots_are_taken_is_a_429_with_retry_after(
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "import_busy"
     assert 55 <= int(response["Retry-After"]) <= 60  # its time left, about 60 s
-    assert not Transaction.objects.filter(user=user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=user).exists()
     # turned away before the rate limit counted it: the one import of the hour still runs
     response = post(client, spa(ROW))
     assert response.status_code == 200, response.json()
@@ -249,11 +253,11 @@ def _large_ledger(user, count: int) -> None:
     expense, whole won and cents, and one row a month of a rule."""
     rng = random.Random(19)
     own = [CategoryFactory(user=user, name=name, emoji="") for name in ("헬스", "쇼핑", "반려")]
-    categories = list(Category.objects.filter(user=None)) + own + [None]
+    categories = list(Category.objects.filter(ledger=None)) + own + [None]
     start = datetime.date(2016, 1, 1)
     rows = [
         Transaction(
-            user_id=user.pk,
+            ledger_id=personal_ledger(user=user).pk,
             date=start + datetime.timedelta(days=rng.randrange(3650)),
             description=f"거래 {n}",
             amount=Decimal(rng.randrange(100, 900_000)) / (100 if n % 7 == 0 else 1),
@@ -264,7 +268,7 @@ def _large_ledger(user, count: int) -> None:
         )
         for n in range(count)
     ]
-    transaction_bulk_create(user=user, transactions=rows)
+    transaction_bulk_create(ledger=personal_ledger(user=user), transactions=rows)
 
 
 def _export_to(client, path: Path, **query) -> None:
@@ -303,7 +307,9 @@ def test_a_200k_row_ledger_exports_and_restores_into_new_users_with_equal_totals
         assert totals(target) == expected
         assert (
             Counter(
-                Transaction.objects.filter(user=target).values_list("legacy_id", flat=True)
+                Transaction.objects.filter(ledger__personal_for=target).values_list(
+                    "legacy_id", flat=True
+                )
             ).most_common(1)[0][1]
             == 1
         )
@@ -355,10 +361,10 @@ def test_a_retried_json_import_with_its_key_is_replayed_not_imported_twice(
     assert first.status_code == again.status_code == 200, first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
-    assert Transaction.objects.filter(user=user).count() == 3
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 3
     # another file under the same key is refused, not imported
     assert send(json.dumps(spa(*rows(4)))).status_code == 422
-    assert Transaction.objects.filter(user=user).count() == 3
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 3
 
 
 def test_a_multipart_import_key_covers_the_file_and_its_fields(
@@ -379,4 +385,4 @@ def test_a_multipart_import_key_covers_the_file_and_its_fields(
     # the same file with another mode is another request
     assert send(content, mode="replace").status_code == 422
     assert send(content + b" ", mode="merge").status_code == 422
-    assert Transaction.objects.filter(user=user).count() == 2
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 2

@@ -7,13 +7,14 @@ from decimal import Decimal
 import pytest
 
 from ledger.models import Budget, BudgetLine, Category
+from ledger.services.ledgers import personal_ledger
 from ledger.tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def default_category(name):
-    return Category.objects.get(user__isnull=True, name=name)
+    return Category.objects.get(ledger__personal_for__isnull=True, name=name)
 
 
 def line(category, amount, carry_over=False):
@@ -133,9 +134,9 @@ def test_deleting_mays_change_brings_back_marchs(auth_client, user):
         "2025-03",
         2500000,
     )
-    assert list(Budget.objects.filter(user=user).values_list("month", flat=True)) == [
-        datetime.date(2025, 3, 1)
-    ]
+    assert list(
+        Budget.objects.filter(ledger__personal_for=user).values_list("month", flat=True)
+    ) == [datetime.date(2025, 3, 1)]
 
 
 def test_delete_removes_only_the_change_of_that_month(auth_client, user):
@@ -164,8 +165,8 @@ def test_put_replaces_the_change_of_the_same_month_whole(auth_client, user):
     assert [(r["category_name"], r["amount"], r["carry_over"]) for r in again["categories"]] == [
         ("카페", 70000, True)
     ]
-    assert Budget.objects.filter(user=user).count() == 1
-    assert BudgetLine.objects.filter(budget__user=user).count() == 1
+    assert Budget.objects.filter(ledger__personal_for=user).count() == 1
+    assert BudgetLine.objects.filter(budget__ledger__personal_for=user).count() == 1
 
 
 def test_an_empty_change_stops_budgeting_from_that_month(auth_client, user):
@@ -183,7 +184,7 @@ def test_amounts_are_exact_decimals_and_whole_ones_render_as_integers(auth_clien
     client = auth_client(user)
     body = put(client, "2025-03", "2500000.50", [line(default_category("식비"), "600000")])
     assert body["total"] == 2500000.5 and body["categories"][0]["amount"] == 600000
-    assert Budget.objects.get(user=user).total == Decimal("2500000.50")
+    assert Budget.objects.get(ledger__personal_for=user).total == Decimal("2500000.50")
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -347,8 +348,7 @@ def test_every_write_bumps_the_revision_and_a_refused_delete_does_not(auth_clien
     client = auth_client(user)
 
     def revision():
-        user.refresh_from_db()
-        return user.revision
+        return personal_ledger(user=user).revision
 
     start = revision()
     put(client, "2025-03", 1000)

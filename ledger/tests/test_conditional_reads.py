@@ -50,12 +50,12 @@ def test_an_unchanged_read_answers_304_with_no_body(auth_client, user, url):
     assert again["ETag"] == etag
 
 
-def test_a_304_costs_only_the_authentication_query(
+def test_a_304_costs_only_the_authentication_and_ledger_queries(
     auth_client, user, django_assert_max_num_queries
 ):
     client = auth_client(user)
     etag = client.get("/transactions/by-month/2025/7")["ETag"]
-    with django_assert_max_num_queries(1):
+    with django_assert_max_num_queries(2):  # the user, the request's ledger (ledger.api.scope)
         response = client.get("/transactions/by-month/2025/7", HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 304
 
@@ -121,7 +121,7 @@ def test_projected_entries_render_in_the_transaction_shape(auth_client, user):
         is_variable_amount=True,
         day_of_month=31,
         start_date="2025-07-01",
-        category=Category.objects.get(user=None, name="공과금"),
+        category=Category.objects.get(ledger=None, name="공과금"),
     )
     # when
     rows = auth_client(user).get("/transactions/by-month/2025/7?include_projected=true").json()
@@ -140,6 +140,7 @@ def test_projected_entries_render_in_the_transaction_shape(auth_client, user):
             "recurring": str(rule.id),
             "projected": True,
             "amount_pending": True,
+            "created_by": None,
             "created_at": None,
             "updated_at": None,
         }
@@ -170,5 +171,5 @@ def test_parallel_creates_cannot_pass_the_category_cap(auth_client, user):
     for thread in threads:
         thread.join()
     # then: exactly the cap, the rest refused with a 400
-    assert Category.objects.filter(user=user).count() == MAX_CATEGORIES_PER_USER
+    assert Category.objects.filter(ledger__personal_for=user).count() == MAX_CATEGORIES_PER_USER
     assert sorted(statuses) == [201] * 5 + [400] * 11

@@ -30,7 +30,7 @@ def test_a_retry_gets_the_first_answer_and_writes_nothing(auth_client, user):
     assert again.status_code == 201
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
-    assert Transaction.objects.filter(user=user).count() == 1
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 1
 
 
 def test_every_write_method_is_covered(auth_client, user):
@@ -47,7 +47,7 @@ def test_every_write_method_is_covered(auth_client, user):
     assert client.delete(path, HTTP_IDEMPOTENCY_KEY="delete").status_code == 204
     category = _post(client, "cat", {"name": "쇼핑"}, "/categories")
     assert _post(client, "cat", {"name": "쇼핑"}, "/categories").json() == category.json()
-    assert Category.objects.filter(user=user).count() == 1
+    assert Category.objects.filter(ledger__personal_for=user).count() == 1
 
 
 def test_the_same_key_with_another_body_is_a_422(auth_client, user):
@@ -56,7 +56,7 @@ def test_the_same_key_with_another_body_is_a_422(auth_client, user):
     response = _post(client, "k-2", {**LUNCH, "amount": 9999})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "idempotency_key_reused"
-    assert Transaction.objects.filter(user=user).count() == 1
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 1
 
 
 def test_a_refused_write_is_replayed_as_refused(auth_client, user):
@@ -71,14 +71,14 @@ def test_keys_are_per_user(auth_client, user, other_user):
     response = _post(auth_client(other_user), "shared-key")
     assert response.status_code == 201
     assert "Idempotent-Replayed" not in response
-    assert Transaction.objects.filter(user=other_user).count() == 1
+    assert Transaction.objects.filter(ledger__personal_for=other_user).count() == 1
 
 
 def test_without_a_key_nothing_is_stored(auth_client, user):
     client = auth_client(user)
     client.post("/transactions", LUNCH, format="json")
     client.post("/transactions", LUNCH, format="json")
-    assert Transaction.objects.filter(user=user).count() == 2
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 2
     assert not IdempotencyRecord.objects.exists()
 
 
@@ -88,7 +88,7 @@ def test_answers_are_forgotten_after_a_day(auth_client, user):
     with time_machine.travel(timezone.now() + datetime.timedelta(hours=25), tick=False):
         assert idempotency_purge() == 1
     assert _post(client, "old").status_code == 201
-    assert Transaction.objects.filter(user=user).count() == 2
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -117,4 +117,4 @@ def test_a_retry_while_the_first_still_runs_is_a_409(auth_client, user):
     # then
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_key_in_use"
-    assert not Transaction.objects.filter(user=user).exists()
+    assert not Transaction.objects.filter(ledger__personal_for=user).exists()

@@ -7,6 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from ledger.models import Category, RecurringTransaction, Transaction
+from ledger.services.ledgers import personal_ledger
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -44,9 +45,9 @@ def assert_rejected(create):
 
 
 def test_default_categories_exist_in_the_spa_order():
-    defaults = list(Category.objects.filter(user=None).values_list("name", "emoji"))
+    defaults = list(Category.objects.filter(ledger=None).values_list("name", "emoji"))
     assert defaults == SPA_DEFAULTS
-    assert Category.objects.filter(user=None, is_default=False).count() == 0
+    assert Category.objects.filter(ledger=None, is_default=False).count() == 0
 
 
 def test_default_categories_migration_is_idempotent():
@@ -57,7 +58,7 @@ def test_default_categories_migration_is_idempotent():
     module = import_module("ledger.migrations.0002_default_categories")
     module.create_defaults(apps, None)
     module.create_defaults(apps, None)
-    assert list(Category.objects.filter(user=None).values_list("name", "emoji")) == SPA_DEFAULTS
+    assert list(Category.objects.filter(ledger=None).values_list("name", "emoji")) == SPA_DEFAULTS
 
 
 @pytest.mark.parametrize(
@@ -96,14 +97,14 @@ def test_bulk_create_cannot_bypass_the_constraints(user):
         Transaction.objects.bulk_create(
             [
                 Transaction(
-                    user=user,
+                    ledger=personal_ledger(user=user),
                     date=datetime.date(2025, 1, 1),
                     description="ok",
                     amount=Decimal("1"),
                     type="expense",
                 ),
                 Transaction(
-                    user=user,
+                    ledger=personal_ledger(user=user),
                     date=datetime.date(2025, 1, 1),
                     description="bad",
                     amount=Decimal("-5"),
@@ -139,12 +140,16 @@ def test_category_names_are_unique_per_user_and_among_defaults(user, other_user)
     CategoryFactory(user=user, name="쇼핑")
     CategoryFactory(user=other_user, name="쇼핑")  # another user may reuse the name
     assert_rejected(lambda: CategoryFactory(user=user, name="쇼핑"))
-    assert_rejected(lambda: Category.objects.create(user=None, name="식비", is_default=True))
+    assert_rejected(lambda: Category.objects.create(ledger=None, name="식비", is_default=True))
 
 
 def test_a_default_category_has_no_user_and_a_user_category_is_not_default(user):
-    assert_rejected(lambda: Category.objects.create(user=None, name="새 기본", is_default=False))
-    assert_rejected(lambda: Category.objects.create(user=user, name="내 것", is_default=True))
+    assert_rejected(lambda: Category.objects.create(ledger=None, name="새 기본", is_default=False))
+    assert_rejected(
+        lambda: Category.objects.create(
+            ledger=personal_ledger(user=user), name="내 것", is_default=True
+        )
+    )
 
 
 def test_money_round_trips_as_decimal(user):

@@ -62,7 +62,7 @@ def ledger_of(rule_id):
 
 
 def test_create_returns_the_rule_with_category_inline_and_fills_past_months(client, user):
-    category = Category.objects.get(name="월세", user=None)
+    category = Category.objects.get(name="월세", ledger=None)
 
     response = post(client, "/recurring", rent(category=str(category.id)))
 
@@ -81,7 +81,7 @@ def test_create_returns_the_rule_with_category_inline_and_fills_past_months(clie
         (date(2025, 3, 25), "scheduled", Decimal("550000")),
         (date(2025, 4, 25), "scheduled", Decimal("550000")),
     ]
-    assert RecurringTransaction.objects.get(pk=body["id"]).user == user
+    assert RecurringTransaction.objects.get(pk=body["id"]).ledger.personal_for == user
 
 
 def test_create_accepts_the_spa_shapes_month_end_and_string_day(client):
@@ -116,7 +116,7 @@ def test_create_variable_amount_rule_with_null_amount(client):
 
 def test_create_ignores_a_user_in_the_body(client, user, other_user):
     response = post(client, "/recurring", rent(user=str(other_user.id)))
-    assert RecurringTransaction.objects.get(pk=response.json()["id"]).user == user
+    assert RecurringTransaction.objects.get(pk=response.json()["id"]).ledger.personal_for == user
 
 
 @pytest.mark.parametrize(

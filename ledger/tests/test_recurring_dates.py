@@ -8,6 +8,7 @@ import pytest
 
 from ledger.models import RecurringOccurrence, RecurringTransaction
 from ledger.selectors.recurring import recurring_occurrence_dates, recurring_projection
+from ledger.services.ledgers import personal_ledger
 from ledger.tests.factories import RecurringTransactionFactory, TransactionFactory
 
 
@@ -82,7 +83,7 @@ def test_projection_skips_generated_and_deleted_occurrences(user, other_user):
 
     # when
     projected = recurring_projection(
-        user=user, date_from=date(2025, 5, 1), date_to=date(2025, 8, 31)
+        ledger=personal_ledger(user=user), date_from=date(2025, 5, 1), date_to=date(2025, 8, 31)
     )
 
     # then only the untouched months are projected, clamped, and only the user's own rule
@@ -97,9 +98,12 @@ def test_projection_skips_generated_and_deleted_occurrences(user, other_user):
 def test_projection_runs_a_fixed_number_of_queries(user, django_assert_num_queries):
     for day in range(1, 21):
         RecurringTransactionFactory(user=user, day_of_month=day)
+    ledger = personal_ledger(user=user)
     with django_assert_num_queries(1):
         projected = recurring_projection(
-            user=user, date_from=date(2025, 1, 1), date_to=date(2025, 12, 31)
+            ledger=ledger,
+            date_from=date(2025, 1, 1),
+            date_to=date(2025, 12, 31),
         )
     assert len(projected) == 20 * 12
     assert isinstance(projected[0].date, datetime.date)

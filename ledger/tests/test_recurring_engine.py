@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from ledger.models import RecurringOccurrence, RecurringTransaction, Transaction
+from ledger.services.ledgers import personal_ledger
 from ledger.services.recurring.engine import (
     recurring_horizon,
     recurring_materialize,
@@ -54,7 +55,7 @@ def create(user, **fields):
         start_date=date(2025, 1, 1),
         day_of_month=25,
     )
-    return recurring_create(user=user, **{**defaults, **fields})
+    return recurring_create(ledger=personal_ledger(user=user), **{**defaults, **fields})
 
 
 def ledger_of(rule):
@@ -81,7 +82,7 @@ def test_horizon_is_the_end_of_next_month(clock):
 def test_today_is_the_date_in_seoul_not_utc(clock):
     # 00:30 on 25 March in Seoul is still 24 March in UTC
     clock(2025, 3, 25, hour=0, minute=30)
-    rule = create(RecurringTransactionFactory().user, start_date=date(2025, 3, 1))
+    rule = create(RecurringTransactionFactory().ledger.personal_for, start_date=date(2025, 3, 1))
     assert ledger_of(rule) == [(date(2025, 3, 25), C, RENT), (date(2025, 4, 25), S, RENT)]
 
 
@@ -101,7 +102,7 @@ def test_rule_with_a_past_start_fills_past_months_confirmed_and_schedules_the_ho
     ]
     assert RecurringOccurrence.objects.filter(recurring=rule).count() == 4
     t = Transaction.objects.filter(recurring=rule).first()
-    assert (t.user, t.description, t.type) == (user, "월세", "expense")
+    assert (t.ledger.personal_for, t.description, t.type) == (user, "월세", "expense")
 
 
 def test_occurrence_on_today_is_confirmed(clock, user):
@@ -297,11 +298,13 @@ def test_materialize_all_for_one_user_and_dry_run(clock, user, other_user):
     theirs = RecurringTransactionFactory(user=other_user, start_date=date(2025, 3, 1))
     seen = []
 
-    dry = recurring_materialize_all(user=user, dry_run=True, report=seen.extend)
+    dry = recurring_materialize_all(
+        ledger=personal_ledger(user=user), dry_run=True, report=seen.extend
+    )
 
     assert dry.created == 2 and len(seen) == 2
     assert Transaction.objects.count() == 0
-    assert recurring_materialize_all(user=user).created == 2
+    assert recurring_materialize_all(ledger=personal_ledger(user=user)).created == 2
     assert ledger_of(theirs) == [] and len(ledger_of(mine)) == 2
 
 
@@ -460,8 +463,7 @@ def test_delete_keeps_confirmed_history_and_removes_scheduled(clock, user):
 
 
 def revision_of(user):
-    user.refresh_from_db(fields=["revision"])
-    return user.revision
+    return personal_ledger(user=user).revision
 
 
 def test_bulk_create_inserts_rules_without_materializing_and_bumps_the_revision(
@@ -471,7 +473,7 @@ def test_bulk_create_inserts_rules_without_materializing_and_bumps_the_revision(
     before = revision_of(user)
     rules = [
         RecurringTransaction(
-            user=user,
+            ledger=personal_ledger(user=user),
             template_name=f"규칙 {n}",
             amount=RENT,
             type="expense",
@@ -481,18 +483,18 @@ def test_bulk_create_inserts_rules_without_materializing_and_bumps_the_revision(
         for n in range(3)
     ]
 
-    created = recurring_bulk_create(user=user, rules=rules)
+    created = recurring_bulk_create(ledger=personal_ledger(user=user), rules=rules)
 
     assert [r.pk for r in created] == [r.pk for r in rules]
-    assert RecurringTransaction.objects.filter(user=user).count() == 3
+    assert RecurringTransaction.objects.filter(ledger__personal_for=user).count() == 3
     assert Transaction.objects.count() == 0  # the importer decides what is history
     assert revision_of(user) > before
     with pytest.raises(ValueError):
         recurring_bulk_create(
-            user=other_user,
+            ledger=personal_ledger(user=other_user),
             rules=[
                 RecurringTransaction(
-                    user=user,
+                    ledger=personal_ledger(user=user),
                     template_name="x",
                     amount=RENT,
                     type="expense",
@@ -506,7 +508,10 @@ def test_bulk_create_inserts_rules_without_materializing_and_bumps_the_revision(
 def test_recorded_dates_are_not_materialized_and_recording_twice_is_harmless(clock, user):
     clock(2025, 3, 10)
     rule = RecurringTransactionFactory(user=user, start_date=date(2025, 1, 1))
-    pairs = [(rule.pk, date(2025, 1, 25)), (rule.pk, date(2025, 2, 25))]
+    pairs = [
+        (rule.ledger_id, rule.pk, date(2025, 1, 25)),
+        (rule.ledger_id, rule.pk, date(2025, 2, 25)),
+    ]
 
     recurring_occurrence_bulk_record(rule_dates=pairs)
     recurring_occurrence_bulk_record(rule_dates=pairs)  # ON CONFLICT DO NOTHING

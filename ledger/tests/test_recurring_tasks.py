@@ -17,6 +17,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from household_ledger.celery import app as celery_app
 from household_ledger.celery import catch_up_recurring
 from ledger.models import RecurringOccurrence, Transaction, TransactionStatus
+from ledger.services.ledgers import personal_ledger
 from ledger.services.recurring.engine import recurring_materialize, recurring_materialize_all
 from ledger.services.recurring.rules import recurring_create
 from ledger.tasks import confirm_due_transactions, materialize_recurring
@@ -68,7 +69,7 @@ def test_catch_up_after_three_months_down_fills_every_month_and_confirms_what_is
     # given a rule created on 10 March (Jan, Feb confirmed; Mar, Apr scheduled)
     clock(2025, 3, 10)
     rule = recurring_create(
-        user=user,
+        ledger=personal_ledger(user=user),
         template_name="월세",
         amount=Decimal("550000"),
         type="expense",
@@ -76,7 +77,7 @@ def test_catch_up_after_three_months_down_fills_every_month_and_confirms_what_is
         day_of_month=25,
     )
     variable = recurring_create(
-        user=user,
+        ledger=personal_ledger(user=user),
         template_name="전기요금",
         amount=None,
         is_variable_amount=True,
@@ -216,7 +217,7 @@ def test_confirming_due_occurrences_changes_the_calendar_etag(clock, user, other
     # given a scheduled occurrence of 25 March and the calendar read on the 24th
     clock(2025, 3, 24)
     recurring_create(
-        user=user,
+        ledger=personal_ledger(user=user),
         template_name="월세",
         amount=Decimal("550000"),
         type="expense",
@@ -315,8 +316,8 @@ def test_command_for_one_user_through_a_month(clock, user, other_user):
 
     assert "created 4 transaction(s)" in out.getvalue()
     assert "2025-06-25" in out.getvalue()
-    assert Transaction.objects.filter(user=user).count() == 4
-    assert Transaction.objects.filter(user=other_user).count() == 0
+    assert Transaction.objects.filter(ledger__personal_for=user).count() == 4
+    assert Transaction.objects.filter(ledger__personal_for=other_user).count() == 0
 
 
 @pytest.mark.django_db

@@ -20,7 +20,7 @@ def test_seed_demo_creates_users_rules_and_transactions():
 
     per_user = dict(
         User.objects.filter(clerk_user_id__startswith="user_demo_")
-        .annotate(n=Count("transactions"))
+        .annotate(n=Count("personal_ledger__transactions"))
         .values_list("clerk_user_id", "n")
     )
     assert per_user == {
@@ -29,7 +29,12 @@ def test_seed_demo_creates_users_rules_and_transactions():
         "user_demo_000002": 40,
         "user_demo_heavy": 200,
     }
-    assert RecurringTransaction.objects.filter(user__clerk_user_id="user_demo_heavy").count() == 2
+    assert (
+        RecurringTransaction.objects.filter(
+            ledger__personal_for__clerk_user_id="user_demo_heavy"
+        ).count()
+        == 2
+    )
     assert not Transaction.objects.filter(amount__lte=0).exists()
     assert Transaction.objects.filter(category__isnull=False).count() == 320
     assert Transaction.objects.aggregate(first=Min("date"))["first"].year >= 2020

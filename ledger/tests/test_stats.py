@@ -10,6 +10,7 @@ import time_machine
 
 from ledger.models import Category
 from ledger.services.backup import backup_import
+from ledger.services.ledgers import personal_ledger
 from ledger.tests.backup_support import real_spa_fixture, real_spa_fixture_path, spa_fixture_bytes
 from ledger.tests.factories import (
     CategoryFactory,
@@ -22,11 +23,11 @@ pytestmark = pytest.mark.django_db
 D = datetime.date
 # Queries the authentication may add per request (user lookup, last-seen mark); the stats'
 # own queries are counted exactly by `ledger_queries`.
-AUTH_QUERIES = 3
+AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
 
 
 def default_category(name):
-    return Category.objects.get(user__isnull=True, name=name)
+    return Category.objects.get(ledger__personal_for__isnull=True, name=name)
 
 
 @pytest.fixture
@@ -129,7 +130,13 @@ def get(client, url, **params):
 
 
 def ledger_queries(captured):
-    return [q["sql"] for q in captured.captured_queries if '"ledger_' in q["sql"]]
+    # The ledger's data, not the resolution of the request's ledger (ledger.api.scope).
+    scope = ('FROM "ledger_ledger"', 'FROM "ledger_membership"')
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if '"ledger_' in q["sql"] and not any(part in q["sql"] for part in scope)
+    ]
 
 
 # --- /stats/monthly --------------------------------------------------------------------------
@@ -722,7 +729,7 @@ def test_july_and_september_2025_of_an_imported_spa_backup(auth_client, user):
     figures its rows give when their instants are read as Seoul dates (worked out from the
     file apart from the code: 53 July rows, of which 2025-06-30T15:00Z and 23:30Z are 1 July
     and 2025-07-31T03:12Z stays 31 July; September holds the four scheduled rule rows)."""
-    report = backup_import(user=user, file=io.BytesIO(spa_fixture_bytes()))
+    report = backup_import(ledger=personal_ledger(user=user), file=io.BytesIO(spa_fixture_bytes()))
     assert report.failed == 0
 
     client = auth_client(user)
@@ -741,7 +748,7 @@ def test_july_and_september_2025_of_an_imported_spa_backup(auth_client, user):
 def test_july_2025_of_the_imported_real_spa_backup(auth_client, user):
     """The same seam with the SPA's real backup (../shared): its July 2025 figures."""
     with real_spa_fixture_path().open("rb") as file:
-        report = backup_import(user=user, file=file)
+        report = backup_import(ledger=personal_ledger(user=user), file=file)
     assert report.failed == 0
     # Recompute July from the file: ISO instants → Asia/Seoul calendar dates.
     seoul = ZoneInfo("Asia/Seoul")

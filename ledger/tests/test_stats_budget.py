@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from ledger.models import Category, Transaction
+from ledger.services.ledgers import personal_ledger
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -18,11 +19,11 @@ from ledger.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 D = datetime.date
-AUTH_QUERIES = 3  # what the authentication may add per request (see test_stats.py)
+AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
 
 
 def default_category(name):
-    return Category.objects.get(user__isnull=True, name=name)
+    return Category.objects.get(ledger__personal_for__isnull=True, name=name)
 
 
 @pytest.fixture
@@ -422,13 +423,19 @@ def test_a_category_deleted_after_being_budgeted_leaves_its_spending_uncategoriz
 
 
 def _ledger_queries(captured):
-    return [q["sql"] for q in captured.captured_queries if '"ledger_' in q["sql"]]
+    # The ledger's data, not the resolution of the request's ledger (ledger.api.scope).
+    scope = ('FROM "ledger_ledger"', 'FROM "ledger_membership"')
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if '"ledger_' in q["sql"] and not any(part in q["sql"] for part in scope)
+    ]
 
 
 def _rows(user, count, category):
     Transaction.objects.bulk_create(
         Transaction(
-            user=user,
+            ledger=personal_ledger(user=user),
             date=D(2023, 1, 1) + datetime.timedelta(days=i % 940),  # Jan 2023 … Jul 2025
             description="많은 거래",
             amount=Decimal(1000 + i),

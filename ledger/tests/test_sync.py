@@ -12,8 +12,9 @@ import time_machine
 from django.utils import timezone
 
 from ledger.default_categories import DEFAULT_CATEGORIES
-from ledger.models import Budget, Tombstone, Transaction
+from ledger.models import Budget, Ledger, Tombstone, Transaction
 from ledger.services.budgets import budget_bulk_delete
+from ledger.services.ledgers import personal_ledger
 from ledger.services.sync import sync_tombstones_purge
 from ledger.services.transactions import transaction_bulk_create, transaction_confirm_due
 
@@ -53,7 +54,7 @@ def test_a_full_snapshot_has_every_row_in_its_usual_rendering(auth_client, user)
     # then
     assert page["has_more"] is False
     user.refresh_from_db()
-    assert page["revision"] == user.revision > 0
+    assert page["revision"] == Ledger.objects.get(personal_for=user).revision > 0
     assert page["transactions"] == [client.get(f"/transactions/{created['id']}").json()]
     names = [row["name"] for row in page["categories"]]
     assert set(names) == {name for name, _ in DEFAULT_CATEGORIES} | {"쇼핑"}
@@ -87,13 +88,14 @@ def test_a_delta_holds_exactly_what_changed_and_what_was_deleted(auth_client, us
     assert _sync(client, page["revision"])["transactions"] == []
 
 
-def test_nothing_new_costs_no_query_beyond_authentication(
+def test_nothing_new_costs_no_query_beyond_authentication_and_the_ledger(
     auth_client, user, django_assert_max_num_queries
 ):
     client = auth_client(user)
     _lunch(client)
     revision = _sync(client, 0)["revision"]
-    with django_assert_max_num_queries(1):
+    # the user's row, and the request's ledger (ledger.api.scope): nothing for the sync itself
+    with django_assert_max_num_queries(2):
         page = _sync(client, revision)
     assert page == {
         "revision": revision,
@@ -110,7 +112,7 @@ def test_pages_hold_whole_revisions_and_together_are_the_snapshot(auth_client, u
     # given: 4,500 rows from one bulk write (three batches, three revisions) and a few more
     rows = [
         Transaction(
-            user=user,
+            ledger=personal_ledger(user=user),
             date=datetime.date(2025, 7, 1) + datetime.timedelta(days=n % 28),
             description=f"행 {n}",
             amount=Decimal(1000 + n),
@@ -118,7 +120,7 @@ def test_pages_hold_whole_revisions_and_together_are_the_snapshot(auth_client, u
         )
         for n in range(4500)
     ]
-    transaction_bulk_create(user=user, transactions=rows)
+    transaction_bulk_create(ledger=personal_ledger(user=user), transactions=rows)
     client = auth_client(user)
     for _ in range(3):
         _lunch(client)
@@ -277,7 +279,7 @@ def test_an_import_that_replaces_budgets_leaves_their_tombstones(auth_client, us
     ids = [row["id"] for row in snapshot["budgets"]]
     assert change["since"] == "2025-03"
     # when: the import's replace removes every change
-    assert budget_bulk_delete(user=user, queryset=Budget.objects.all()) == 1
+    assert budget_bulk_delete(ledger=personal_ledger(user=user), queryset=Budget.objects.all()) == 1
     page = _sync(client, snapshot["revision"])
     assert page["deleted"]["budgets"] == ids
     assert page["budgets"] == []

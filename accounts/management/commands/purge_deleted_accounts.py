@@ -26,6 +26,7 @@ class Command(BaseCommand):
         counts = user_purge_deleted(older_than_days=days, dry_run=options["dry_run"])
         verb = "Would purge" if options["dry_run"] else "Purged"
         self.stdout.write(
-            f"{verb} {counts['users']} user(s) deleted more than {days} days ago "
+            f"{verb} {counts['users']} user(s) deleted more than {days} days ago, "
+            f"{counts['ledgers']} shared ledger(s) left without an owner that long, "
             f"and {counts['webhook_events']} old webhook record(s)."
         )

@@ -17,6 +17,7 @@ from household_ledger.api.preconditions import (
 from household_ledger.api.rows import RowSerializer
 from ledger.api.budgets import MonthLabelField
 from ledger.api.paths import MONTH_MESSAGE, MONTH_PARAMETER, YEAR_PARAMETER, parse_year_month
+from ledger.api.scope import LedgerScopedMixin
 from ledger.api.stats.outputs import bad_input
 from ledger.dates import local_today
 from ledger.selectors.budgets import STATUSES, budget_vs_actual
@@ -172,7 +173,7 @@ BUDGET_EXAMPLE = OpenApiExample(
 )
 
 
-class StatsBudgetView(RevisionETagMixin, APIView):
+class StatsBudgetView(LedgerScopedMixin, RevisionETagMixin, APIView):
     @extend_schema(
         tags=["stats"],
         summary="A month against its budget: total, each budgeted category, the unbudgeted",
@@ -189,7 +190,7 @@ class StatsBudgetView(RevisionETagMixin, APIView):
     def get(self, request, year, month):
         year, month = parse_year_month(year, month)
         figures = budget_vs_actual(
-            user=request.user,
+            ledger=request.ledger,
             year=year,
             month=month,
             today=local_today(user_time_zone(request.user)),

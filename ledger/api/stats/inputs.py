@@ -12,6 +12,7 @@ from rest_framework import serializers
 from ledger.api.fields import LocalDateField
 from ledger.dates import local_today, month_end, month_start
 from ledger.models import TransactionStatus, TransactionType
+from ledger.selectors.ledgers import ledger_has_member
 from ledger.selectors.stats import user_time_zone
 
 MAX_PERIOD_YEARS = 10
@@ -30,7 +31,26 @@ class _UserTimeZoneMixin:
                 field.time_zone = self.time_zone
 
 
-class StatsPeriodInput(_UserTimeZoneMixin, serializers.Serializer):
+NOT_A_MEMBER = "Not a member of this ledger."
+
+
+class _MemberInput(serializers.Serializer):
+    """`?member=<user id>`: count only what that member of the ledger entered."""
+
+    member = serializers.UUIDField(
+        required=False,
+        help_text="Only the transactions this member of the ledger entered (`created_by`); "
+        "default: everyone's.",
+    )
+
+    def validate_member(self, value):
+        request = self.context.get("request")
+        if request is None or not ledger_has_member(ledger=request.ledger, user_id=value):
+            raise serializers.ValidationError(NOT_A_MEMBER)
+        return value
+
+
+class StatsPeriodInput(_UserTimeZoneMixin, _MemberInput):
     date_from = LocalDateField(
         required=False,
         help_text="First day, inclusive (YYYY-MM-DD or an ISO instant, read in the user's "
@@ -89,7 +109,7 @@ class StatsCategoryInput(StatsPeriodInput):
     )
 
 
-class StatsMonthlyInput(serializers.Serializer):
+class StatsMonthlyInput(_MemberInput):
     include_projected = serializers.BooleanField(
         default=False,
         help_text="Add the `projected` block: occurrences of active fixed-amount rules not "
@@ -97,14 +117,14 @@ class StatsMonthlyInput(serializers.Serializer):
     )
 
 
-class StatsAssetsInput(_UserTimeZoneMixin, serializers.Serializer):
+class StatsAssetsInput(_UserTimeZoneMixin, _MemberInput):
     as_of = LocalDateField(
         required=False,
         help_text="Count transactions dated up to this day, inclusive (default: all time).",
     )
 
 
-class StatsTrendInput(serializers.Serializer):
+class StatsTrendInput(_MemberInput):
     months = serializers.IntegerField(
         min_value=1,
         max_value=MAX_TREND_MONTHS,

@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from household_ledger.api.preconditions import RevisionETagMixin
 from ledger.api.paths import MONTH_MESSAGE, MONTH_PARAMETER, YEAR_PARAMETER, parse_year_month
+from ledger.api.scope import LedgerScopedMixin
 from ledger.api.stats import inputs, outputs
 from ledger.dates import DATE_RANGE_MESSAGE
 from ledger.selectors.stats import (
@@ -19,7 +20,7 @@ from ledger.selectors.stats import (
 _PERIOD_ERROR = outputs.bad_input("date_from", "Must not be after date_to.")
 
 
-class StatsSummaryView(RevisionETagMixin, APIView):
+class StatsSummaryView(LedgerScopedMixin, RevisionETagMixin, APIView):
     @extend_schema(
         tags=["stats"],
         summary="Income, expense and net over a period",
@@ -30,15 +31,16 @@ class StatsSummaryView(RevisionETagMixin, APIView):
     def get(self, request):
         params = inputs.validated(inputs.StatsSummaryInput, request)
         summary = stats_summary(
-            user=request.user,
+            ledger=request.ledger,
             date_from=params["date_from"],
             date_to=params["date_to"],
             status=params.get("status"),
+            member=params.get("member"),
         )
         return Response(outputs.StatsSummaryOutput(summary).data)
 
 
-class StatsMonthlyView(RevisionETagMixin, APIView):
+class StatsMonthlyView(LedgerScopedMixin, RevisionETagMixin, APIView):
     @extend_schema(
         tags=["stats"],
         summary="One calendar month: totals, per category, per day",
@@ -55,15 +57,16 @@ class StatsMonthlyView(RevisionETagMixin, APIView):
         year, month = parse_year_month(year, month)
         params = inputs.validated(inputs.StatsMonthlyInput, request)
         monthly = stats_monthly(
-            user=request.user,
+            ledger=request.ledger,
             year=year,
             month=month,
             include_projected=params["include_projected"],
+            member=params.get("member"),
         )
         return Response(outputs.StatsMonthlyOutput(monthly).data)
 
 
-class StatsCategoryView(RevisionETagMixin, APIView):
+class StatsCategoryView(LedgerScopedMixin, RevisionETagMixin, APIView):
     @extend_schema(
         tags=["stats"],
         summary="Totals per category over a period",
@@ -76,15 +79,16 @@ class StatsCategoryView(RevisionETagMixin, APIView):
     def get(self, request):
         params = inputs.validated(inputs.StatsCategoryInput, request)
         by_category = stats_by_category(
-            user=request.user,
+            ledger=request.ledger,
             date_from=params["date_from"],
             date_to=params["date_to"],
             type=params.get("type"),
+            member=params.get("member"),
         )
         return Response(outputs.StatsCategoryOutput(by_category).data)
 
 
-class StatsAssetsView(RevisionETagMixin, APIView):
+class StatsAssetsView(LedgerScopedMixin, RevisionETagMixin, APIView):
     @extend_schema(
         tags=["stats"],
         summary="Total assets (confirmed only) and the balance after scheduled transactions",
@@ -97,11 +101,13 @@ class StatsAssetsView(RevisionETagMixin, APIView):
     )
     def get(self, request):
         params = inputs.validated(inputs.StatsAssetsInput, request)
-        assets = stats_assets(user=request.user, as_of=params.get("as_of"))
+        assets = stats_assets(
+            ledger=request.ledger, as_of=params.get("as_of"), member=params.get("member")
+        )
         return Response(outputs.StatsAssetsOutput(assets).data)
 
 
-class StatsTrendView(RevisionETagMixin, APIView):
+class StatsTrendView(LedgerScopedMixin, RevisionETagMixin, APIView):
     @extend_schema(
         tags=["stats"],
         summary="Income and expense per month for the last N months",
@@ -117,5 +123,7 @@ class StatsTrendView(RevisionETagMixin, APIView):
     )
     def get(self, request):
         params = inputs.validated(inputs.StatsTrendInput, request)
-        trend = stats_trend(user=request.user, months=params["months"])
+        trend = stats_trend(
+            ledger=request.ledger, months=params["months"], member=params.get("member")
+        )
         return Response(outputs.MonthTotalOutput(trend.items, many=True).data)

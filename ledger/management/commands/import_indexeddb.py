@@ -38,6 +38,7 @@ from ledger.services.backup import (
     ImportReport,
     backup_import,
 )
+from ledger.services.ledgers import personal_ledger
 
 _TABLES = ("categories", "recurring_transactions", "transactions")
 _STEPS = {
@@ -111,11 +112,12 @@ class Command(BaseCommand):
         try:
             with file, progress:
                 report = backup_import(
-                    user=user,
+                    ledger=personal_ledger(user=user),
+                    created_by=user,
                     file=file,
                     mode=options["mode"],
                     dry_run=options["dry_run"],
-                    time_zone=options["timezone"],
+                    time_zone=options["timezone"] or user.time_zone,
                     max_rows=options["max_rows"],
                     progress=progress.update,
                 )
@@ -142,15 +144,16 @@ class Command(BaseCommand):
             return
         stdin = stdin or sys.stdin
         who = user.clerk_user_id or user.email
+        ledger = personal_ledger(user=user)
         if not stdin.isatty():
             raise CommandError(
                 f"--mode replace deletes {who}'s data before importing; there is no terminal "
                 "to ask on, so pass --yes to confirm (or --dry-run to see what would happen)."
             )
         counts = (
-            f"{transaction_list(user=user).count():,} transaction(s), "
-            f"{recurring_list(user=user).count():,} recurring rule(s) and "
-            f"{category_list(user=user).filter(user=user).count():,} own categor(y/ies)"
+            f"{transaction_list(ledger=ledger).count():,} transaction(s), "
+            f"{recurring_list(ledger=ledger).count():,} recurring rule(s) and "
+            f"{category_list(ledger=ledger).filter(ledger=ledger).count():,} own categor(y/ies)"
         )
         self.stdout.write(
             f"--mode replace deletes {who}'s {counts} first (rules and categories only when "

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from ledger.dates import month_end
+from ledger.services.ledgers import personal_ledger
 from ledger.services.recurring.engine import (
     DEFAULT_BATCH_SIZE,
     recurring_horizon,
@@ -61,12 +62,12 @@ class Command(BaseCommand):
                 amount = "pending" if t.amount is None else f"{t.amount:,.0f}"
                 self.stdout.write(
                     f"{t.date}  {t.status:<9}  {t.type:<7}  {amount:>14}  "
-                    f"{t.description}  (rule {t.recurring_id}, user {t.user_id})"
+                    f"{t.description}  (rule {t.recurring_id}, ledger {t.ledger_id})"
                 )
 
         result = recurring_materialize_all(
             through=through_date,
-            user=owner,
+            ledger=personal_ledger(user=owner) if owner is not None else None,
             batch_size=batch_size or DEFAULT_BATCH_SIZE,
             dry_run=dry_run,
             report=report,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ledger.dates import add_months, local_today
 from ledger.models import Category, RecurringTransaction, Transaction
+from ledger.services.ledgers import personal_ledger
 from ledger.services.transactions import transaction_bulk_create_for_owners
 
 # Rows per write: bounded memory, few round trips.
@@ -72,7 +73,7 @@ class Command(BaseCommand):
         elif User.objects.filter(clerk_user_id__startswith=DEMO_PREFIX).exists():
             raise CommandError("Demo users exist already; pass --reset to replace them.")
 
-        categories = {c.name: c.id for c in Category.objects.filter(user=None)}
+        categories = {c.name: c.id for c in Category.objects.filter(ledger=None)}
         plan = [
             (f"{DEMO_PREFIX}{i:06d}", options["transactions_per_user"])
             for i in range(options["users"])
@@ -113,9 +114,11 @@ class Command(BaseCommand):
         start = add_months(local_today(), -12 * YEARS)
         rules = []
         for user in users:
+            ledger = personal_ledger(user=user)
             rules.append(
                 RecurringTransaction(
-                    user=user,
+                    ledger=ledger,
+                    created_by=user,
                     template_name="월급",
                     description="월급",
                     amount=Decimal(3_100_000),
@@ -127,7 +130,8 @@ class Command(BaseCommand):
             )
             rules.append(
                 RecurringTransaction(
-                    user=user,
+                    ledger=ledger,
+                    created_by=user,
                     template_name="월세",
                     description="월세",
                     amount=Decimal(550_000),
@@ -147,6 +151,7 @@ class Command(BaseCommand):
         span = (today - first_day).days
         total, chunk = 0, []
         for user, (_, count) in zip(users, plan, strict=True):
+            ledger_id = personal_ledger(user=user).pk
             for _ in range(count):
                 day = first_day + datetime.timedelta(days=rng.randrange(span + 1))
                 if rng.random() < 0.04:
@@ -158,7 +163,8 @@ class Command(BaseCommand):
                     description = rng.choice(DESCRIPTIONS.get(name, [name]))
                 chunk.append(
                     Transaction(
-                        user_id=user.id,
+                        ledger_id=ledger_id,
+                        created_by_id=user.id,
                         date=day,
                         description=description,
                         amount=Decimal(amount),

@@ -6,9 +6,9 @@ The import is read (`stream`, as a stream; `formats`) → normalise (`normalize`
 
 Entry points (used by the API, the admin, the `import_indexeddb` command and the benchmarks):
 
-- `backup_import(user=…, file=…, mode=…, dry_run=…)` → ImportReport
+- `backup_import(ledger=…, file=…, mode=…, dry_run=…)` → ImportReport
 - `backup_read(stream=…)` → bytes, refusing files over IMPORT_MAX_BYTES (the admin's preview)
-- `backup_export(user=…, export_format=…)` → chunks of JSON text
+- `backup_export(ledger=…, export_format=…)` → chunks of JSON text
 """
 
 from .errors import (

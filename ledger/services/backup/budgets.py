@@ -1,6 +1,6 @@
 """Budgets in this API's own export and import: the document's `budgets` table.
 
-Export: every change of the user's budget, oldest first, each rendered as `GET
+Export: every change of the ledger's budget, oldest first, each rendered as `GET
 /budgets/{month}` renders it (`ledger.api.budgets.BudgetSerializer`) for the month it was made
 in (`month` = `since`).
 
@@ -8,8 +8,8 @@ Import (called by `importer` once the transactions are written, in the same data
 transaction): each row becomes the change of its month through `budget_set`, so the same
 rules hold (expense categories only, each once, amounts > 0). A line names its category by
 `category_name` (and `category_emoji`), found like a transaction's (`CategoryResolver`: a
-default by name, the user's own, or one created), since ids differ between users. Merge skips
-a month the user already has a change for; replace deletes the user's budgets first. A file
+default by name, the ledger's own, or one created), since ids differ between users. Merge skips
+a month the ledger already has a change for; replace deletes the ledger's budgets first. A file
 without the table (the SPA's, Dexie's, an older export) leaves budgets alone. The report
 counts `budgets` only when the file has some (or replace deleted some).
 """
@@ -32,10 +32,10 @@ from .report import ImportReport
 TABLE = "budgets"
 
 
-def budget_export_rows(*, user) -> Iterator[dict]:
-    """The user's budget changes, oldest first, as the API renders a budget."""
+def budget_export_rows(*, ledger) -> Iterator[dict]:
+    """The ledger's budget changes, oldest first, as the API renders a budget."""
     rendering = BudgetSerializer()
-    for change in budget_changes(user=user):
+    for change in budget_changes(ledger=ledger):
         yield rendering.to_representation(change)
 
 
@@ -85,14 +85,14 @@ def _read_row(raw, *, categories: CategoryResolver, time_zone: str) -> dict:
 
 def budgets_import(
     *,
-    user,
+    ledger,
     rows: list | None,
     replace: bool,
     categories: CategoryResolver,
     report: ImportReport,
     time_zone: str,
 ) -> None:
-    """Write the file's budget changes for `user` (see the module docstring). Every problem
+    """Write the file's budget changes for `ledger` (see the module docstring). Every problem
     goes to `report` as an error: the importer then refuses the whole file and rolls back."""
     if rows is None:
         return
@@ -122,15 +122,15 @@ def budgets_import(
 
     deleted = 0
     if replace:
-        deleted = budget_bulk_delete(user=user, queryset=Budget.objects.filter(user=user))
-    existing = set(Budget.objects.filter(user=user).values_list("month", flat=True))
+        deleted = budget_bulk_delete(ledger=ledger, queryset=Budget.objects.filter(ledger=ledger))
+    existing = set(Budget.objects.filter(ledger=ledger).values_list("month", flat=True))
     created = skipped = 0
     for index, change in changes:
         if change["month"] in existing:
             skipped += 1
             continue
         try:
-            budget_set(user=user, **change)
+            budget_set(ledger=ledger, **change)
         except ValidationError as error:
             for field, reasons in error.message_dict.items():
                 report.error(TABLE, index, field, "; ".join(reasons))

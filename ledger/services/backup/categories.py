@@ -1,7 +1,7 @@
-"""Matching imported category names to the categories a user may use.
+"""Matching imported category names to the categories a ledger may use.
 
 `🍽️ 식비`, ` 식비 ` and `식비` are one category: a leading emoji and surrounding spaces are
-ignored. A default category wins when the name matches one; otherwise the user's own category
+ignored. A default category wins when the name matches one; otherwise the ledger's own category
 of that name is used, or created with the file's emoji (through the categories service, so its
 cap and name rules hold).
 """
@@ -73,15 +73,15 @@ def name_key(name: str) -> str:
 
 
 class CategoryResolver:
-    """Finds or (lazily) creates the category for each imported name, for one user."""
+    """Finds or (lazily) creates the category for each imported name, for one ledger."""
 
-    def __init__(self, *, user):
-        self.user = user
+    def __init__(self, *, ledger):
+        self.ledger = ledger
         self._defaults: dict[str, Category] = {}
         self._own: dict[str, Category] = {}
         self._by_id: dict = {}
-        for category in category_list(user=user):
-            found = self._own if category.user_id is not None else self._defaults
+        for category in category_list(ledger=ledger):
+            found = self._own if category.ledger_id is not None else self._defaults
             found.setdefault(name_key(category.name), category)
             self._by_id[category.pk] = category
         self._pending: list[Category] = []
@@ -97,7 +97,7 @@ class CategoryResolver:
         if found is not None:
             return found
         category = Category(
-            user=self.user, import_hash=content_hash(wanted, CATEGORY_FIELDS), **wanted
+            ledger=self.ledger, import_hash=content_hash(wanted, CATEGORY_FIELDS), **wanted
         )
         self._own[key] = category
         self._by_id[category.pk] = category
@@ -116,7 +116,7 @@ class CategoryResolver:
         return {"name": " ".join(name.split()), "emoji": emoji}
 
     def name_of(self, category_id) -> str | None:
-        """The name of one of the user's categories (a default, an own one, one pending)."""
+        """The name of one of the ledger's categories (a default, an own one, one pending)."""
         category = self._by_id.get(category_id)
         return None if category is None else category.name
 
@@ -129,7 +129,7 @@ class CategoryResolver:
         if not self._pending:
             return None
         try:
-            category_bulk_create(user=self.user, categories=self._pending)
+            category_bulk_create(ledger=self.ledger, categories=self._pending)
         except ValidationError as error:
             return "; ".join(error.messages)
         self.created += len(self._pending)

@@ -1,4 +1,4 @@
-"""The export: the user's own categories, rules and transactions as one JSON document.
+"""The export: the ledger's own categories, rules and transactions as one JSON document.
 
 Streamed in chunks (`iterator()`), so memory stays flat however large the ledger is.
 
@@ -62,13 +62,13 @@ class BackupRuleSerializer(RecurringSerializer):
 _ENCODER = JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def _user_zone(user) -> str:
-    return getattr(user, "time_zone", "") or settings.TIME_ZONE
+def _user_zone(ledger) -> str:
+    return getattr(ledger, "time_zone", "") or settings.TIME_ZONE
 
 
-def backup_export_filename(*, user) -> str:
-    """The SPA's file name, dated today in the user's time zone: `가계부_백업_2025-08-02.json`."""
-    today = local_date(timezone.now(), _user_zone(user))
+def backup_export_filename(*, ledger) -> str:
+    """The SPA's file name, dated today in the ledger's time zone: `가계부_백업_2025-08-02.json`."""
+    today = local_date(timezone.now(), _user_zone(ledger))
     return f"가계부_백업_{today.isoformat()}.json"
 
 
@@ -78,13 +78,13 @@ def backup_content_disposition(*, filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def backup_export(*, user, export_format: str = OWN) -> Iterator[str]:
-    """The export document of `user`, as chunks of JSON text."""
+def backup_export(*, ledger, export_format: str = OWN) -> Iterator[str]:
+    """The export document of `ledger`, as chunks of JSON text."""
     if export_format not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {export_format!r}")
     if export_format == SPA_V1:
-        return _export_spa_v1(user)
-    return _export_own(user)
+        return _export_spa_v1(ledger)
+    return _export_own(ledger)
 
 
 def _array(rows: Iterable[dict]) -> Iterator[str]:
@@ -101,30 +101,30 @@ def _head(document: dict) -> str:
     return _ENCODER.encode(document)[:-1]
 
 
-def _export_own(user) -> Iterator[str]:
+def _export_own(ledger) -> Iterator[str]:
     yield _head(
         {
             "format": OWN,
             "version": OWN_VERSION,
             "exported_at": _instant(timezone.now()),
-            "time_zone": _user_zone(user),
+            "time_zone": _user_zone(ledger),
         }
     )
 
     yield ',\n"categories":'
-    categories = Category.objects.filter(user=user).order_by("sort_order", "name")
+    categories = Category.objects.filter(ledger=ledger).order_by("sort_order", "name")
     yield from _array(CategorySerializer(categories, many=True).data)
 
     yield ',\n"recurring_transactions":'
     occurrences = defaultdict(list)
     for rule_id, day in (
-        RecurringOccurrence.objects.filter(recurring__user=user)
+        RecurringOccurrence.objects.filter(ledger=ledger)
         .order_by("recurring_id", "date")
         .values_list("recurring_id", "date")
     ):
         occurrences[rule_id].append(day.isoformat())
     rules = recurring_rows(
-        recurring_list(user=user).order_by("created_at", "id"),
+        recurring_list(ledger=ledger).order_by("created_at", "id"),
         fields=BackupRuleSerializer.row_keys(),
     )
     rendering = BackupRuleSerializer()
@@ -135,17 +135,17 @@ def _export_own(user) -> Iterator[str]:
 
     yield ',\n"transactions":'
     rendering = BackupTransactionSerializer()
-    rows = _transaction_rows(user, BackupTransactionSerializer.row_keys())
+    rows = _transaction_rows(ledger, BackupTransactionSerializer.row_keys())
     yield from _array(rendering.to_representation(row) for row in rows)
 
     yield ',\n"budgets":'
-    yield from _array(budget_export_rows(user=user))
+    yield from _array(budget_export_rows(ledger=ledger))
     yield "}\n"
 
 
-def _transaction_rows(user, fields: list[str]) -> Iterator[dict]:
+def _transaction_rows(ledger, fields: list[str]) -> Iterator[dict]:
     return (
-        Transaction.objects.filter(user=user)
+        Transaction.objects.filter(ledger=ledger)
         .order_by("date", "created_at", "id")
         .values(*fields)
         .iterator(chunk_size=_ROWS_PER_QUERY)
@@ -190,11 +190,11 @@ def _local_midnight(day: datetime.date, zone: ZoneInfo) -> str:
         return f"{day.isoformat()}T00:00:00.000Z"
 
 
-def _export_spa_v1(user) -> Iterator[str]:
-    zone = ZoneInfo(_user_zone(user))
+def _export_spa_v1(ledger) -> Iterator[str]:
+    zone = ZoneInfo(_user_zone(ledger))
     rule_ids = {
         pk: legacy_id or str(pk)
-        for pk, legacy_id in RecurringTransaction.objects.filter(user=user).values_list(
+        for pk, legacy_id in RecurringTransaction.objects.filter(ledger=ledger).values_list(
             "pk", "legacy_id"
         )
     }
@@ -211,6 +211,6 @@ def _export_spa_v1(user) -> Iterator[str]:
             "status": row["status"],
             "recurring_id": rule_ids.get(row["recurring_id"]) if row["recurring_id"] else None,
         }
-        for row in _transaction_rows(user, _SPA_FIELDS)
+        for row in _transaction_rows(ledger, _SPA_FIELDS)
     )
     yield "}\n"

@@ -1,4 +1,4 @@
-"""The import: a backup document → the user's categories, rules and transactions.
+"""The import: a backup document → the ledger's categories, rules and transactions.
 
 Read (`stream`, `formats`), normalise (`normalize`, pure), write (`write`, through the
 services), all in one database transaction: any invalid row refuses the whole file, and a dry
@@ -40,8 +40,8 @@ def backup_read(*, stream, max_bytes: int | None = None) -> bytes:
     return data
 
 
-def _time_zone(user, time_zone: str | None) -> str:
-    name = time_zone or getattr(user, "time_zone", "") or settings.TIME_ZONE
+def _time_zone(ledger, time_zone: str | None) -> str:
+    name = time_zone or getattr(ledger, "time_zone", "") or settings.TIME_ZONE
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -59,15 +59,17 @@ def _no_progress(step: str, done: int, total: int) -> None:
 
 def backup_import(
     *,
-    user,
+    ledger,
     file,
     mode: str = "merge",
     dry_run: bool = False,
     time_zone: str | None = None,
     max_rows: int | None = None,
     progress: ProgressCallback | None = None,
+    created_by=None,
 ) -> ImportReport:
-    """Import the backup document in `file` (a seekable binary file) into `user`'s ledger.
+    """Import the backup document in `file` (a seekable binary file) into `ledger`; the rows it
+    creates are entered by `created_by` (the user who imports, or None).
 
     Returns the report. Raises BackupTooManyRows (more than `max_rows`, default
     IMPORT_MAX_ROWS) / BackupUnreadable for a file that cannot be read at all, and
@@ -79,7 +81,7 @@ def backup_import(
         raise BackupError(
             "invalid_mode", f"mode must be one of {', '.join(MODES)}.", fields={"mode": [mode]}
         )
-    zone = _time_zone(user, time_zone)
+    zone = _time_zone(ledger, time_zone)
     limit = settings.IMPORT_MAX_ROWS if max_rows is None else max_rows
     progress = progress or _no_progress
     source = recognise(read_document(file, max_rows=limit, progress=progress))
@@ -93,7 +95,8 @@ def backup_import(
     rows = Normalizer(source=source, time_zone=zone, report=report)
     with db_transaction.atomic():
         writer = ImportWriter(
-            user=user,
+            ledger=ledger,
+            created_by=created_by,
             report=report,
             time_zone=zone,
             own_format=source.format == OWN,
@@ -117,7 +120,7 @@ def backup_import(
             writer.write_transactions(chunk)
             progress("transactions", done, total)
         budgets_import(
-            user=user,
+            ledger=ledger,
             rows=source.budgets,
             replace=mode == "replace",
             categories=writer.categories,

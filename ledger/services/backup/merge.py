@@ -1,8 +1,8 @@
-"""Merge mode's rule for a row the user imported before (a re-import of a newer backup).
+"""Merge mode's rule for a row the ledger imported before (a re-import of a newer backup).
 
 Three versions of the row meet: the **base** — the values the browser and the server last
 agreed on, kept as a content hash in the row's `import_hash` — the server's current values,
-and the file's. Compared over the fields a user can change (a transaction's date, description,
+and the file's. Compared over the fields a ledger can change (a transaction's date, description,
 amount, type, category and status; every field of a rule; a category's name and emoji):
 
 - file = server: nothing to do (the base is refreshed to them when it was older);

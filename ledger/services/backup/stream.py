@@ -29,7 +29,7 @@ from .errors import BackupTooManyRows, BackupUnreadable
 
 # The rows of these keys of the document are tables; "transactions" is the large one.
 TABLE_KEYS = ("categories", "recurring_transactions", "budgets", "transactions")
-# Small tables: a user's budget changes are a few per year.
+# Small tables: a ledger's budget changes are a few per year.
 KEPT_TABLES = ("categories", "recurring_transactions", "budgets")
 STREAMED_TABLE = "transactions"
 

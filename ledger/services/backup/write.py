@@ -1,17 +1,17 @@
-"""The write step of an import: normalised rows → the user's categories, rules, transactions
+"""The write step of an import: normalised rows → the ledger's categories, rules, transactions
 and occurrence records, each through the service that owns its table.
 
-The caller runs it inside one database transaction (all or nothing), holding the user's row
+The caller runs it inside one database transaction (all or nothing), holding the ledger's row
 lock. Once any row is invalid nothing more is written, but every row still passes through, so
-the report lists every problem. Re-imports add nothing twice: the unique (user, legacy_id) key
+the report lists every problem. Re-imports add nothing twice: the unique (ledger, legacy_id) key
 decides (`ON CONFLICT DO NOTHING`), as does the (rule, date) key of a rule's occurrence.
 
-In merge mode a row the user imported before is compared with the file (`merge`): the file's
+In merge mode a row the ledger imported before is compared with the file (`merge`): the file's
 version replaces one the server has not changed since, one changed on both sides is a conflict
 (the server's stays), and imported rows the file lacks are listed, never deleted.
 
 History stays as the browser had it: the SPA materialized its rules' occurrences itself, so a
-past date of an imported browser rule with no transaction in the file was deleted by the user
+past date of an imported browser rule with no transaction in the file was deleted by the ledger
 (or never generated). Such dates are recorded as occurrences (`created["past_dates_closed"]`),
 so the recurring engine fills only from the import day on and never back-fills the past.
 """
@@ -67,9 +67,17 @@ _IMPORTED_KEYS = tuple("category" if name == "category_id" else name for name in
 
 class ImportWriter:
     def __init__(
-        self, *, user, report: ImportReport, time_zone: str, own_format: bool, link_field: str
+        self,
+        *,
+        ledger,
+        report: ImportReport,
+        time_zone: str,
+        own_format: bool,
+        link_field: str,
+        created_by=None,
     ):
-        self.user = user
+        self.ledger = ledger
+        self.created_by_id = created_by.pk if created_by is not None else None
         self.report = report
         self.time_zone = time_zone
         self.own_format = own_format
@@ -93,47 +101,47 @@ class ImportWriter:
         return not self.report.failed
 
     def begin(self, *, replace: bool, rules_in_file: bool, categories_in_file: bool) -> None:
-        """Lock the user (two imports of one user queue instead of racing), empty the tables
-        the file replaces, and read what the user has."""
-        owner_lock(user_ids=[self.user.pk])
+        """Lock the ledger (two imports of one ledger queue instead of racing), empty the tables
+        the file replaces, and read what the ledger has."""
+        owner_lock(ledger_ids=[self.ledger.pk])
         self.merging = not replace
         self.rules_in_file = rules_in_file
         if replace:
             self._delete_existing(rules=rules_in_file, categories=categories_in_file)
-        self.categories = CategoryResolver(user=self.user)
+        self.categories = CategoryResolver(ledger=self.ledger)
         self.existing_rules: dict[str, RecurringTransaction] = {}
-        rules = RecurringTransaction.objects.filter(user=self.user).annotate(
+        rules = RecurringTransaction.objects.filter(ledger=self.ledger).annotate(
             untouched=merge.UNTOUCHED
         )
         for rule in rules:
             self.existing_rules[str(rule.pk)] = rule
             if rule.legacy_id:
                 self.existing_rules[rule.legacy_id] = rule
-        self.had_transactions = Transaction.objects.filter(user=self.user).exists()
+        self.had_transactions = Transaction.objects.filter(ledger=self.ledger).exists()
         self.taken_rule_dates = set(
-            Transaction.objects.filter(user=self.user, recurring__isnull=False).values_list(
+            Transaction.objects.filter(ledger=self.ledger, recurring__isnull=False).values_list(
                 "recurring_id", "date"
             )
         )
         self.recorded = set(
-            RecurringOccurrence.objects.filter(recurring__user=self.user).values_list(
+            RecurringOccurrence.objects.filter(ledger=self.ledger).values_list(
                 "recurring_id", "date"
             )
         )
 
     def _delete_existing(self, *, rules: bool, categories: bool) -> None:
-        deleted, user = self.report.deleted, self.user
+        deleted, ledger = self.report.deleted, self.ledger
         deleted["transactions"] = transaction_bulk_delete(
-            user=user, queryset=Transaction.objects.filter(user=user)
+            ledger=ledger, queryset=Transaction.objects.filter(ledger=ledger)
         )
         if rules:
-            doomed = list(RecurringTransaction.objects.filter(user=user).order_by("pk"))
+            doomed = list(RecurringTransaction.objects.filter(ledger=ledger).order_by("pk"))
             for rule in doomed:
                 recurring_delete(rule=rule)
             deleted["recurring_transactions"] = len(doomed)
         if categories:
             deleted["categories"] = category_bulk_delete(
-                user=user, queryset=Category.objects.filter(user=user)
+                ledger=ledger, queryset=Category.objects.filter(ledger=ledger)
             )
 
     # -- categories --------------------------------------------------------------------------
@@ -143,7 +151,7 @@ class ImportWriter:
             category = self.categories.resolve(row.name, emoji=row.emoji)
             if category is None or self.categories.is_new(category):
                 continue
-            mergeable = self.merging and category.user_id is not None  # defaults are fixed
+            mergeable = self.merging and category.ledger_id is not None  # defaults are fixed
             if not mergeable or category.pk in seen:
                 self.report.skipped["categories"] += 1
                 continue
@@ -169,7 +177,7 @@ class ImportWriter:
                     self.report.error("categories", None, name, "; ".join(reasons))
                 self.report.failed += 1
                 return
-        category_bulk_set_import_hash(user=self.user, hashes=hashes)
+        category_bulk_set_import_hash(ledger=self.ledger, hashes=hashes)
 
     def _category(self, named: NamedCategory | None) -> Category | None:
         return None if named is None else self.categories.resolve(named[0], emoji=named[1])
@@ -195,11 +203,12 @@ class ImportWriter:
             if rule is not None:
                 if self.merging and rule.legacy_id and rule.legacy_id == row.key:
                     merges.append((row, rule, self._category(row.category)))
-                else:  # this API's export of the user's own rule: the same rule
+                else:  # this API's export of the ledger's own rule: the same rule
                     self.report.skipped[table] += 1
             else:
                 rule = RecurringTransaction(
-                    user=self.user,
+                    ledger=self.ledger,
+                    created_by_id=self.created_by_id,
                     template_name=row.template_name,
                     description=row.description,
                     amount=row.amount,
@@ -238,14 +247,14 @@ class ImportWriter:
                 hashes[rule.pk] = stored
         if not self.writing:
             return
-        recurring_bulk_create(user=self.user, rules=[rule for _, rule in new])
+        recurring_bulk_create(ledger=self.ledger, rules=[rule for _, rule in new])
         self.report.created[table] = len(new)
         if not self.own_format:  # this API's export carries its occurrence records instead
             self.browser_rules = [rule for _, rule in new]
         self._record(occurrences)
         for rule, data in updates:  # the rule and its future scheduled occurrences
             recurring_update(rule=rule, data=data)
-        recurring_bulk_set_import_hash(user=self.user, hashes=hashes)
+        recurring_bulk_set_import_hash(ledger=self.ledger, hashes=hashes)
         self._reload_rule_dates({rule.pk for rule, _ in updates})
 
     def _merge_rule(
@@ -267,7 +276,7 @@ class ImportWriter:
         if self.writing and result.verdict == merge.FILE:  # the service's rules, as for new ones
             values = {**file, "category": category}
             try:
-                recurring_validate(rule=RecurringTransaction(user=self.user, **values))
+                recurring_validate(rule=RecurringTransaction(ledger=self.ledger, **values))
             except ValidationError as error:
                 for name, reasons in error.message_dict.items():
                     self.report.error(table, row.index, name, "; ".join(reasons), row.ref)
@@ -327,7 +336,7 @@ class ImportWriter:
             if row.key in imported:
                 self._merge_transaction(row, imported[row.key])
                 continue
-            if row.server_id in server_ids:  # this API's export of the user's own row
+            if row.server_id in server_ids:  # this API's export of the ledger's own row
                 skipped[table] += 1
                 continue
             rule = self._rule_for(row)
@@ -367,7 +376,8 @@ class ImportWriter:
                 continue
             category = self._category(row.category)
             transaction = Transaction(
-                user_id=self.user.pk,
+                ledger_id=self.ledger.pk,
+                created_by_id=self.created_by_id,
                 date=row.date,
                 description=row.description,
                 amount=row.amount,
@@ -384,7 +394,9 @@ class ImportWriter:
         self._flush_categories()
         if not self.writing:
             return
-        inserted = transaction_bulk_create(user=self.user, transactions=new, ignore_conflicts=True)
+        inserted = transaction_bulk_create(
+            ledger=self.ledger, transactions=new, ignore_conflicts=True
+        )
         self.report.created[table] += len(inserted)
         skipped[table] += len(new) - len(inserted)  # a concurrent writer took their key
         self._record((row.recurring_id, row.date) for row in inserted if row.recurring_id)
@@ -425,7 +437,7 @@ class ImportWriter:
 
     def _prepared(self, server: dict, **values) -> Transaction:
         """A transaction to save `values` of through `transaction_bulk_update`."""
-        return Transaction(pk=server["pk"], user_id=self.user.pk, **values)
+        return Transaction(pk=server["pk"], ledger_id=self.ledger.pk, **values)
 
     def _cannot_take(self, row: TransactionRow, server: dict) -> tuple[str, str] | None:
         """(field, reason) when the file's version of an imported row cannot be written."""
@@ -451,28 +463,28 @@ class ImportWriter:
     def _save_merged(self) -> None:
         if self.merged:
             transaction_bulk_update(
-                user=self.user,
+                ledger=self.ledger,
                 transactions=self.merged,
                 fields=[*TRANSACTION_FIELDS, "import_hash"],
             )
         if self.refreshed:
             transaction_bulk_update(
-                user=self.user, transactions=self.refreshed, fields=["import_hash"]
+                ledger=self.ledger, transactions=self.refreshed, fields=["import_hash"]
             )
         self.taken_rule_dates.difference_update(old for old, _ in self.moved)
         self._record(new for _, new in self.moved)  # the engine must not re-create it there
 
     def _already_imported(self, rows: list[TransactionRow]) -> tuple[dict[str, dict], set[str]]:
-        """The user's rows imported before under the keys (legacy ids) of `rows` (their
-        `_IMPORTED_COLUMNS`, by key), and the ids of this API's export that are the user's own
-        rows (the export back into the user it came from).
+        """The ledger's rows imported before under the keys (legacy ids) of `rows` (their
+        `_IMPORTED_COLUMNS`, by key), and the ids of this API's export that are the ledger's own
+        rows (the export back into the ledger it came from).
 
         They are what a re-import compares with the file; for inserts the unique
-        (user, legacy_id) key still has the final say (`ON CONFLICT DO NOTHING`).
+        (ledger, legacy_id) key still has the final say (`ON CONFLICT DO NOTHING`).
         """
         if not self.had_transactions:  # a first import, or replace mode: nothing to find
             return {}, set()
-        mine = Transaction.objects.filter(user=self.user)
+        mine = Transaction.objects.filter(ledger=self.ledger)
         earlier = (
             mine.filter(legacy_id__in=[row.key for row in rows])
             .exclude(legacy_id="")  # the partial unique index's own condition: it serves this
@@ -502,7 +514,9 @@ class ImportWriter:
     def _record(self, pairs) -> int:
         fresh = [pair for pair in dict.fromkeys(pairs) if pair not in self.recorded]
         if fresh:
-            recurring_occurrence_bulk_record(rule_dates=fresh)
+            recurring_occurrence_bulk_record(
+                rule_dates=((self.ledger.pk, rule_id, day) for rule_id, day in fresh)
+            )
             self.recorded.update(fresh)
             self.report.created["occurrences"] += len(fresh)
         return len(fresh)
@@ -531,12 +545,12 @@ class ImportWriter:
             self._report_missing(Transaction, "transactions", TRANSACTION_FIELDS)
 
     def _report_missing(self, model, table: str, fields) -> None:
-        """List the user's imported rows (a legacy id) the file lacks: the browser may have
+        """List the ledger's imported rows (a legacy id) the file lacks: the browser may have
         deleted them, or they came from another file. They are left as they are."""
         keys, server_ids = self.file_keys[table], self.file_server_ids
         columns = ["category_id" if name == "category" else name for name in fields]
         rows = (
-            model.objects.filter(user=self.user)
+            model.objects.filter(ledger=self.ledger)
             .exclude(legacy_id="")
             .order_by("pk")
             .values_list("pk", "legacy_id", *columns)

@@ -7,7 +7,7 @@
   a rule created with a past start, or a run after the beat was down, fills every gap.
 - Each materialized (rule, date) leaves a `RecurringOccurrence` record; this module is that
   table's one writer (`recurring_occurrence_bulk_record`, `recurring_occurrence_release`). The
-  engine writes a transaction only for dates with no record, so an occurrence the user deleted
+  engine writes a transaction only for dates with no record, so an occurrence the ledger deleted
   is never re-created. Transactions go through `ledger.services.transactions`, their one writer.
 - Concurrency: a writer locks the rule's row (`SELECT … FOR UPDATE`; the all-users run uses
   `SKIP LOCKED` so two workers split the rules instead of waiting), then reads the records and
@@ -48,7 +48,8 @@ OCCURRENCE_BATCH_SIZE = 5000
 # What the all-users run reads of a rule: everything an occurrence is made from.
 _RULE_COLUMNS = (
     "id",
-    "user_id",
+    "ledger_id",
+    "created_by_id",
     "template_name",
     "description",
     "amount",
@@ -71,13 +72,16 @@ def recurring_horizon(*, today: datetime.date | None = None) -> datetime.date:
 
 
 def recurring_occurrence_bulk_record(
-    *, rule_dates: Iterable[tuple[uuid.UUID, datetime.date]]
+    *, rule_dates: Iterable[tuple[uuid.UUID, uuid.UUID, datetime.date]]
 ) -> None:
-    """Record that each (rule id, date) was materialized — the one writer of
+    """Record that each (ledger id, rule id, date) was materialized — the one writer of
     `RecurringOccurrence`. A pair already recorded is skipped (`ON CONFLICT DO NOTHING`), so
     concurrent writers and re-runs cannot fail on it. The caller writes the rules'
     transactions (or the rules) in the same database transaction, which bumps the revision."""
-    records = [RecurringOccurrence(recurring_id=rule_id, date=day) for rule_id, day in rule_dates]
+    records = [
+        RecurringOccurrence(ledger_id=ledger_id, recurring_id=rule_id, date=day)
+        for ledger_id, rule_id, day in rule_dates
+    ]
     RecurringOccurrence.objects.bulk_create(
         records, batch_size=OCCURRENCE_BATCH_SIZE, ignore_conflicts=True
     )
@@ -88,7 +92,7 @@ def recurring_occurrence_release(
 ) -> None:
     """Forget the rule's records dated after `after` that are not in `keep` (dates a rule edit
     took out of effect), so those dates materialize again if the rule is changed back. Records
-    of dates still in effect stay: a user's deletion of such an occurrence holds."""
+    of dates still in effect stay: a ledger's deletion of such an occurrence holds."""
     RecurringOccurrence.objects.filter(recurring=rule, date__gt=after).exclude(
         date__in=set(keep)
     ).delete()
@@ -123,7 +127,8 @@ def _planned(
         description = recurring_occurrence_description(rule)
         planned.extend(
             Transaction(
-                user_id=rule.user_id,
+                ledger_id=rule.ledger_id,
+                created_by_id=rule.created_by_id,
                 date=day,
                 description=description,
                 amount=amount,
@@ -145,7 +150,9 @@ def _write(planned: list[Transaction]) -> list[Transaction]:
     """Write `planned` (their rules locked by the caller): the transactions, then the
     occurrence records. Returns the transactions inserted."""
     inserted = transaction_bulk_create_for_owners(transactions=planned, ignore_conflicts=True)
-    recurring_occurrence_bulk_record(rule_dates=((row.recurring_id, row.date) for row in planned))
+    recurring_occurrence_bulk_record(
+        rule_dates=((row.ledger_id, row.recurring_id, row.date) for row in planned)
+    )
     return inserted
 
 
@@ -165,7 +172,7 @@ def recurring_materialize(
     today = today or local_today()
     through = through or recurring_horizon(today=today)
     with db_transaction.atomic():
-        owner_lock(user_ids=[rule.user_id])  # the owner before the rule, as every writer
+        owner_lock(ledger_ids=[rule.ledger_id])  # the owner before the rule, as every writer
         locked = RecurringTransaction.objects.select_for_update().filter(pk=rule.pk).first()
         if locked is None or not locked.is_active:
             return []
@@ -186,12 +193,12 @@ def recurring_materialize_all(
     *,
     through: datetime.date | None = None,
     today: datetime.date | None = None,
-    user=None,
+    ledger=None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     dry_run: bool = False,
     report: Callable[[list[Transaction]], None] | None = None,
 ) -> MaterializeResult:
-    """Materialize every active rule of every user (or of one `user`) through `through`.
+    """Materialize every active rule of every ledger (or of one `ledger`) through `through`.
 
     Rules are processed in primary-key order, `batch_size` at a time, one database
     transaction per batch: memory stays bounded whatever the number of rules. A batch locks
@@ -203,15 +210,15 @@ def recurring_materialize_all(
     through = through or recurring_horizon(today=today)
     result = MaterializeResult()
     rules = RecurringTransaction.objects.filter(is_active=True).only(*_RULE_COLUMNS)
-    if user is not None:
-        rules = rules.filter(user=user)
+    if ledger is not None:
+        rules = rules.filter(ledger=ledger)
     last_pk = None
     while True:
         with db_transaction.atomic():
             batch_qs = rules.order_by("pk")
             if last_pk is not None:
                 batch_qs = batch_qs.filter(pk__gt=last_pk)
-            candidates = list(batch_qs.values_list("pk", "user_id")[:batch_size])
+            candidates = list(batch_qs.values_list("pk", "ledger_id")[:batch_size])
             if not candidates:
                 break
             last_pk = candidates[-1][0]
@@ -220,7 +227,7 @@ def recurring_materialize_all(
             else:
                 # The owners first (key order), as every writer; then the rules, skipping those
                 # another writer holds: two runs at once split the work.
-                owner_lock(user_ids=[user_id for _, user_id in candidates])
+                owner_lock(ledger_ids=[ledger_id for _, ledger_id in candidates])
                 batch = list(
                     rules.filter(pk__in=[pk for pk, _ in candidates])
                     .order_by("pk")

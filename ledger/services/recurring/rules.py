@@ -46,7 +46,7 @@ from ledger.services.transactions import (
 # Rules per INSERT of `recurring_bulk_create`.
 BULK_BATCH_SIZE = 1000
 
-# The fields of a rule a caller may set; everything else (user, legacy_id, timestamps) is not.
+# The fields of a rule a caller may set; everything else (ledger, legacy_id, timestamps) is not.
 # Each of them shapes the occurrences, so changing any rewrites the future scheduled ones.
 RULE_FIELDS = (
     "template_name",
@@ -91,7 +91,7 @@ def recurring_validate(*, rule: RecurringTransaction) -> None:
         errors["end_date"] = ["The end must not be before the start."]
     if (
         rule.category_id is not None
-        and not category_list(user=rule.user).filter(pk=rule.category_id).exists()
+        and not category_list(ledger=rule.ledger).filter(pk=rule.category_id).exists()
     ):
         errors["category"] = ["Unknown category."]
     if errors:
@@ -99,37 +99,37 @@ def recurring_validate(*, rule: RecurringTransaction) -> None:
 
 
 def recurring_bulk_create(
-    *, user, rules: Sequence[RecurringTransaction]
+    *, ledger, rules: Sequence[RecurringTransaction]
 ) -> list[RecurringTransaction]:
-    """Insert many prepared rules of `user` in batches (the import). The caller has validated
+    """Insert many prepared rules of `ledger` in batches (the import). The caller has validated
     each rule; no occurrence is materialized here. Returns the rules, ids set."""
-    if any(rule.user_id != user.pk for rule in rules):
-        raise ValueError("recurring_bulk_create: every rule must belong to `user`")
+    if any(rule.ledger_id != ledger.pk for rule in rules):
+        raise ValueError("recurring_bulk_create: every rule must belong to `ledger`")
     if not rules:
         return []
     with db_transaction.atomic():
-        revision = revision_bump(user=user)
+        revision = revision_bump(ledger=ledger)
         for rule in rules:
             rule.revision = revision
         return RecurringTransaction.objects.bulk_create(rules, batch_size=BULK_BATCH_SIZE)
 
 
-def recurring_bulk_set_import_hash(*, user, hashes: Mapping) -> None:
-    """Record the importer's `import_hash` of some of `user`'s rules (id → hash; see
+def recurring_bulk_set_import_hash(*, ledger, hashes: Mapping) -> None:
+    """Record the importer's `import_hash` of some of `ledger`'s rules (id → hash; see
     ledger.services.backup.merge). Bookkeeping that nothing renders: no other field changes,
     and the rules' occurrences are not touched."""
     if not hashes:
         return
     with db_transaction.atomic():
-        revision_bump(user=user)
+        revision_bump(ledger=ledger)
         for pk, value in hashes.items():
-            RecurringTransaction.objects.filter(user=user, pk=pk).update(import_hash=value)
+            RecurringTransaction.objects.filter(ledger=ledger, pk=pk).update(import_hash=value)
 
 
 @db_transaction.atomic
 def recurring_create(
     *,
-    user,
+    ledger,
     template_name: str,
     type: str,
     start_date: datetime.date,
@@ -142,13 +142,16 @@ def recurring_create(
     is_active: bool = True,
     is_variable_amount: bool = False,
     today: datetime.date | None = None,
+    created_by=None,
 ) -> RecurringTransaction:
-    """Create a rule and materialize its occurrences from its start through the horizon.
+    """Create a rule (entered by `created_by`, a user or None) and materialize its
+    occurrences from its start through the horizon.
 
     A start in the past fills those months (confirmed, or scheduled for variable amounts).
     """
     rule = RecurringTransaction(
-        user=user,
+        ledger=ledger,
+        created_by=created_by,
         template_name=template_name,
         description=description or "",
         amount=amount,
@@ -162,7 +165,7 @@ def recurring_create(
         is_variable_amount=is_variable_amount,
     )
     recurring_validate(rule=rule)
-    rule.revision = revision_bump(user=user)
+    rule.revision = revision_bump(ledger=ledger)
     rule.save()
     recurring_materialize(rule=rule, today=today)
     return rule
@@ -172,10 +175,10 @@ def _lock(rule: RecurringTransaction) -> RecurringTransaction:
     """The rule's row, locked until the caller's transaction ends, with its owner loaded. The
     owner is locked first (its revision bumped, and the rule stamped with it for its save),
     as every writer does."""
-    revision = revision_bump(user=rule.user)
+    revision = revision_bump(ledger=rule.ledger)
     locked = (
         RecurringTransaction.objects.select_for_update(of=("self",))
-        .select_related("user")
+        .select_related("ledger")
         .get(pk=rule.pk)
     )
     locked.revision = revision
@@ -231,7 +234,7 @@ def _skip_past_dates(*, rule: RecurringTransaction, today: datetime.date) -> Non
     dates = recurring_occurrence_dates(
         rule=rule, date_from=month_start(rule.start_date), date_to=yesterday
     )
-    recurring_occurrence_bulk_record(rule_dates=((rule.pk, day) for day in dates))
+    recurring_occurrence_bulk_record(rule_dates=((rule.ledger_id, rule.pk, day) for day in dates))
 
 
 def _reconcile_future(*, rule: RecurringTransaction, today: datetime.date) -> tuple[int, int]:
@@ -252,7 +255,7 @@ def _reconcile_future(*, rule: RecurringTransaction, today: datetime.date) -> tu
     recurring_occurrence_release(rule=rule, after=today, keep=wanted)
     stale = [t.pk for t in future if t.date not in wanted]
     removed = (
-        transaction_bulk_delete(user=rule.user, queryset=future_qs.filter(pk__in=stale))
+        transaction_bulk_delete(ledger=rule.ledger, queryset=future_qs.filter(pk__in=stale))
         if stale
         else 0
     )
@@ -263,12 +266,12 @@ def _reconcile_future(*, rule: RecurringTransaction, today: datetime.date) -> tu
         if rule.amount is not None:
             occurrence.amount = rule.amount
         elif occurrence.amount is None:
-            # A variable rule without an estimate: keep an amount the user already entered.
+            # A variable rule without an estimate: keep an amount the ledger already entered.
             occurrence.amount = estimate
         occurrence.type = rule.type
         occurrence.category_id = rule.category_id
     transaction_bulk_update(
-        user=rule.user, transactions=keep, fields=["description", "amount", "type", "category"]
+        ledger=rule.ledger, transactions=keep, fields=["description", "amount", "type", "category"]
     )
     return len(keep), removed
 
@@ -282,18 +285,18 @@ def recurring_delete(*, rule: RecurringTransaction) -> int:
     """
     locked = _lock(rule)
     removed = transaction_bulk_delete(
-        user=locked.user,
+        ledger=locked.ledger,
         queryset=Transaction.objects.filter(recurring=locked, status=TransactionStatus.SCHEDULED),
     )
     # Confirmed history stays, unlinked — a change of those rows, so at this revision too.
     transaction_bulk_change(
-        user=locked.user,
+        ledger=locked.ledger,
         queryset=Transaction.objects.filter(recurring=locked),
         changes={"recurring": None},
         revision=locked.revision,
     )
     tombstone_record(
-        user_id=locked.user_id,
+        ledger_id=locked.ledger_id,
         kind=SyncKind.RECURRING,
         object_ids=[locked.pk],
         revision=locked.revision,
