@@ -7,7 +7,7 @@ Seeds one user (through the services) with `--transactions` rows spread over `--
 up to today (and other users' rows in the same table), twelve budgeted categories carrying
 over since the first month (the longest chains: twelve months each, CARRY_OVER_MONTHS) and
 changed every six months, plus a
-variable-amount rule whose occurrence this month is pending (so the estimates' two queries
+variable-amount rule whose occurrence this month is pending (so the estimates' query
 run too). Then, round-robin, times the floor and each endpoint through Django's test client
 with a real signed Clerk session token (middleware, authentication, DRF, rendering; no
 socket) and prints the medians and each endpoint's multiple of the floor. Target: ≤ 2×.
@@ -24,8 +24,6 @@ import statistics
 import sys
 import time
 from decimal import Decimal
-
-from ledger.services.ledgers import personal_ledger
 
 USER = "bench_budgets_user"
 TARGET = 2.0
@@ -74,6 +72,7 @@ def _seed(*, transactions: int, years: int, background: int, background_users: i
     from ledger.models import Category, RecurringTransaction, Transaction
     from ledger.selectors.budgets import budget_category_list
     from ledger.services.budgets import budget_set
+    from ledger.services.ledgers import personal_ledger
     from ledger.services.recurring.rules import recurring_bulk_create
     from ledger.services.transactions import transaction_bulk_create
 

@@ -1,4 +1,4 @@
-"""HTTP load benchmark of the real service (issues 10 and 17).
+"""HTTP load benchmark of the real service (issues 10, 17, 20 and 22).
 
     python -m bench.http_bench [--seed] [--duration 10] [--connections 8] [--runs 1]
         [--workers 2 --threads 4] [--worker-class gthread] [--only REGEX]
@@ -20,6 +20,10 @@ Who is measured:
   as for a real user (autovacuum waits for 20 % of the table to change: until then rows have
   no visibility-map bits, so index-only scans visit their pages, and no planner statistics) —
   and **at rest**, after `VACUUM ANALYZE`;
+- for each household also `GET /sync?since=<its revision>` (nothing new) and the month's
+  calendar with `If-None-Match` (304): authentication plus the one query that reads the ledger
+  and the caller's membership (`ledger.api.scope`), nothing else — so their ratio to the floor
+  is what the membership check costs a request;
 - 200 random ordinary users (reads and a POST), and two anonymous references: a DRF "hello"
   (no auth, no DB) and hello plus the SELECT and Redis hit every authenticated request makes.
 
@@ -55,8 +59,6 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ledger.services.ledgers import personal_ledger
-
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 AZP = "http://localhost:5173"
@@ -77,6 +79,9 @@ BY_MONTH = "GET /transactions/by-month"
 BY_DATE = "GET /transactions/by-date"
 MONTHLY = "GET /stats/monthly"
 ASSETS = "GET /stats/assets"
+# Issue 22: an offline client's poll when nothing changed, and a calendar revalidation.
+SYNC_NOTHING_NEW = "GET /sync (nothing new)"
+NOT_MODIFIED = "GET /transactions/by-month (304)"
 # Issue 17: p50 ÷ the floor's p50, per household, after import and at rest alike.
 BARS = {
     BY_DATE: {"8k": 1.5, "30k": 1.5},
@@ -84,6 +89,8 @@ BARS = {
     LIST: {"8k": 2.0, "30k": 2.0},
     MONTHLY: {"8k": 2.0, "30k": 2.0},
     ASSETS: {"8k": 2.0, "30k": 2.0},
+    SYNC_NOTHING_NEW: {"8k": 1.2, "30k": 1.2},
+    NOT_MODIFIED: {"8k": 1.2, "30k": 1.2},
 }
 
 
@@ -255,7 +262,7 @@ def run_wrk(base, lines, duration, connections, workdir, cpu=None):
     }
 
 
-def explain_slowest_query(path, method, token, body):
+def explain_slowest_query(path, method, token, body, etag=""):
     """Run the request in-process, EXPLAIN ANALYZE every SELECT it made, keep the slowest."""
     from django.db import connection
     from django.test import Client
@@ -271,7 +278,8 @@ def explain_slowest_query(path, method, token, body):
                 HTTP_AUTHORIZATION=f"Bearer {token}",
             )
         else:
-            client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+            headers = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
+            client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}", **headers)
     slowest = None
     statements = [sql for query in captured.captured_queries for sql in _statements(query["sql"])]
     with connection.cursor() as cursor:
@@ -351,6 +359,7 @@ def import_household(label, rows):
     from bench.households import household_backup
     from ledger.dates import local_today
     from ledger.services.backup import backup_import
+    from ledger.services.ledgers import personal_ledger
 
     clerk_id = f"{HOUSEHOLD_PREFIX}{label}"
     User.objects.filter(clerk_user_id=clerk_id).delete()
@@ -404,6 +413,35 @@ def reads(month: datetime.date, day: datetime.date):
         (BY_DATE, f"/transactions/by-date/{day.isoformat()}"),
         (MONTHLY, f"/stats/monthly/{y}/{m}"),
         (ASSETS, "/stats/assets"),
+    ]
+
+
+def conditional_cases(who, phase, base, token, user, month):
+    """Issue 22's two cheap answers for one household: `/sync` from the ledger's current
+    revision (nothing new) and the month's calendar revalidated with the ETag it answered."""
+    from ledger.models import Ledger
+
+    revision = Ledger.objects.get(personal_for=user).revision  # now, after the import
+    by_month = f"/transactions/by-month/{month.year}/{month.month}"
+    # The bench's own loopback server.
+    request = urllib.request.Request(  # noqa: S310
+        base + by_month, headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        etag = response.headers["ETag"]
+    return [
+        {
+            "user": who,
+            "phase": phase,
+            "endpoint": SYNC_NOTHING_NEW,
+            "lines": [("GET", f"/sync?since={revision}", token, "")],
+        },
+        {
+            "user": who,
+            "phase": phase,
+            "endpoint": NOT_MODIFIED,
+            "lines": [("GET", by_month, token, "", etag)],
+        },
     ]
 
 
@@ -485,8 +523,8 @@ def measure(cases, *, base, args, workdir, selected, cpu):
         best["cpu_ms"] = min(
             (run["cpu_ms"] for run in runs if run["cpu_ms"] is not None), default=None
         )
-        method, path, token, body = case["lines"][0]
-        plan = explain_slowest_query(path, method, token, body) if token else NO_PLAN
+        method, path, token, body, *etag = case["lines"][0]
+        plan = explain_slowest_query(path, method, token, body, *etag) if token else NO_PLAN
         if case["endpoint"] == FLOOR:
             floor_ms, floor_cpu = best["p50_ms"], best["cpu_ms"]
         result = {
@@ -530,7 +568,7 @@ def print_result(result, *, runs):
 def check_bars(results):
     """One line per bar (household × phase × endpoint); returns whether all were met."""
     print(
-        "\nbars (issue 17): p50 ÷ the same user's and phase's GET /auth/me p50 "
+        "\nbars (issues 17 and 22): p50 ÷ the same user's and phase's GET /auth/me p50 "
         "(in brackets: the same for server CPU per request)"
     )
     met = True
@@ -630,6 +668,7 @@ def main():
     from accounts.models import User
     from ledger.dates import add_months, local_today
     from ledger.models import Transaction
+    from ledger.services.ledgers import personal_ledger
     from ledger.services.transactions import transaction_bulk_delete
 
     executor = MigrationExecutor(connection)
@@ -717,9 +756,15 @@ def main():
                     flush=True,
                 )
                 token = mint(key, info["clerk_user_id"])
-                run(cases_for(label, AFTER_IMPORT, [token], month, day))
+                run(
+                    cases_for(label, AFTER_IMPORT, [token], month, day)
+                    + conditional_cases(label, AFTER_IMPORT, base, token, user, month)
+                )
                 print(f"{label}: VACUUM ANALYZE {vacuum_analyze():.1f} s", flush=True)
-                run(cases_for(label, AT_REST, [token], month, day))
+                run(
+                    cases_for(label, AT_REST, [token], month, day)
+                    + conditional_cases(label, AT_REST, base, token, user, month)
+                )
 
             month = add_months(local_today(), -1)
             run(
@@ -746,7 +791,7 @@ def main():
             description=POST_DESCRIPTION,
             ledger__personal_for__clerk_user_id__startswith=ORDINARY_PREFIX,
         )
-        for user in User.objects.filter(pk__in=posted.values("user_id")):
+        for user in User.objects.filter(pk__in=posted.values("ledger__personal_for")):
             transaction_bulk_delete(ledger=personal_ledger(user=user), queryset=posted)
         vacuum_analyze()
         shutil.rmtree(static_root, ignore_errors=True)

@@ -37,7 +37,6 @@ import psutil
 
 from bench.http_bench import AZP, free_port, make_key_pair, mint, wait_ready
 from bench.import_benchmark import generate
-from ledger.services.ledgers import personal_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 # docs/reliability.md#memory: one worker's RSS stays under its baseline plus IMPORT_SLOTS
@@ -190,6 +189,8 @@ def main() -> None:
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django
+
+    from ledger.services.ledgers import personal_ledger
 
     django.setup()
     from django.conf import settings

@@ -21,8 +21,6 @@ import time
 from decimal import Decimal
 from urllib.parse import urlparse
 
-from ledger.services.ledgers import personal_ledger
-
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/household_ledger_bench"
 
 
@@ -77,6 +75,7 @@ def _populate(users: int, seed: int) -> int:
     from accounts.models import User
     from ledger.dates import add_months, local_today
     from ledger.models import Category, RecurringTransaction
+    from ledger.services.ledgers import personal_ledger
 
     rng = random.Random(seed)
     today = local_today()

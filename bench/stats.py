@@ -25,8 +25,6 @@ import time
 import uuid
 from decimal import Decimal
 
-from ledger.services.ledgers import personal_ledger
-
 HEAVY_USER = "bench_stats_heavy"
 BACKGROUND_PREFIX = "bench_stats_bg_"
 
@@ -82,6 +80,7 @@ def _seed(*, transactions: int, years: int, background_users: int, background_to
     from accounts.models import User
     from ledger.dates import add_months, local_today
     from ledger.models import Category, RecurringTransaction
+    from ledger.services.ledgers import personal_ledger
 
     rng = random.Random(20250802)  # noqa: S311 - reproducible fake data
     User.objects.filter(username__startswith="bench_stats_").delete()

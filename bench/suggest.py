@@ -39,7 +39,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.http_bench import AZP, make_key_pair, mint
-from ledger.services.ledgers import personal_ledger
 
 PREFIX = "bench_suggest_"
 
@@ -149,6 +148,7 @@ def _norm(text):
 def replay(path: Path, clients: Clients, *, show_misses: bool) -> dict:
     from ledger.models import Category
     from ledger.services.categories import category_create
+    from ledger.services.ledgers import personal_ledger
 
     rows = _rows_of(path, clients)
     user, client = clients.user(f"replay_{secrets.token_hex(3)}")
@@ -298,6 +298,7 @@ def _description(rng: random.Random, index: int) -> str:
 
 def _seed(clients: Clients, *, transactions: int, background_users: int, background_each: int):
     from ledger.models import Category, Transaction
+    from ledger.services.ledgers import personal_ledger
     from ledger.services.transactions import transaction_bulk_create
 
     rng = random.Random(20250802)

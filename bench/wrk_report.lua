@@ -1,15 +1,18 @@
 -- wrk script: rotate over request lines from a file and print the figures as one JSON line.
 -- http_errors counts responses with status >= 400.
--- Each line of the file: METHOD<TAB>PATH<TAB>TOKEN<TAB>BODY (BODY may be empty).
+-- Each line of the file: METHOD<TAB>PATH<TAB>TOKEN<TAB>BODY<TAB>IF_NONE_MATCH (the last two
+-- may be empty).
 local requests = {}
 local counter = 0
 
 function init(args)
   local file = assert(io.open(args[1], "r"))
   for line in file:lines() do
-    local method, path, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t?(.*)$")
+    local method, path, token, body, etag =
+      line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t?([^\t]*)\t?(.*)$")
     local headers = {["Accept"] = "application/json"}
     if token ~= "" then headers["Authorization"] = "Bearer " .. token end
+    if etag ~= "" then headers["If-None-Match"] = etag end
     if body ~= "" then headers["Content-Type"] = "application/json" else body = nil end
     requests[#requests + 1] = wrk.format(method, path, headers, body)
   end

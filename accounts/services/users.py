@@ -21,12 +21,14 @@ LAST_SEEN_INTERVAL_SECONDS = 60
 def user_get_or_create_for_session(*, clerk_user_id: str) -> User:
     """The user a verified token's `sub` names, created on first sight.
 
-    Every API request runs this: one query on the unique index of `clerk_user_id`. Race-safe:
-    two first requests at once create one user (the unique constraint decides; the loser
-    reads the winner's row).
+    Every API request runs this: one query on the unique index of `clerk_user_id`, which
+    brings the user's personal ledger along (a join on its unique `personal_for`): a top-level
+    path's ledger (`ledger.api.scope`) then costs no query of its own. Race-safe: two first
+    requests at once create one user (the unique constraint decides; the loser reads the
+    winner's row).
     """
     try:
-        return User.objects.get(clerk_user_id=clerk_user_id)
+        return User.objects.select_related("personal_ledger").get(clerk_user_id=clerk_user_id)
     except User.DoesNotExist:
         pass
     user, _ = User.objects.get_or_create(

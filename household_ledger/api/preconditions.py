@@ -1,11 +1,11 @@
 """Conditional requests: `If-Match` on writes (412 on a lost update) and `If-None-Match` on
 reads (304 when nothing changed).
 
-Reads (`RevisionETagMixin`): list, calendar and stats answers are a function of the user's
-revision (`accounts.User.revision`, bumped by every write in its transaction), the local date
+Reads (`RevisionETagMixin`): list, calendar and stats answers are a function of the ledger's
+revision (`ledger.Ledger.revision`, bumped by every write in its transaction), the local date
 (projected occurrences and statuses move with it), the time zone and the URL. Their weak ETag is
 built from exactly those, so `If-None-Match` is answered 304 with no body and no query beyond
-the authentication's own user lookup, which already read the revision.
+the request's ledger lookup (`ledger.api.scope`), which already read the revision.
 
 Writes (`ConditionalWriteMixin`): optimistic concurrency for detail views.
 
@@ -158,7 +158,7 @@ def revision_etag(request) -> str:
 
 
 class RevisionETagMixin:
-    """For a view whose GET answers depend only on the user's ledger data: `ETag` out,
+    """For a view whose GET answers depend only on the request's ledger data: `ETag` out,
     `If-None-Match` → 304 before any work. `revision_etag_actions` names the viewset actions
     (None: every GET of the view)."""
 

@@ -7,7 +7,7 @@ change (a month from which it holds) is listed with its user, total and lines.
 from django.contrib import admin
 from django.db.models import Count
 
-from ledger.admin.shared import LargeTablePaginator
+from ledger.admin.shared import LargeTablePaginator, LedgerColumnMixin
 from ledger.models import Budget, BudgetLine
 from ledger.templatetags.money import format_won
 
@@ -38,9 +38,9 @@ class BudgetLineInline(admin.TabularInline):
 
 
 @admin.register(Budget)
-class BudgetAdmin(admin.ModelAdmin):
-    list_display = ("month_label", "ledger", "total_won", "line_count", "updated_at")
-    list_select_related = ("ledger",)
+class BudgetAdmin(LedgerColumnMixin, admin.ModelAdmin):
+    list_display = ("month_label", "ledger_column", "total_won", "line_count", "updated_at")
+    list_select_related = ("ledger__personal_for",)
     search_fields = ("ledger__memberships__user__email", "ledger__name")
     fields = ("ledger", "month", "total_won", "created_at", "updated_at")
     readonly_fields = fields

@@ -12,7 +12,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 
 from ledger.admin.filters import CategoryKindFilter
-from ledger.admin.shared import LargeTablePaginator, delete_each, is_superuser
+from ledger.admin.shared import (
+    LargeTablePaginator,
+    LedgerColumnMixin,
+    delete_each,
+    is_superuser,
+)
 from ledger.models import Category
 from ledger.services.categories import category_create, category_delete, category_update
 
@@ -29,11 +34,11 @@ class CategoryAdminForm(forms.ModelForm):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(LedgerColumnMixin, admin.ModelAdmin):
     form = CategoryAdminForm
-    list_display = ("label", "is_default", "ledger", "sort_order", "created_at")
+    list_display = ("label", "is_default", "ledger_column", "sort_order", "created_at")
     list_filter = (CategoryKindFilter,)
-    list_select_related = ("ledger",)
+    list_select_related = ("ledger__personal_for",)
     search_fields = ("name", "ledger__memberships__user__email")
     raw_id_fields = ("ledger",)
     ordering = ("-is_default", "sort_order", "name", "id")

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 from ledger.admin.shared import (
     LargeTablePaginator,
+    LedgerColumnMixin,
     add_service_errors,
     changelist_url,
     delete_each,
@@ -86,11 +87,11 @@ class RecurringTransactionAdminForm(forms.ModelForm):
 
 
 @admin.register(RecurringTransaction)
-class RecurringTransactionAdmin(admin.ModelAdmin):
+class RecurringTransactionAdmin(LedgerColumnMixin, admin.ModelAdmin):
     form = RecurringTransactionAdminForm
     list_display = (
         "template_name",
-        "ledger",
+        "ledger_column",
         "amount_won",
         "type",
         "frequency",
@@ -99,7 +100,7 @@ class RecurringTransactionAdmin(admin.ModelAdmin):
         "period",
     )
     list_filter = ("is_active", "frequency", "type")
-    list_select_related = ("ledger", "category")
+    list_select_related = ("ledger__personal_for", "category")
     search_fields = ("template_name", "description", "ledger__memberships__user__email")
     search_help_text = "Template name, description, or the user's email."
     raw_id_fields = ("ledger",)

@@ -1,6 +1,7 @@
 """Pieces the ledger's ModelAdmins share: the large-table paginator, the cheap date
 drill-down, the role check, and how a service's ValidationError reaches the form."""
 
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from ledger.dates import add_months, month_start
+from ledger.models import Ledger
 from ledger.selectors.categories import category_list
 
 
@@ -83,6 +85,25 @@ def admin_range_dates(queryset: QuerySet) -> QuerySet:
     clone = queryset._chain()
     clone.__class__ = RangeDatesQuerySet
     return clone
+
+
+def ledger_label(ledger: Ledger | None) -> str:
+    """A ledger as support reads it: a personal ledger by its user's email (every personal
+    ledger has the same name), a shared one by its name. Lists select `ledger__personal_for`."""
+    if ledger is None:
+        return "— (default, every ledger) —"
+    if ledger.personal_for_id is not None:
+        return f"{ledger.name} · {ledger.personal_for.email}"
+    return ledger.name
+
+
+class LedgerColumnMixin:
+    """The "ledger" column of a changelist of ledger data (list_display names `ledger_column`
+    and list_select_related includes `ledger__personal_for`)."""
+
+    @admin.display(description="ledger", ordering="ledger__name")
+    def ledger_column(self, obj):
+        return ledger_label(obj.ledger)
 
 
 def is_superuser(request) -> bool:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from ledger.admin.filters import CategoryListFilter, FromRecurringRuleFilter
 from ledger.admin.shared import (
     LargeTablePaginator,
+    LedgerColumnMixin,
     add_service_errors,
     admin_range_dates,
     delete_each,
@@ -61,11 +62,12 @@ class TransactionAdminForm(forms.ModelForm):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(LedgerColumnMixin, admin.ModelAdmin):
     form = TransactionAdminForm
     list_display = (
         "date",
-        "ledger",
+        "ledger_column",
+        "entered_by",
         "description",
         "amount_won",
         "type",
@@ -74,7 +76,7 @@ class TransactionAdmin(admin.ModelAdmin):
         "recurring",
     )
     list_filter = ("type", "status", CategoryListFilter, FromRecurringRuleFilter)
-    list_select_related = ("ledger", "category", "recurring")
+    list_select_related = ("ledger__personal_for", "created_by", "category", "recurring")
     date_hierarchy = "date"
     search_fields = ("description", "ledger__memberships__user__email")
     search_help_text = "Words of the description, or a user's whole email address."
@@ -114,6 +116,11 @@ class TransactionAdmin(admin.ModelAdmin):
     @admin.display(description="amount", ordering="amount")
     def amount_won(self, obj):
         return format_won(obj.amount) if obj.amount is not None else "(pending)"
+
+    @admin.display(description="entered by", ordering="created_by__email")
+    def entered_by(self, obj):
+        # None: added by support or the recurring engine of a deleted account's rule.
+        return obj.created_by.email if obj.created_by_id else "—"
 
     @admin.display(description="category", ordering="category__name")
     def category_label(self, obj):

@@ -8,7 +8,7 @@ moving budgets to a ledger is one change per function.
 
 Budget versus actual counts expense transactions only: `spent` is confirmed, `scheduled` is
 scheduled (committed, not spent), and a pending variable-amount occurrence (no amount yet)
-counts its rule's last known amount as scheduled (`recurring_amount_estimates`), flagged
+counts its rule's last known amount as scheduled (`recurring_last_known_amount`), flagged
 `estimated`.
 
 Carry-over: when a line carries over, what was left of the month before (or overspent, as a
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet
 
 from ledger.dates import add_months, month_end
 from ledger.default_categories import INCOME_DEFAULT_CATEGORIES
@@ -33,13 +33,12 @@ from ledger.models import (
     Budget,
     BudgetLine,
     Category,
-    RecurringTransaction,
     Transaction,
     TransactionStatus,
     TransactionType,
 )
 from ledger.selectors.categories import category_list
-from ledger.selectors.recurring import recurring_amount_estimates
+from ledger.selectors.recurring import recurring_is_estimated, recurring_last_known_amount
 
 ZERO = Decimal("0.00")
 RATIO_PLACES = Decimal("0.0001")
@@ -91,7 +90,6 @@ _BUDGETS = f'"{Budget._meta.db_table}"'
 _LINES = f'"{BudgetLine._meta.db_table}"'
 _CATEGORIES = f'"{Category._meta.db_table}"'
 _TRANSACTIONS = f'"{Transaction._meta.db_table}"'
-_RULES = f'"{RecurringTransaction._meta.db_table}"'
 
 # Every change (through a month) with its lines and their categories, oldest first. A fixed
 # text (values travel as parameters), answered by the unique (ledger, month) and (budget,
@@ -328,44 +326,33 @@ _MONTH_SQL = (
 )
 
 
-# The pending occurrences (no amount yet) among the ledger's expense rows of a range, with their
-# rules' fields that `recurring_amount_estimates` reads. A pending amount is always a scheduled
-# occurrence of a rule (a CHECK of the table). A fixed text, as `_MONTH_SQL`.
-_PENDING_SQL = (
-    "SELECT t.category_id, t.date, r.id, r.is_variable_amount, r.amount "  # noqa: S608
-    f"FROM {_TRANSACTIONS} AS t JOIN {_RULES} AS r ON r.id = t.recurring_id "
-    "WHERE t.ledger_id = %(ledger)s AND t.type = %(expense)s AND t.status = %(scheduled)s "
-    "AND t.amount IS NULL AND t.date BETWEEN %(date_from)s AND %(date_to)s"
-)
-
-
 def _pending_estimates(
     *, ledger, date_from: datetime.date, date_to: datetime.date, first: datetime.date, chains: dict
 ) -> tuple[dict, dict]:
-    """The estimated amounts of the pending occurrences counted: ({category id: sum in the
-    month}, {category id: sum in its chain before the month}). Two queries: the pending rows
-    with their rules, and the rules' last known amounts."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _PENDING_SQL,
-            {
-                "ledger": ledger.pk,
-                "expense": EXPENSE,
-                "scheduled": SCHEDULED,
-                "date_from": date_from,
-                "date_to": date_to,
-            },
+    """The estimated amounts of the pending occurrences (no amount yet) among the ledger's
+    expense rows of the range: ({category id: sum in the month}, {category id: sum in its chain
+    before the month}). One query: the rows, each with its rule's last known amount. A pending
+    amount is always a scheduled occurrence of a rule (a CHECK of the table)."""
+    pending = (
+        Transaction.objects.filter(
+            ledger=ledger,
+            type=EXPENSE,
+            status=SCHEDULED,
+            amount__isnull=True,
+            date__range=(date_from, date_to),
         )
-        pending = cursor.fetchall()
-    rules = {
-        rule_id: RecurringTransaction(pk=rule_id, is_variable_amount=variable, amount=amount)
-        for _, _, rule_id, variable, amount in pending
-    }
-    estimates = recurring_amount_estimates(rules=rules.values())
+        .annotate(estimate=recurring_last_known_amount(OuterRef("recurring_id")))
+        .values_list(
+            "category_id", "date", "recurring__is_variable_amount", "recurring__amount", "estimate"
+        )
+    )
     in_month: dict = {}
     in_chain: dict = {}
-    for category_id, day, rule_id, _, _ in pending:
-        amount = estimates.get(rule_id, ZERO)
+    for category_id, day, is_variable_amount, rule_amount, estimate in pending:
+        estimated = recurring_is_estimated(
+            is_variable_amount=is_variable_amount, amount=rule_amount
+        )
+        amount = estimate if estimated and estimate is not None else ZERO
         if day >= first:
             in_month[category_id] = in_month.get(category_id, ZERO) + amount
         elif category_id in chains and day >= chains[category_id].start:
@@ -378,8 +365,8 @@ def budget_vs_actual(*, ledger, year: int, month: int, today: datetime.date) -> 
     (budget, carried, spent, scheduled, remaining, ratio, status; `daily_allowance` when the
     month is `today`'s), and the unbudgeted categories' spending, largest first.
 
-    Two queries (the changes through the month, then the sums), plus two when pending
-    variable-amount occurrences count (their rows and their estimates), whatever the number
+    Two queries (the changes through the month, then the sums), plus one when pending
+    variable-amount occurrences count (their rows with their estimates), whatever the number
     of transactions or months.
     """
     first = datetime.date(year, month, 1)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from ledger.dates import DATE_MAX, clamped_date, iter_month_starts, month_end, month_start
@@ -85,19 +85,40 @@ def recurring_occurrence_description(rule: RecurringTransaction) -> str:
     return (rule.description or "").strip() or rule.template_name.strip()
 
 
+def recurring_is_estimated(*, is_variable_amount: bool, amount) -> bool:
+    """Whether a rule's occurrences take an estimate: a variable amount with no amount of its
+    own (the others' occurrences carry the rule's amount)."""
+    return is_variable_amount and amount is None
+
+
+def recurring_last_known_amount(rule_id) -> Subquery:
+    """The amount of a rule's last confirmed occurrence, the best guess of its next one, as an
+    expression (`rule_id`: an `OuterRef` to the rule's id). Answered by the (recurring, date)
+    unique index, backwards."""
+    return Subquery(
+        Transaction.objects.filter(
+            recurring_id=rule_id, status=TransactionStatus.CONFIRMED, amount__isnull=False
+        )
+        .order_by("-date", "-created_at")
+        .values("amount")[:1]
+    )
+
+
 def recurring_amount_estimates(*, rules: Iterable[RecurringTransaction]) -> dict:
-    """{rule id: amount} for the variable-amount rules among `rules` that have no amount of
-    their own: the amount of their last confirmed occurrence (the best guess of the next)."""
-    ids = [rule.pk for rule in rules if rule.is_variable_amount and rule.amount is None]
+    """{rule id: amount} for the rules among `rules` that take an estimate and have a confirmed
+    occurrence (`recurring_last_known_amount`). One query."""
+    ids = [
+        rule.pk
+        for rule in rules
+        if recurring_is_estimated(is_variable_amount=rule.is_variable_amount, amount=rule.amount)
+    ]
     if not ids:
         return {}
     return dict(
-        Transaction.objects.filter(
-            recurring_id__in=ids, status=TransactionStatus.CONFIRMED, amount__isnull=False
-        )
-        .order_by("recurring_id", "-date", "-created_at")
-        .distinct("recurring_id")
-        .values_list("recurring_id", "amount")
+        RecurringTransaction.objects.filter(pk__in=ids)
+        .annotate(estimate=recurring_last_known_amount(OuterRef("pk")))
+        .filter(estimate__isnull=False)
+        .values_list("pk", "estimate")
     )
 
 

@@ -1,4 +1,4 @@
-"""What changed in a ledger's ledger since a revision: the delta of `GET /sync`.
+"""What changed in a ledger since a revision: the delta of `GET /sync`.
 
 Every write stamps the rows it writes with the owner's new revision and leaves a tombstone for
 each row it deletes (`ledger.services.revisions`), so "changed since R" is "revision > R" on

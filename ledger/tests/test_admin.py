@@ -21,6 +21,7 @@ from accounts.tests.factories import UserFactory
 from household_ledger.testing import child_process_env
 from ledger.models import Category, RecurringOccurrence, RecurringTransaction, Transaction
 from ledger.roles import SUPPORT_GROUP, SUPPORT_PERMISSIONS, ensure_support_group
+from ledger.services.ledgers import personal_ledger
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -105,9 +106,9 @@ def test_changelist_query_count_does_not_grow_with_rows(superuser_client, suppor
 
 def test_filtered_transaction_changelists_keep_constant_queries(superuser_client):
     seed_rows(Transaction, 10)
-    owner = Transaction.objects.first().ledger.personal_for
+    ledger = Transaction.objects.first().ledger
     urls = [
-        changelist(Transaction) + f"?user__id__exact={owner.pk}",
+        changelist(Transaction) + f"?ledger__id__exact={ledger.pk}",
         changelist(Transaction) + "?from_rule=yes&type__exact=expense",
         changelist(Transaction) + f"?category={default_category().pk}",
         changelist(Transaction) + "?date__year=2025&date__month=7",
@@ -160,7 +161,7 @@ def test_transaction_filters_by_rule_origin_category_and_user(superuser_client):
     assert listed("?from_rule=no") == {food.pk, theirs.pk}
     assert listed(f"?category={default_category().pk}") == {food.pk}
     assert listed("?category=none") == {from_rule.pk, theirs.pk}
-    assert listed(f"?user__id__exact={owner.pk}") == {from_rule.pk, food.pk}
+    assert listed(f"?ledger__id__exact={from_rule.ledger_id}") == {from_rule.pk, food.pk}
     assert listed(f"?q={other.email}") == {theirs.pk}
     assert listed("?q=food") == {food.pk}
 
@@ -173,7 +174,7 @@ def test_category_filter_offers_defaults_and_only_the_filtered_users_own(superus
 
     everyone = superuser_client.get(changelist(Transaction)).content.decode()
     one_user = superuser_client.get(
-        changelist(Transaction) + f"?ledger__personal_for__id__exact={owner.pk}"
+        changelist(Transaction) + f"?ledger__id__exact={mine.ledger_id}"
     ).content.decode()
 
     assert "🍽️ 식비" in everyone and "쇼핑" not in everyone and "남의것" not in everyone
@@ -335,7 +336,7 @@ def test_superuser_adds_a_transaction_through_the_service(superuser_client):
     page = superuser_client.get(add)
     base = change_form_data(
         page,
-        user=str(owner.pk),
+        ledger=str(personal_ledger(user=owner).pk),
         date="2025-07-03",
         description="점심",
         type="expense",
@@ -463,7 +464,7 @@ def test_support_may_only_toggle_a_rules_active_flag(support_client, support_use
 def test_category_kind_filter(superuser_client):
     own = CategoryFactory()
     defaults = superuser_client.get(changelist(Category) + "?kind=default")
-    users = superuser_client.get(changelist(Category) + "?kind=user")
+    users = superuser_client.get(changelist(Category) + "?kind=ledger")
     assert {c.pk for c in users.context["cl"].result_list} == {own.pk}
     assert all(c.is_default for c in defaults.context["cl"].result_list)
     assert len(defaults.context["cl"].result_list) == 18
@@ -518,7 +519,7 @@ def test_superuser_adds_and_deletes_a_users_category_through_the_service(superus
     add = reverse("admin:ledger_category_add")
     page = superuser_client.get(add)
     added = superuser_client.post(
-        add, change_form_data(page, user=str(owner.pk), name="여행", emoji="✈️")
+        add, change_form_data(page, ledger=str(row.ledger_id), name="여행", emoji="✈️")
     )
     assert added.status_code == 302
     trip = Category.objects.get(ledger__personal_for=owner, name="여행")

@@ -16,7 +16,7 @@ from ledger.tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
+AUTH_QUERIES = 3  # at most: authentication, which reads the user with its personal ledger
 
 
 def default_category(name="식비"):

@@ -18,7 +18,7 @@ from ledger.tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
 
-AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
+AUTH_QUERIES = 3  # at most: authentication, which reads the user with its personal ledger
 SUGGEST_QUERIES = 1  # the categories the user may use and the evidence of the grams, together
 
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 # Queries the authentication may add per request once real Clerk tokens are used (user lookup,
 # last-seen mark). The "constant whatever the size" checks compare 1 row with 100 rows exactly.
-AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
+AUTH_QUERIES = 3  # at most: authentication, which reads the user with its personal ledger
 
 
 def default_category(name="식비"):

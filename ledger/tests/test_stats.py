@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 D = datetime.date
 # Queries the authentication may add per request (user lookup, last-seen mark); the stats'
 # own queries are counted exactly by `ledger_queries`.
-AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
+AUTH_QUERIES = 3  # at most: authentication, which reads the user with its personal ledger
 
 
 def default_category(name):
@@ -131,7 +131,7 @@ def get(client, url, **params):
 
 def ledger_queries(captured):
     # The ledger's data, not the resolution of the request's ledger (ledger.api.scope).
-    scope = ('FROM "ledger_ledger"', 'FROM "ledger_membership"')
+    scope = ('FROM "accounts_user"', 'FROM "ledger_ledger"', 'FROM "ledger_membership"')
     return [
         q["sql"]
         for q in captured.captured_queries

@@ -19,7 +19,7 @@ from ledger.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 D = datetime.date
-AUTH_QUERIES = 4  # authentication, plus the request's ledger (ledger.api.scope)
+AUTH_QUERIES = 3  # at most: authentication, which reads the user with its personal ledger
 
 
 def default_category(name):
@@ -424,7 +424,7 @@ def test_a_category_deleted_after_being_budgeted_leaves_its_spending_uncategoriz
 
 def _ledger_queries(captured):
     # The ledger's data, not the resolution of the request's ledger (ledger.api.scope).
-    scope = ('FROM "ledger_ledger"', 'FROM "ledger_membership"')
+    scope = ('FROM "accounts_user"', 'FROM "ledger_ledger"', 'FROM "ledger_membership"')
     return [
         q["sql"]
         for q in captured.captured_queries
@@ -459,7 +459,7 @@ def test_a_fixed_number_of_queries_with_10_or_1000_transactions(
         rule = RecurringTransactionFactory(user=user, amount=None, is_variable_amount=True)
         spend(user, D(2025, 6, 25), 42000, food, recurring=rule)
         spend(user, D(2025, 7, 25), None, food, status="scheduled", recurring=rule)
-    expected = 4 if pending else 2  # the changes and the sums (+ the pending rows, estimates)
+    expected = 3 if pending else 2  # the changes and the sums (+ the pending rows, estimated)
 
     _rows(user, 10, food)
     with django_assert_max_num_queries(expected + AUTH_QUERIES) as few:
