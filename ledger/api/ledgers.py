@@ -124,7 +124,7 @@ def _valid(serializer_class, request):
 class LedgerListView(LedgerAPIView):
     @extend_schema(tags=["ledgers"], responses={200: LedgerSerializer(many=True)})
     def get(self, request):
-        personal_ledger(user=request.user)  # on first sight the personal ledger is created
+        personal_ledger(user=request.user, loaded_with_user=True)  # created on first sight
         return Response(LedgerSerializer(ledger_list(user=request.user), many=True).data)
 
     @extend_schema(

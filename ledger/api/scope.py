@@ -31,8 +31,9 @@ class LedgerAccess(BasePermission):
             return False
         ledger_id = getattr(view, "ledger_id", None)
         if ledger_id is None:
+            # The authentication read the user with its personal ledger (one query for both).
             request.ledger, request.ledger_role = (
-                personal_ledger(user=request.user),
+                personal_ledger(user=request.user, loaded_with_user=True),
                 LedgerRole.OWNER,
             )
         else:

@@ -342,6 +342,7 @@ def _pending_estimates(
             date__range=(date_from, date_to),
         )
         .annotate(estimate=recurring_last_known_amount(OuterRef("recurring_id")))
+        .order_by()  # summed: no sort
         .values_list(
             "category_id", "date", "recurring__is_variable_amount", "recurring__amount", "estimate"
         )

@@ -7,17 +7,19 @@ from ledger.models import Ledger, LedgerRole, Membership
 PERSONAL_LEDGER_NAME = "내 가계부"
 
 
-def personal_ledger(*, user) -> Ledger:
+def personal_ledger(*, user, loaded_with_user: bool = False) -> Ledger:
     """The user's personal ledger, created with its owner membership on first sight.
 
-    A user loaded together with its ledger (`select_related("personal_ledger")`, as the
-    session's user is) answers with that ledger, as it was when the user was read, without a
-    query; any other user object reads it now.
+    `loaded_with_user`: `user` was just read together with its ledger
+    (`select_related("personal_ledger")`, as the session's user is by
+    `user_get_or_create_for_session`), so the ledger read then is the answer, without a query
+    of its own. Anywhere else the ledger is read now: a user object kept across writes would
+    hold a stale revision.
 
     Race-safe: `personal_for` is unique, so of two concurrent first requests one creates the
     ledger and the other's insert fails (after waiting for the first to commit) and reads it.
     """
-    if type(user).personal_ledger.is_cached(user):
+    if loaded_with_user and type(user).personal_ledger.is_cached(user):
         ledger = getattr(user, "personal_ledger", None)  # None: loaded, and there is none yet
     else:
         ledger = Ledger.objects.filter(personal_for=user).first()
@@ -29,6 +31,4 @@ def personal_ledger(*, user) -> Ledger:
             Membership.objects.create(ledger=ledger, user=user, role=LedgerRole.OWNER)
     except IntegrityError:
         ledger = Ledger.objects.get(personal_for=user)
-    if type(user).personal_ledger.is_cached(user):
-        user.personal_ledger = ledger  # the loaded "none yet" is stale now
     return ledger

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 import time_machine
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -308,3 +309,30 @@ def test_concurrent_owners_stepping_down_keep_one_owner(owner):
         thread.join()
     assert sorted(outcomes) == ["demoted", "last_owner"]
     assert Membership.objects.filter(ledger=shared, role=LedgerRole.OWNER).count() == 1
+
+
+def test_the_ledger_check_costs_one_indexed_query_at_most(auth_client, owner, shared):
+    # The floor (/auth/me) reads the user; a top-level path's personal ledger comes with that
+    # same query, a shared ledger with the caller's membership costs one more.
+    client = auth_client(owner)
+    client.get("/auth/me")  # first sight: the user and the personal ledger are created
+    # a write to each, so `since` names a revision with nothing after it
+    for prefix in ("", f"/ledgers/{shared.pk}"):
+        created = client.post(f"{prefix}/categories", {"name": "간식"}, format="json")
+        assert created.status_code == 201, created.content
+    shared.refresh_from_db()
+
+    def queries(path):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        return [query["sql"] for query in captured.captured_queries]
+
+    floor = queries("/auth/me")
+    personal = personal_ledger(user=owner).revision
+    top_level = queries(f"/sync?since={personal}")
+    nested = queries(f"/ledgers/{shared.pk}/sync?since={shared.revision}")
+
+    assert len(top_level) == len(floor)
+    assert len(nested) == len(floor) + 1
+    membership = [sql for sql in nested if '"ledger_membership"' in sql]
+    assert len(membership) == 1 and '"ledger_ledger"' in membership[0]
