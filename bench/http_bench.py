@@ -42,6 +42,7 @@ missed or a request failed.
 
 import argparse
 import datetime
+import io
 import json
 import os
 import re
@@ -368,7 +369,9 @@ def import_household(label, rows):
     user = user_get_or_create_for_session(clerk_user_id=clerk_id)
     raw = household_backup(rows=rows, today=local_today())
     started = time.perf_counter()
-    report = backup_import(ledger=personal_ledger(user=user), raw=raw, max_bytes=len(raw) + 1)
+    report = backup_import(
+        ledger=personal_ledger(user=user), file=io.BytesIO(raw.encode()), created_by=user
+    )
     import_seconds = time.perf_counter() - started
     created = report.created
     print(

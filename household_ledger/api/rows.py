@@ -11,6 +11,7 @@ calendar month costs what its query costs.
 from collections.abc import Callable
 
 from django.utils import timezone
+from django.utils.functional import cached_property
 from rest_framework import serializers
 
 from household_ledger.api.rendering import iso_datetime
@@ -82,8 +83,14 @@ class RowSerializer(serializers.Serializer):
         """The `values()` keys a row needs."""
         return [key for _, key, _ in cls._plan() if key is not None] + list(cls.method_keys)
 
+    @cached_property
+    def _zone(self):
+        """The zone datetimes are rendered in, read once per serializer (a list renders every
+        row with one child): the caller's, which is the same for the whole answer."""
+        return timezone.get_current_timezone()
+
     def to_representation(self, row: dict) -> dict:
-        tz = timezone.get_current_timezone()
+        tz = self._zone
         rendered = {}
         for name, key, convert in self._plan():
             if key is None:
