@@ -7,12 +7,12 @@ change (a month from which it holds) is listed with its user, total and lines.
 from django.contrib import admin
 from django.db.models import Count
 
-from ledger.admin.shared import LargeTablePaginator, LedgerColumnMixin
+from ledger.admin.shared import LargeTablePaginator, LedgerColumnMixin, ReadOnlyAdminMixin
 from ledger.models import Budget, BudgetLine
 from ledger.templatetags.money import format_won
 
 
-class BudgetLineInline(admin.TabularInline):
+class BudgetLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = BudgetLine
     fields = ("category", "amount_won", "carry_over")
     readonly_fields = fields
@@ -27,18 +27,9 @@ class BudgetLineInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Budget)
-class BudgetAdmin(LedgerColumnMixin, admin.ModelAdmin):
+class BudgetAdmin(ReadOnlyAdminMixin, LedgerColumnMixin, admin.ModelAdmin):
     list_display = ("month_label", "ledger_column", "total_won", "line_count", "updated_at")
     list_select_related = ("ledger__personal_for",)
     search_fields = ("ledger__memberships__user__email", "ledger__name")
@@ -63,12 +54,3 @@ class BudgetAdmin(LedgerColumnMixin, admin.ModelAdmin):
     @admin.display(description="categories", ordering="line_count")
     def line_count(self, obj):
         return obj.line_count
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -9,22 +9,14 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils import timezone
 
+from ledger.admin.shared import ReadOnlyAdminMixin
 from ledger.models import Invitation, Ledger, Membership
 from ledger.services.invitations import invitation_revoke_by_id
 
 
-class _ReadOnlyInline(admin.TabularInline):
+class _ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class MembershipInline(_ReadOnlyInline):
@@ -62,7 +54,7 @@ class InvitationInline(_ReadOnlyInline):
 
 
 @admin.register(Ledger)
-class LedgerAdmin(admin.ModelAdmin):
+class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "is_personal", "member_count", "personal_for", "created_at")
     list_select_related = ("personal_for",)
     search_fields = ("name", "memberships__user__email")
@@ -82,15 +74,6 @@ class LedgerAdmin(admin.ModelAdmin):
     @admin.display(description="personal", boolean=True)
     def is_personal(self, obj):
         return obj.is_personal
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Invitation)

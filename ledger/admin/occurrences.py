@@ -3,12 +3,12 @@ memory that a rule's date was materialized, so a deleted transaction is not re-c
 
 from django.contrib import admin
 
-from ledger.admin.shared import LargeTablePaginator
+from ledger.admin.shared import LargeTablePaginator, ReadOnlyAdminMixin
 from ledger.models import RecurringOccurrence
 
 
 @admin.register(RecurringOccurrence)
-class RecurringOccurrenceAdmin(admin.ModelAdmin):
+class RecurringOccurrenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("recurring", "date", "created_at")
     list_select_related = ("recurring",)
     raw_id_fields = ("recurring",)
@@ -16,12 +16,3 @@ class RecurringOccurrenceAdmin(admin.ModelAdmin):
     ordering = ("-date", "-id")
     paginator = LargeTablePaginator
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from ledger.admin.shared import (
     LargeTablePaginator,
     LedgerColumnMixin,
+    ReadOnlyAdminMixin,
     add_service_errors,
     changelist_url,
     delete_each,
@@ -38,7 +39,7 @@ class RecentTransactionsFormSet(forms.BaseInlineFormSet):
         return self._recent_queryset
 
 
-class GeneratedTransactionInline(admin.TabularInline):
+class GeneratedTransactionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Transaction
     formset = RecentTransactionsFormSet
     fk_name = "recurring"
@@ -57,15 +58,6 @@ class GeneratedTransactionInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RecurringTransactionAdminForm(forms.ModelForm):

@@ -97,6 +97,20 @@ def ledger_label(ledger: Ledger | None) -> str:
     return ledger.name
 
 
+class ReadOnlyAdminMixin:
+    """For a ModelAdmin or an inline that only shows rows: their writers are the services
+    (or the engine), never the admin's forms."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class LedgerColumnMixin:
     """The "ledger" column of a changelist of ledger data (list_display names `ledger_column`
     and list_select_related includes `ledger__personal_for`)."""
