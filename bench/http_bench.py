@@ -1,7 +1,7 @@
 """HTTP load benchmark of the real service (issues 10, 17, 20 and 22).
 
     python -m bench.http_bench [--seed] [--duration 10] [--connections 8] [--runs 1]
-        [--workers 2 --threads 4] [--worker-class gthread] [--only REGEX]
+        [--workers 2 --threads 4] [--worker-class gthread] [--worker-connections 4] [--only REGEX]
 
 It starts gunicorn with the production config (`gunicorn.conf.py`, DEBUG off) on a free
 loopback port against PostgreSQL (`DATABASE_URL`: a database of its own, since the bench deletes
@@ -24,20 +24,24 @@ Who is measured:
   calendar with `If-None-Match` (304): authentication plus the one query that reads the ledger
   and the caller's membership (`ledger.api.scope`), nothing else — so their ratio to the floor
   is what the membership check costs a request;
+- for each household at rest, its full `/sync?since=0` snapshot walked page by page
+  (`bench.sync_snapshot`): every transaction exactly once, and the workers' RSS sampled
+  meanwhile against the allowance and bound of docs/reliability.md#memory;
 - 200 random ordinary users (reads and a POST), and two anonymous references: a DRF "hello"
   (no auth, no DB) and hello plus the SELECT and Redis hit every authenticated request makes.
 
 Within each user and phase the endpoints are measured round-robin, `--runs` rounds with fresh
-connections, and the round with the lowest p50 counts (gunicorn does not balance accepted
-connections: a round where every connection landed on one worker doubles its latencies). Per
+connections, and the round with the lowest p50 counts; gunicorn runs with `--worker-connections`
+equal to its threads, so wrk's connections spread evenly over the workers (with gunicorn's 1,000
+they may all land on one, and that round's latencies double). Per
 endpoint it prints requests/s, p50/p95/p99, errors, the PostgreSQL time of its slowest query
 (`EXPLAIN (ANALYZE, BUFFERS)` of the SQL it really runs, with its heap fetches and a flag for a
 sequential scan of a big table) and the p50 as a multiple of the same user's and phase's
 authenticated floor (`GET /auth/me`), and the server's CPU per request (gunicorn plus its
 PostgreSQL backends, from /proc) with the same ratio: on a shared machine latency moves with the
 neighbours' load, CPU per request much less. Then every bar of issue 17 with ✓/✗ (the bars are
-on p50). The same goes to `bench/results/http-*.json`. The exit status is 1 when a bar is
-missed or a request failed.
+on p50) and every snapshot walk. The same goes to `bench/results/http-*.json`. The exit status
+is 1 when a bar or a snapshot's bound is missed or a request failed.
 """
 
 import argparse
@@ -59,6 +63,8 @@ from pathlib import Path
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bench import sync_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -83,6 +89,7 @@ ASSETS = "GET /stats/assets"
 # Issue 22: an offline client's poll when nothing changed, and a calendar revalidation.
 SYNC_NOTHING_NEW = "GET /sync (nothing new)"
 NOT_MODIFIED = "GET /transactions/by-month (304)"
+SNAPSHOT = "sync snapshot"  # a full `/sync?since=0` walk at rest: the workers' memory
 # Issue 17: p50 ÷ the floor's p50, per household, after import and at rest alike.
 BARS = {
     BY_DATE: {"8k": 1.5, "30k": 1.5},
@@ -448,6 +455,28 @@ def conditional_cases(who, phase, base, token, user, month):
     ]
 
 
+def snapshots(label, base, token, master_pid, info):
+    """Walk the household's full `/sync` snapshot at the default and the largest page size."""
+    from ledger.selectors.sync import DEFAULT_LIMIT, MAX_LIMIT
+
+    walks = [
+        sync_snapshot.walk(
+            base=base,
+            token=token,
+            master_pid=master_pid,
+            limit=limit,
+            expected=info["transactions"],
+        )
+        for limit in (MAX_LIMIT, DEFAULT_LIMIT, MAX_LIMIT)
+    ]
+    # The first walk is not counted: a worker recycled by `max_requests` during the load before
+    # would otherwise count its own warm-up (imports, connections: ~50 MB) as the snapshot's.
+    walks = walks[1:]
+    for walk in walks:
+        print("  " + sync_snapshot.describe(label, walk), flush=True)
+    return walks
+
+
 def cases_for(who, phase, tokens, month, day, *, post=False):
     cases = [
         {
@@ -613,6 +642,13 @@ def main():
     parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default=None, help="gunicorn worker class")
     parser.add_argument(
+        "--worker-connections",
+        type=int,
+        default=None,
+        help="connections a worker takes at once (default: its threads, so wrk's "
+        "connections spread evenly over the workers; 0 keeps gunicorn's 1,000)",
+    )
+    parser.add_argument(
         "--only",
         default=None,
         help="measure only the endpoints whose 'user phase endpoint' matches "
@@ -705,6 +741,16 @@ def main():
         command += ["--threads", str(args.threads)]
     if args.worker_class:
         command += ["--worker-class", args.worker_class]
+    # A gthread worker accepts connections while it has fewer than this many, so with
+    # gunicorn's 1,000 all of wrk's keep-alive connections may land on one worker and a
+    # round's latencies double; capped at the worker's threads, each worker takes its share.
+    worker_connections = (
+        args.worker_connections
+        if args.worker_connections is not None
+        else args.threads or int(os.environ.get("GUNICORN_THREADS", "4"))
+    )
+    if worker_connections:
+        command += ["--worker-connections", str(worker_connections)]
     total_rows = Transaction.objects.count()
     load_before = os.getloadavg()
     print(
@@ -740,7 +786,7 @@ def main():
                 if selected and not any(
                     selected.search(f"{label} {phase} {name}")
                     for phase in (AFTER_IMPORT, AT_REST)
-                    for name in BARS
+                    for name in (*BARS, SNAPSHOT)
                 ):
                     continue
                 user, info = import_household(label, rows)
@@ -768,6 +814,8 @@ def main():
                     cases_for(label, AT_REST, [token], month, day)
                     + conditional_cases(label, AT_REST, base, token, user, month)
                 )
+                if selected is None or selected.search(f"{label} {AT_REST} {SNAPSHOT}"):
+                    info["snapshots"] = snapshots(label, base, token, server.pid, info)
 
             month = add_months(local_today(), -1)
             run(
@@ -800,6 +848,10 @@ def main():
         shutil.rmtree(static_root, ignore_errors=True)
 
     met = check_bars(results)
+    for label, info in households.items():
+        for snapshot in info.get("snapshots", []):
+            print("  " + sync_snapshot.describe(label, snapshot))
+            met &= sync_snapshot.within_bound(snapshot)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = RESULTS / f"http-{stamp}.json"

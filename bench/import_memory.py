@@ -33,45 +33,12 @@ import time
 import uuid
 from pathlib import Path
 
-import psutil
-
 from bench.http_bench import AZP, free_port, make_key_pair, mint, wait_ready
 from bench.import_benchmark import generate
+from bench.worker_memory import WORKER_BOUND_MB, Sampler
 
 ROOT = Path(__file__).resolve().parent.parent
-# docs/reliability.md#memory: one worker's RSS stays under its baseline plus IMPORT_SLOTS
-# imports of IMPORT_MAX_ROWS rows; with the defaults (1 slot), this many MB.
-WORKER_BOUND_MB = 360
 OTHER_USER_ROWS = 2000
-
-
-class Sampler(threading.Thread):
-    """The RSS of every worker of the gunicorn `master`, every `every` seconds."""
-
-    def __init__(self, master: int, every: float = 0.05):
-        super().__init__(daemon=True)
-        self.master = psutil.Process(master)
-        self.every = every
-        self.peaks: dict[int, int] = {}
-        self.peak_total = 0
-        self.stop = threading.Event()
-
-    def sample(self) -> dict[int, int]:
-        found = {}
-        for worker in self.master.children():
-            try:
-                found[worker.pid] = worker.memory_info().rss
-            except psutil.NoSuchProcess:
-                continue
-        return found
-
-    def run(self):
-        while not self.stop.is_set():
-            now = self.sample()
-            for pid, rss in now.items():
-                self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
-            self.peak_total = max(self.peak_total, sum(now.values()))
-            time.sleep(self.every)
 
 
 def _request(port, method, path, token, *, body=None, size=None, timeout=60):
