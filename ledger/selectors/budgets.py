@@ -8,7 +8,7 @@ moving budgets to a ledger is one change per function.
 
 Budget versus actual counts expense transactions only: `spent` is confirmed, `scheduled` is
 scheduled (committed, not spent), and a pending variable-amount occurrence (no amount yet)
-counts its rule's last known amount as scheduled (`recurring_last_known_amount`), flagged
+counts its rule's last known amount as scheduled (`recurring_estimate_sql`), flagged
 `estimated`.
 
 Carry-over: when a line carries over, what was left of the month before (or overspent, as a
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from ledger.dates import add_months, month_end
 from ledger.default_categories import INCOME_DEFAULT_CATEGORIES
@@ -38,7 +38,7 @@ from ledger.models import (
     TransactionType,
 )
 from ledger.selectors.categories import category_list
-from ledger.selectors.recurring import recurring_is_estimated, recurring_last_known_amount
+from ledger.selectors.recurring import recurring_estimate_sql
 
 ZERO = Decimal("0.00")
 RATIO_PLACES = Decimal("0.0001")
@@ -100,20 +100,33 @@ _SELECT = (
     f"LEFT JOIN {_CATEGORIES} AS c ON c.id = l.category_id "
 )
 _ORDER = " ORDER BY b.month, c.is_default DESC, c.sort_order, c.name"
-_CHANGES_SQL = _SELECT + "WHERE b.ledger_id = %(ledger)s AND b.month <= %(through)s" + _ORDER
+# From the change in effect for `from` (the months before it are not read) through `through`.
+_IN_EFFECT_FROM = (
+    f"(SELECT MAX(e.month) FROM {_BUDGETS} AS e "  # noqa: S608 - a fixed text
+    "WHERE e.ledger_id = %(ledger)s AND e.month <= %(from)s)"
+)
+_CHANGES_SQL = (
+    _SELECT + "WHERE b.ledger_id = %(ledger)s AND b.month <= %(through)s "
+    f"AND b.month >= COALESCE({_IN_EFFECT_FROM}, %(from)s)" + _ORDER
+)
 # The changes written in a window of revisions (`/sync`), by the (ledger, revision) index.
 _REVISIONS_SQL = (
     _SELECT + "WHERE b.ledger_id = %(ledger)s AND b.revision > %(since)s "
     "AND b.revision <= %(until)s" + _ORDER
 )
-_LAST_MONTH = datetime.date(9999, 12, 1)
+_FIRST_MONTH, _LAST_MONTH = datetime.date(1, 1, 1), datetime.date(9999, 12, 1)
 
 
-def budget_changes(*, ledger, through: datetime.date | None = None) -> list[BudgetInEffect]:
-    """Every change of `ledger`'s budget made for a month up to `through`'s (all of them by
-    default), oldest first, each with its lines (`month` = `since` = the change's month).
-    One query."""
-    return _changes(_CHANGES_SQL, {"ledger": ledger.pk, "through": through or _LAST_MONTH})
+def budget_changes(
+    *, ledger, since: datetime.date | None = None, through: datetime.date | None = None
+) -> list[BudgetInEffect]:
+    """The changes of `ledger`'s budget from the one in effect for `since`'s month through
+    the last made for `through`'s (all of them by default), oldest first, each with its lines
+    (`month` = `since` = the change's month). One query."""
+    return _changes(
+        _CHANGES_SQL,
+        {"ledger": ledger.pk, "from": since or _FIRST_MONTH, "through": through or _LAST_MONTH},
+    )
 
 
 def budget_changes_between(*, ledger, since: int, until: int) -> list[BudgetInEffect]:
@@ -148,7 +161,7 @@ def _changes(sql: str, params: dict) -> list[BudgetInEffect]:
 def budget_in_effect(*, ledger, month: datetime.date) -> BudgetInEffect:
     """The budget in effect for `month` (its first day): the latest change made for it or an
     earlier month, or an empty budget (`since` None) when there is none. One query."""
-    changes = budget_changes(ledger=ledger, through=month)
+    changes = budget_changes(ledger=ledger, since=month, through=month)
     if not changes:
         return BudgetInEffect(month=month, since=None, total=None, lines=[])
     latest = changes[-1]
@@ -326,34 +339,40 @@ _MONTH_SQL = (
 )
 
 
+# The pending occurrences (no amount yet) among the ledger's expense rows of a range, each with
+# its estimate (`recurring_estimate_sql`; a pending amount is always a scheduled occurrence of
+# a rule, a CHECK of the table), by `transaction_scheduled_idx`. A fixed text: no queryset to
+# compile on every request.
+_PENDING_SQL = (
+    f"SELECT p.category_id, p.date, {recurring_estimate_sql('p.recurring_id')} "  # noqa: S608
+    f"FROM {_TRANSACTIONS} AS p WHERE p.ledger_id = %(ledger)s AND p.type = %(expense)s "
+    "AND p.status = %(scheduled)s AND p.amount IS NULL "
+    "AND p.date BETWEEN %(date_from)s AND %(date_to)s"
+)
+
+
 def _pending_estimates(
     *, ledger, date_from: datetime.date, date_to: datetime.date, first: datetime.date, chains: dict
 ) -> tuple[dict, dict]:
-    """The estimated amounts of the pending occurrences (no amount yet) among the ledger's
-    expense rows of the range: ({category id: sum in the month}, {category id: sum in its chain
-    before the month}). One query: the rows, each with its rule's last known amount. A pending
-    amount is always a scheduled occurrence of a rule (a CHECK of the table)."""
-    pending = (
-        Transaction.objects.filter(
-            ledger=ledger,
-            type=EXPENSE,
-            status=SCHEDULED,
-            amount__isnull=True,
-            date__range=(date_from, date_to),
+    """The estimates of the pending occurrences of the range: ({category id: sum in the
+    month}, {category id: sum in its chain before the month}); no estimate adds nothing.
+    One query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PENDING_SQL,
+            {
+                "ledger": ledger.pk,
+                "expense": EXPENSE,
+                "scheduled": SCHEDULED,
+                "date_from": date_from,
+                "date_to": date_to,
+            },
         )
-        .annotate(estimate=recurring_last_known_amount(OuterRef("recurring_id")))
-        .order_by()  # summed: no sort
-        .values_list(
-            "category_id", "date", "recurring__is_variable_amount", "recurring__amount", "estimate"
-        )
-    )
+        rows = cursor.fetchall()
     in_month: dict = {}
     in_chain: dict = {}
-    for category_id, day, is_variable_amount, rule_amount, estimate in pending:
-        estimated = recurring_is_estimated(
-            is_variable_amount=is_variable_amount, amount=rule_amount
-        )
-        amount = estimate if estimated and estimate is not None else ZERO
+    for category_id, day, estimate in rows:
+        amount = estimate or ZERO
         if day >= first:
             in_month[category_id] = in_month.get(category_id, ZERO) + amount
         elif category_id in chains and day >= chains[category_id].start:
@@ -373,7 +392,10 @@ def budget_vs_actual(*, ledger, year: int, month: int, today: datetime.date) -> 
     first = datetime.date(year, month, 1)
     last = month_end(first)
     days_left = (last - today).days + 1 if first <= today <= last else None
-    changes = budget_changes(ledger=ledger, through=first)
+    # A chain reaches back at most CARRY_OVER_MONTHS: the changes before are not read.
+    changes = budget_changes(
+        ledger=ledger, since=add_months(first, -CARRY_OVER_MONTHS), through=first
+    )
     current = changes[-1] if changes else None
     chains = _carry_chains(changes, first)
     date_from = min([first, *(chain.start for chain in chains.values())])

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import DecimalField, F, Func, QuerySet
 from django.db.models.expressions import RawSQL
 
 from ledger.dates import DATE_MAX, clamped_date, iter_month_starts, month_end, month_start
 from ledger.models import (
+    MONEY,
     Frequency,
     RecurringOccurrence,
     RecurringTransaction,
@@ -85,38 +86,47 @@ def recurring_occurrence_description(rule: RecurringTransaction) -> str:
     return (rule.description or "").strip() or rule.template_name.strip()
 
 
-def recurring_is_estimated(*, is_variable_amount: bool, amount) -> bool:
-    """Whether a rule's occurrences take an estimate: a variable amount with no amount of its
-    own (the others' occurrences carry the rule's amount)."""
-    return is_variable_amount and amount is None
+# A rule's estimate, the best guess of an occurrence's amount when the rule has none: the amount
+# of its last confirmed occurrence, for a rule that takes an estimate (a variable amount with no
+# amount of its own; the others' occurrences carry the rule's amount); NULL otherwise. Its one
+# definition, as SQL over the SQL of a rule id: the ORM uses it through `RecurringEstimate`, the
+# budget sums (`ledger.selectors.budgets`) inline it. Answered by the rule's primary key and the
+# (recurring, date) unique index, backwards.
+_ESTIMATE_SQL = (
+    "(SELECT k.amount FROM {rules} AS r JOIN {transactions} AS k ON k.recurring_id = r.id "  # noqa: S608
+    "WHERE r.id = {rule} AND r.is_variable_amount AND r.amount IS NULL "
+    "AND k.status = '{confirmed}' AND k.amount IS NOT NULL "
+    "ORDER BY k.date DESC, k.created_at DESC LIMIT 1)"
+)
 
 
-def recurring_last_known_amount(rule_id) -> Subquery:
-    """The amount of a rule's last confirmed occurrence, the best guess of its next one, as an
-    expression (`rule_id`: an `OuterRef` to the rule's id). Answered by the (recurring, date)
-    unique index, backwards."""
-    return Subquery(
-        Transaction.objects.filter(
-            recurring_id=rule_id, status=TransactionStatus.CONFIRMED, amount__isnull=False
-        )
-        .order_by("-date", "-created_at")
-        .values("amount")[:1]
+def recurring_estimate_sql(rule: str) -> str:
+    """The SQL of the estimate of the rule whose id is the SQL expression `rule`."""
+    return _ESTIMATE_SQL.format(
+        rules=f'"{RecurringTransaction._meta.db_table}"',
+        transactions=f'"{Transaction._meta.db_table}"',
+        rule=rule,
+        confirmed=TransactionStatus.CONFIRMED.value,
     )
 
 
+class RecurringEstimate(Func):
+    """The estimate of a rule (`recurring_estimate_sql`) as an expression over its id, e.g.
+    `RecurringEstimate(F("pk"))`."""
+
+    template = recurring_estimate_sql("%(expressions)s")
+    output_field = DecimalField(**MONEY)
+
+
 def recurring_amount_estimates(*, rules: Iterable[RecurringTransaction]) -> dict:
-    """{rule id: amount} for the rules among `rules` that take an estimate and have a confirmed
-    occurrence (`recurring_last_known_amount`). One query."""
-    ids = [
-        rule.pk
-        for rule in rules
-        if recurring_is_estimated(is_variable_amount=rule.is_variable_amount, amount=rule.amount)
-    ]
+    """{rule id: amount} for the rules among `rules` that have an estimate
+    (`recurring_estimate_sql`). One query (none for no rules)."""
+    ids = [rule.pk for rule in rules]
     if not ids:
         return {}
     return dict(
         RecurringTransaction.objects.filter(pk__in=ids)
-        .annotate(estimate=recurring_last_known_amount(OuterRef("pk")))
+        .annotate(estimate=RecurringEstimate(F("pk")))
         .filter(estimate__isnull=False)
         .values_list("pk", "estimate")
     )

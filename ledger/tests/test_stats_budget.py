@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from ledger.models import Category, Transaction
+from ledger.selectors.budgets import budget_changes
 from ledger.services.ledgers import personal_ledger
 from ledger.tests.factories import (
     CategoryFactory,
@@ -499,6 +500,25 @@ def test_carry_over_reaches_back_twelve_months_at_most(auth_client, user, food):
 
     assert carried(2025, 1) == 12 * 100000 - 95000  # January … December 2024
     assert carried(2025, 2) == 12 * 100000 - 5000  # February 2024 … January 2025
+
+
+def test_a_chain_reads_the_changes_from_the_one_in_effect_twelve_months_back(
+    auth_client, user, food
+):
+    client = auth_client(user)
+    for month, amount in (("2023-01", 50000), ("2024-03", 100000), ("2024-09", 120000)):
+        set_budget(client, month, None, [(food, amount, True)])
+    ledger = personal_ledger(user=user)
+
+    months = [
+        c.since for c in budget_changes(ledger=ledger, since=D(2024, 7, 1), through=D(2025, 7, 1))
+    ]
+    everything = [c.since for c in budget_changes(ledger=ledger)]
+
+    assert months == [D(2024, 3, 1), D(2024, 9, 1)]  # March's is in effect in July 2024
+    assert everything == [D(2023, 1, 1), D(2024, 3, 1), D(2024, 9, 1)]
+    # July 2024 … June 2025: two months of March's budget, then ten of September's
+    assert line_of(stats(client, 2025, 7), "식비")["carried"] == 2 * 100000 + 10 * 120000
 
 
 def test_the_edges_of_the_product_range(auth_client, user, food):
