@@ -157,13 +157,21 @@ def revision_etag(request) -> str:
     return f'W/"{ledger.revision}.{timezone.localdate().isoformat()}.{digest}"'
 
 
+def _names_any(header: str) -> bool:
+    """Whether `header` is `*`: any current representation."""
+    return any(part.strip() == "*" for part in header.split(","))
+
+
 class RevisionETagMixin:
     """For a view whose GET answers depend only on the request's ledger data: `ETag` out,
-    `If-None-Match` → 304 before any work. `revision_etag_actions` names the viewset actions
-    (None: every GET of the view)."""
+    `If-None-Match` naming the current ETag → 304 before any work. `If-None-Match: *` is a 304
+    only when the URL has an answer (RFC 9110 §13.1.2): its path and query are validated
+    first, so a bad one is still the 400 naming it. `revision_etag_actions` names the viewset
+    actions (None: every GET of the view)."""
 
     revision_etag_actions: tuple[str, ...] | None = None
     _revision_etag = None
+    _any_matches = False
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -172,7 +180,9 @@ class RevisionETagMixin:
         if request.method == "GET" and (actions is None or action in actions):
             self._revision_etag = revision_etag(request)
             header = request.headers.get("If-None-Match")
-            if header and _matches(header, self._revision_etag):
+            if header and _names_any(header):
+                self._any_matches = True  # decided once the view has answered
+            elif header and _matches(header, self._revision_etag):
                 raise _NotModified
 
     def handle_exception(self, exc):
@@ -181,6 +191,8 @@ class RevisionETagMixin:
         return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
+        if self._any_matches and response.status_code == status.HTTP_200_OK:
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)
         response = super().finalize_response(request, response, *args, **kwargs)
         if self._revision_etag is not None and response.status_code in (200, 304):
             response["ETag"] = self._revision_etag

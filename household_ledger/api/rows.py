@@ -3,9 +3,12 @@ rendering.
 
 A resource is rendered by one serializer whose fields drf-spectacular turns into the schema.
 Its rows are plain dicts from `QuerySet.values(*Serializer.row_keys())` (a field's `source`
-`category.name` is the values key `category__name`), rendered by converters chosen once per
-class from the field types — no model instances and no per-field attribute walk, so a
-calendar month costs what its query costs.
+`category.name` is the values key `category__name`) or a selector's result objects (their
+attributes named by `source`; `*` is the object itself), rendered by converters chosen once
+per class from the field types — no model instances, no per-field attribute walk and no
+field copies per answer (DRF deep-copies a nested serializer's fields on every use), so an
+answer costs what its query costs. A nested `RowSerializer` (`many=True` too) renders the
+same way.
 """
 
 from collections.abc import Callable
@@ -33,8 +36,30 @@ def _identity(value):
     return value
 
 
-def _converter(field: serializers.Field) -> Callable | None:
+class RowField(serializers.Field):
+    """An output field rendered by `render(value)`: a value `RowSerializer` has no converter
+    for (subclasses define `render`)."""
+
+    @staticmethod
+    def render(value):
+        raise NotImplementedError
+
+    def to_representation(self, value):
+        return self.render(value)
+
+
+# Converter markers: a value rendered by a nested RowSerializer, one or a list of them.
+_NESTED, _NESTED_MANY = object(), object()
+
+
+def _converter(field: serializers.Field) -> Callable | object | None:
     """How a field's value is rendered; None for a datetime (it needs the current zone)."""
+    if isinstance(field, RowSerializer):
+        return _NESTED
+    if isinstance(field, serializers.ListSerializer) and isinstance(field.child, RowSerializer):
+        return _NESTED_MANY
+    if isinstance(field, RowField):
+        return field.render
     if isinstance(field, serializers.UUIDField):
         return _uuid
     if isinstance(field, serializers.DateTimeField):
@@ -56,23 +81,24 @@ def _converter(field: serializers.Field) -> Callable | None:
     raise TypeError(f"RowSerializer cannot render a {type(field).__name__}")
 
 
+# Renders dict rows or result objects; subclasses declare read-only fields with `source` = the
+# model path (or the attribute). A comment, not a docstring: drf-spectacular would give it as
+# the description of every answer rendered by a subclass without a docstring of its own.
 class RowSerializer(serializers.Serializer):
-    """Renders dict rows; subclasses declare read-only fields with `source` = the model path."""
-
     _plans: dict = {}
     # The `values()` keys the `get_<name>` methods read besides the declared fields' own.
     method_keys: tuple[str, ...] = ()
 
     @classmethod
-    def _plan(cls) -> list[tuple[str, str | None, Callable | None]]:
-        """(name, values key, converter) per field; a SerializerMethodField has no key: its
-        `get_<name>(row)` computes the value from the row."""
+    def _plan(cls) -> list[tuple[str, str | None, object, serializers.Field]]:
+        """(name, values key, converter, field) per field; a SerializerMethodField has no key:
+        its `get_<name>(row)` computes the value from the row."""
         plan = RowSerializer._plans.get(cls)
         if plan is None:
             plan = [
-                (name, None, None)
+                (name, None, None, field)
                 if isinstance(field, serializers.SerializerMethodField)
-                else (name, field.source.replace(".", "__"), _converter(field))
+                else (name, field.source.replace(".", "__"), _converter(field), field)
                 for name, field in cls().fields.items()
             ]
             RowSerializer._plans[cls] = plan
@@ -81,7 +107,7 @@ class RowSerializer(serializers.Serializer):
     @classmethod
     def row_keys(cls) -> list[str]:
         """The `values()` keys a row needs."""
-        return [key for _, key, _ in cls._plan() if key is not None] + list(cls.method_keys)
+        return [key for _, key, _, _ in cls._plan() if key is not None] + list(cls.method_keys)
 
     @cached_property
     def _zone(self):
@@ -89,14 +115,23 @@ class RowSerializer(serializers.Serializer):
         row with one child): the caller's, which is the same for the whole answer."""
         return timezone.get_current_timezone()
 
-    def to_representation(self, row: dict) -> dict:
-        tz = self._zone
+    def to_representation(self, row) -> dict:
+        return self._render(row, self._zone)
+
+    def _render(self, row, tz) -> dict:
+        get = row.__getitem__ if isinstance(row, dict) else row.__getattribute__
         rendered = {}
-        for name, key, convert in self._plan():
+        for name, key, convert, field in self._plan():
             if key is None:
                 rendered[name] = getattr(self, f"get_{name}")(row)
-            elif convert is None:
-                rendered[name] = iso_datetime(row[key], tz)
+                continue
+            value = row if key == "*" else get(key)
+            if convert is None:
+                rendered[name] = iso_datetime(value, tz)
+            elif convert is _NESTED:
+                rendered[name] = None if value is None else field._render(value, tz)
+            elif convert is _NESTED_MANY:
+                rendered[name] = [field.child._render(item, tz) for item in value]
             else:
-                rendered[name] = convert(row[key])
+                rendered[name] = convert(value)
         return rendered

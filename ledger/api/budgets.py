@@ -15,6 +15,7 @@ from household_ledger.api.preconditions import (
     NOT_MODIFIED,
     RevisionETagMixin,
 )
+from household_ledger.api.rows import RowField, RowSerializer
 from household_ledger.api.schema import NOT_FOUND, VALIDATION_ERROR
 from ledger.api.fields import MoneyField
 from ledger.api.idempotency import IdempotentWriteMixin
@@ -33,10 +34,11 @@ MAX_LINES = len(DEFAULT_CATEGORIES) + MAX_CATEGORIES_PER_USER
 @extend_schema_field(
     {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "example": "2025-07", "nullable": True}
 )
-class MonthLabelField(serializers.Field):
+class MonthLabelField(RowField):
     """A month (its first day) rendered as `YYYY-MM`; null for none."""
 
-    def to_representation(self, value):
+    @staticmethod
+    def render(value):
         return None if value is None else f"{value.year:04d}-{value.month:02d}"
 
 
@@ -101,7 +103,7 @@ def flat_field_errors(detail, prefix: str = "") -> dict[str, list[str]]:
 # --- output -------------------------------------------------------------------------------------
 
 
-class BudgetLineSerializer(serializers.Serializer):
+class BudgetLineSerializer(RowSerializer):
     category = serializers.UUIDField(source="category_id")
     category_name = serializers.CharField()
     category_emoji = serializers.CharField(allow_blank=True)
@@ -109,7 +111,7 @@ class BudgetLineSerializer(serializers.Serializer):
     carry_over = serializers.BooleanField()
 
 
-class BudgetSerializer(serializers.Serializer):
+class BudgetSerializer(RowSerializer):
     """A budget: the one in effect for `month`, set in `since`."""
 
     month = MonthLabelField(help_text="The month asked for (YYYY-MM).")

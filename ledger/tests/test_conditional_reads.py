@@ -50,6 +50,33 @@ def test_an_unchanged_read_answers_304_with_no_body(auth_client, user, url):
     assert again["ETag"] == etag
 
 
+@pytest.mark.parametrize("url", READ_URLS)
+def test_if_none_match_any_is_a_304_where_the_url_has_an_answer(auth_client, user, url):
+    response = auth_client(user).get(url, HTTP_IF_NONE_MATCH="*")
+
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"].startswith('W/"')
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/transactions/by-date/2025-02-30", "date"),
+        ("/transactions/by-month/2025/13", "month"),
+        ("/stats/monthly/25/7", "year"),
+        ("/stats/budget/2025/0", "month"),
+        ("/budgets/2025-7", "month"),
+        ("/stats/summary?date_from=2025-07-31&date_to=2025-07-01", "date_from"),
+    ],
+)
+def test_if_none_match_any_on_a_bad_url_is_still_the_400_naming_it(auth_client, user, url, field):
+    response = auth_client(user).get(url, HTTP_IF_NONE_MATCH="*")
+
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+
+
 def test_a_304_costs_only_the_authentication_and_ledger_queries(
     auth_client, user, django_assert_max_num_queries
 ):

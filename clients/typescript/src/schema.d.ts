@@ -1128,7 +1128,6 @@ export interface components {
             /** Format: double */
             total: number | null;
         };
-        /** @description Renders dict rows; subclasses declare read-only fields with `source` = the model path. */
         BudgetFiguresOutput: {
             /**
              * Format: double
@@ -1267,7 +1266,6 @@ export interface components {
             is_default: boolean;
             name: string;
         };
-        /** @description Renders dict rows; subclasses declare read-only fields with `source` = the model path. */
         CategoryBudgetOutput: {
             /**
              * Format: double
@@ -1483,7 +1481,6 @@ export interface components {
          * @enum {string}
          */
         ImportReportOutputFormatEnum: "spa-v1" | "dexie" | "household_ledger";
-        /** @description Renders dict rows; subclasses declare read-only fields with `source` = the model path. */
         Invitation: {
             /** @description The single-use code to share; accept it at POST /invitations/{code}/accept. */
             code: string;
@@ -1499,7 +1496,6 @@ export interface components {
             email?: string;
             role: components["schemas"]["RoleEnum"];
         };
-        /** @description Renders dict rows; subclasses declare read-only fields with `source` = the model path. */
         Ledger: {
             /** Format: date-time */
             created_at: string;
@@ -1527,7 +1523,6 @@ export interface components {
          * @enum {string}
          */
         LevelEnum: "error" | "warning";
-        /** @description Renders dict rows; subclasses declare read-only fields with `source` = the model path. */
         Member: {
             email: string;
             /** Format: date-time */
@@ -2079,7 +2074,6 @@ export interface components {
          * @enum {string}
          */
         TypeEnum: "income" | "expense";
-        /** @description Renders dict rows; subclasses declare read-only fields with `source` = the model path. */
         UnbudgetedOutput: {
             /**
              * Format: uuid

@@ -1,12 +1,15 @@
 """What `/stats/*` answers: one output serializer per answer, rendering the selectors' results
 (`ledger.selectors.stats`) and giving the OpenAPI schema; plus an example of each answer.
 
-Money is a JSON number (`COERCE_DECIMAL_TO_STRING` is off), dates are ISO strings.
+Money is a JSON number (`COERCE_DECIMAL_TO_STRING` is off), dates are ISO strings. The
+serializers are `RowSerializer`s: they render the selectors' result objects field by field,
+nested ones included, without DRF's per-answer field copies.
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
+from household_ledger.api.rows import RowField, RowSerializer
 from household_ledger.api.schema import ErrorSerializer
 from ledger.models import TransactionStatus, TransactionType
 
@@ -16,17 +19,19 @@ def _money(**kwargs):
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2025-07"})
-class MonthField(serializers.Field):
-    """A month is spelled `YYYY-MM` in every answer (stats, trend, budgets)."""
+class MonthField(RowField):
+    """A month is spelled `YYYY-MM` in every answer (stats, trend, budgets): the row's own
+    `year` and `month`."""
 
     def __init__(self, **kwargs):
         super().__init__(source="*", read_only=True, **kwargs)
 
-    def to_representation(self, value):
+    @staticmethod
+    def render(value):
         return f"{value.year:04d}-{value.month:02d}"
 
 
-class TotalsOutput(serializers.Serializer):
+class TotalsOutput(RowSerializer):
     income = _money()
     expense = _money()
     net = _money(help_text="income − expense")
@@ -39,7 +44,7 @@ class StatsSummaryOutput(TotalsOutput):
     status = serializers.ChoiceField(choices=TransactionStatus.choices, allow_null=True)
 
 
-class CategoryTotalOutput(serializers.Serializer):
+class CategoryTotalOutput(RowSerializer):
     id = serializers.UUIDField(
         source="category_id", allow_null=True, help_text="null for uncategorized"
     )
@@ -55,14 +60,14 @@ class CategoryTotalOutput(serializers.Serializer):
     )
 
 
-class DayTotalOutput(serializers.Serializer):
+class DayTotalOutput(RowSerializer):
     date = serializers.DateField()
     income = _money()
     expense = _money()
     count = serializers.IntegerField()
 
 
-class ProjectedOccurrenceOutput(serializers.Serializer):
+class ProjectedOccurrenceOutput(RowSerializer):
     recurring = serializers.UUIDField(source="recurring_id")
     template_name = serializers.CharField()
     date = serializers.DateField()
@@ -95,7 +100,7 @@ class StatsMonthlyOutput(TotalsOutput):
         return data
 
 
-class StatsCategoryOutput(serializers.Serializer):
+class StatsCategoryOutput(RowSerializer):
     date_from = serializers.DateField()
     date_to = serializers.DateField()
     type = serializers.ChoiceField(choices=TransactionType.choices, allow_null=True)
@@ -104,7 +109,7 @@ class StatsCategoryOutput(serializers.Serializer):
     categories = CategoryTotalOutput(many=True, help_text="Largest total first.")
 
 
-class StatsAssetsOutput(serializers.Serializer):
+class StatsAssetsOutput(RowSerializer):
     as_of = serializers.DateField(allow_null=True)
     assets = _money(help_text="전체 자산: confirmed income − confirmed expense.")
     confirmed_income = _money()
