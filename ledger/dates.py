@@ -23,6 +23,12 @@ def month_end(day: datetime.date) -> datetime.date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
+def month_label(month) -> str:
+    """`YYYY-MM`, how every answer spells a month: of a date, or of anything with `year` and
+    `month`."""
+    return f"{month.year:04d}-{month.month:02d}"
+
+
 def add_months(day: datetime.date, months: int) -> datetime.date:
     """The first of the month `months` after `day`'s month."""
     index = day.year * 12 + (day.month - 1) + months

@@ -64,9 +64,14 @@ def _opaque(etag: str) -> str:
     return etag[2:] if etag.startswith("W/") else etag
 
 
+def _candidates(header: str) -> set[str]:
+    """The tags an If-Match / If-None-Match header lists (`*` for any), compared weakly."""
+    return {_opaque(part.strip()) for part in header.split(",")}
+
+
 def _matches(header: str, etag: str) -> bool:
-    """Whether `header` (If-Match / If-None-Match) names `etag`, compared weakly."""
-    candidates = {_opaque(part.strip()) for part in header.split(",")}
+    """Whether `header` names `etag` (or `*`)."""
+    candidates = _candidates(header)
     return "*" in candidates or _opaque(etag) in candidates
 
 
@@ -157,11 +162,6 @@ def revision_etag(request) -> str:
     return f'W/"{ledger.revision}.{timezone.localdate().isoformat()}.{digest}"'
 
 
-def _names_any(header: str) -> bool:
-    """Whether `header` is `*`: any current representation."""
-    return any(part.strip() == "*" for part in header.split(","))
-
-
 class RevisionETagMixin:
     """For a view whose GET answers depend only on the request's ledger data: `ETag` out,
     `If-None-Match` naming the current ETag → 304 before any work. `If-None-Match: *` is a 304
@@ -180,7 +180,7 @@ class RevisionETagMixin:
         if request.method == "GET" and (actions is None or action in actions):
             self._revision_etag = revision_etag(request)
             header = request.headers.get("If-None-Match")
-            if header and _names_any(header):
+            if header and "*" in _candidates(header):
                 self._any_matches = True  # decided once the view has answered
             elif header and _matches(header, self._revision_etag):
                 raise _NotModified

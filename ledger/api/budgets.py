@@ -21,6 +21,7 @@ from ledger.api.fields import MoneyField
 from ledger.api.idempotency import IdempotentWriteMixin
 from ledger.api.paths import YEAR_MONTH_PARAMETER, parse_month
 from ledger.api.scope import LedgerScopedMixin
+from ledger.dates import month_label
 from ledger.default_categories import DEFAULT_CATEGORIES
 from ledger.selectors.budgets import budget_in_effect
 from ledger.selectors.categories import category_list
@@ -39,7 +40,7 @@ class MonthLabelField(RowField):
 
     @staticmethod
     def render(value):
-        return None if value is None else f"{value.year:04d}-{value.month:02d}"
+        return None if value is None else month_label(value)
 
 
 # --- input --------------------------------------------------------------------------------------

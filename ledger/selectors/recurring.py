@@ -120,8 +120,9 @@ class RecurringEstimate(Func):
 
 def recurring_amount_estimates(*, rules: Iterable[RecurringTransaction]) -> dict:
     """{rule id: amount} for the rules among `rules` that have an estimate
-    (`recurring_estimate_sql`). One query (none for no rules)."""
-    ids = [rule.pk for rule in rules]
+    (`recurring_estimate_sql`). One query, none when no rule lacks an amount of its own (only
+    those can have one)."""
+    ids = [rule.pk for rule in rules if rule.amount is None]
     if not ids:
         return {}
     return dict(

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 
-from ledger.dates import add_months, local_today, month_end
+from ledger.dates import add_months, local_today, month_end, month_label
 from ledger.models import Category, Transaction, TransactionStatus, TransactionType
 from ledger.selectors.recurring import recurring_projection
 
@@ -149,7 +149,7 @@ class MonthTotal(Totals):
 
     @property
     def label(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
+        return month_label(self)
 
 
 @dataclass(frozen=True)

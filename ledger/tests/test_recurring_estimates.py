@@ -47,6 +47,8 @@ def test_a_rule_with_an_amount_or_not_variable_or_never_confirmed_has_none(user)
     assert recurring_amount_estimates(rules=[fixed, variable_with_amount, never_confirmed]) == {}
 
 
-def test_no_rules_ask_no_query(django_assert_num_queries):
+def test_no_rules_or_only_rules_with_an_amount_ask_no_query(user, django_assert_num_queries):
+    with_amount = RecurringTransactionFactory(user=user, amount=Decimal(30000))
     with django_assert_num_queries(0):
         assert recurring_amount_estimates(rules=[]) == {}
+        assert recurring_amount_estimates(rules=[with_amount]) == {}

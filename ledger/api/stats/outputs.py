@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from household_ledger.api.rows import RowField, RowSerializer
 from household_ledger.api.schema import ErrorSerializer
+from ledger.dates import month_label
 from ledger.models import TransactionStatus, TransactionType
 
 
@@ -28,7 +29,7 @@ class MonthField(RowField):
 
     @staticmethod
     def render(value):
-        return f"{value.year:04d}-{value.month:02d}"
+        return month_label(value)
 
 
 class TotalsOutput(RowSerializer):

@@ -120,8 +120,7 @@ def _planned(
     # Objects only for what is missing: a run with nothing to do builds none.
     missing = {pk: [d for d in days if (pk, d) not in done] for pk, days in dates.items()}
     pending = [rule for rule in rules if missing[rule.pk]]
-    # Only a rule without an amount of its own takes an estimate: the others ask no query.
-    estimates = recurring_amount_estimates(rules=[rule for rule in pending if rule.amount is None])
+    estimates = recurring_amount_estimates(rules=pending)
     planned = []
     for rule in pending:
         amount = rule.amount if rule.amount is not None else estimates.get(rule.pk)

@@ -260,9 +260,7 @@ def _reconcile_future(*, rule: RecurringTransaction, today: datetime.date) -> tu
         else 0
     )
     keep = [t for t in future if t.date in wanted]
-    # Only a rule without an amount of its own takes an estimate.
-    estimates = recurring_amount_estimates(rules=[rule] if rule.amount is None else [])
-    estimate = estimates.get(rule.pk)
+    estimate = recurring_amount_estimates(rules=[rule]).get(rule.pk)
     for occurrence in keep:
         occurrence.description = recurring_occurrence_description(rule)
         if rule.amount is not None:
