@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from household_ledger import timestamps
 from ledger.default_categories import ensure_defaults_after_migrate
 from ledger.roles import ensure_support_group_after_migrate
 
@@ -15,3 +16,6 @@ class LedgerConfig(AppConfig):
         # come back after every migrate.
         post_migrate.connect(ensure_defaults_after_migrate, sender=self)
         post_migrate.connect(ensure_support_group_after_migrate, sender=self)
+        # Every connection reads its timestamps with psycopg's C parser (household_ledger/
+        # timestamps.py); the ledger's answers are mostly rows with two timestamps each.
+        timestamps.connect()

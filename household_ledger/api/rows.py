@@ -11,6 +11,8 @@ answer costs what its query costs. A nested `RowSerializer` (`many=True` too) re
 same way.
 """
 
+import functools
+import operator
 from collections.abc import Callable
 
 from django.utils import timezone
@@ -92,11 +94,11 @@ class RowSerializer(serializers.Serializer):
     @classmethod
     def _plan(cls) -> list[tuple[str, str | None, object, serializers.Field]]:
         """(name, values key, converter, field) per field; a SerializerMethodField has no key:
-        its `get_<name>(row)` computes the value from the row."""
+        its converter is the class's `get_<name>`, which computes the value from the row."""
         plan = RowSerializer._plans.get(cls)
         if plan is None:
             plan = [
-                (name, None, None, field)
+                (name, None, getattr(cls, f"get_{name}"), field)
                 if isinstance(field, serializers.SerializerMethodField)
                 else (name, field.source.replace(".", "__"), _converter(field), field)
                 for name, field in cls().fields.items()
@@ -119,19 +121,35 @@ class RowSerializer(serializers.Serializer):
         return self._render(row, self._zone)
 
     def _render(self, row, tz) -> dict:
-        get = row.__getitem__ if isinstance(row, dict) else row.__getattribute__
-        rendered = {}
-        for name, key, convert, field in self._plan():
-            if key is None:
-                rendered[name] = getattr(self, f"get_{name}")(row)
-                continue
-            value = row if key == "*" else get(key)
-            if convert is None:
-                rendered[name] = iso_datetime(value, tz)
-            elif convert is _NESTED:
-                rendered[name] = None if value is None else field._render(value, tz)
-            elif convert is _NESTED_MANY:
-                rendered[name] = [field.child._render(item, tz) for item in value]
-            else:
-                rendered[name] = convert(value)
-        return rendered
+        steps = self._steps(tz, isinstance(row, dict))
+        return {name: step(row) for name, step in steps}
+
+    def _steps(self, tz, dict_rows: bool) -> list[tuple[str, Callable]]:
+        """(name, row → rendered value) per field, made once per serializer, zone and kind of
+        row (a list's rows share its child's): an answer's rows then cost one call a field."""
+        cache = self.__dict__.setdefault("_steps_cache", {})
+        steps = cache.get((tz, dict_rows))
+        if steps is None:
+            pick = operator.itemgetter if dict_rows else operator.attrgetter
+            steps = [
+                (name, self._step(pick, key, convert, field, tz))
+                for name, key, convert, field in self._plan()
+            ]
+            cache[(tz, dict_rows)] = steps
+        return steps
+
+    def _step(self, pick, key, convert, field, tz) -> Callable:
+        if key is None:  # a SerializerMethodField: `get_<name>(row)`
+            return functools.partial(convert, self)
+        value_of = _identity if key == "*" else pick(key)
+        if convert is _identity:
+            return value_of
+        if convert is None:
+            return lambda row: iso_datetime(value_of(row), tz)
+        if convert is _NESTED:
+            return lambda row: (
+                None if (value := value_of(row)) is None else field._render(value, tz)
+            )
+        if convert is _NESTED_MANY:
+            return lambda row: [field.child._render(item, tz) for item in value_of(row)]
+        return lambda row: convert(value_of(row))
