@@ -63,6 +63,10 @@ class Ledger(models.Model):
     # Tombstones up to this revision were purged (SYNC_TOMBSTONE_DAYS): a sync from an older
     # revision cannot say what was deleted and must start again from 0.
     sync_floor = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # How many transactions the ledger holds, kept by the services that add or remove them in
+    # the same database transaction (ledger.services.revisions.transaction_count_add): the
+    # list's page count without counting the ledger's rows (4 ms at 30,000).
+    transaction_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     # A shared ledger left without members (its last owner's account deleted): purged with its
     # data after ACCOUNT_PURGE_DAYS.
     deleted_at = models.DateTimeField(null=True, blank=True)

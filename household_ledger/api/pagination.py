@@ -1,4 +1,7 @@
+import functools
+
 from django.conf import settings
+from django.core.paginator import Paginator
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
@@ -6,10 +9,19 @@ PAGE_MESSAGE = "Enter a page number from 1."
 PAGE_SIZE_MESSAGE = "Enter a page size from 1."
 
 
+class KnownCountPaginator(Paginator):
+    """Django's paginator told how many rows there are instead of counting them."""
+
+    def __init__(self, object_list, per_page, *, count: int, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count = count  # instead of the `count` cached_property's query
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=` and `?page_size=`, capped so no client can ask for the whole table.
 
-    `count` is exact (one ledger holds hundreds of rows a month, not millions). A `page` that
+    `count` is exact (one ledger holds hundreds of rows a month, not millions); a caller that
+    keeps it (the unfiltered transaction list) passes it instead of a `COUNT(*)`. A `page` that
     is not a positive whole number (or `last`) is a 400 naming `page`; a page past the end is
     a 404 (DRF's answer), both documented in the schema.
     """
@@ -20,7 +32,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def max_page_size(self):
         return settings.API_MAX_PAGE_SIZE
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None, *, count: int | None = None):
+        """DRF's, and with `count` given (kept elsewhere, as `Ledger.transaction_count`) the
+        pages are cut from it: no `COUNT(*)` of the rows."""
+        if count is not None:
+            self.django_paginator_class = functools.partial(KnownCountPaginator, count=count)
         page = request.query_params.get(self.page_query_param)
         valid = (
             page is None

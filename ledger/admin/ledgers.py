@@ -58,7 +58,15 @@ class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "is_personal", "member_count", "personal_for", "created_at")
     list_select_related = ("personal_for",)
     search_fields = ("name", "memberships__user__email")
-    fields = ("id", "name", "personal_for", "revision", "deleted_at", "created_at")
+    fields = (
+        "id",
+        "name",
+        "personal_for",
+        "revision",
+        "transaction_count",
+        "deleted_at",
+        "created_at",
+    )
     readonly_fields = fields
     ordering = ("-created_at",)
     inlines = (MembershipInline, InvitationInline)

@@ -430,7 +430,10 @@ class TransactionViewSet(
 
     def list(self, request):
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(transaction_rows(queryset, fields=TRANSACTION_FIELDS))
+        rows = transaction_rows(queryset, fields=TRANSACTION_FIELDS)
+        # Unfiltered, the ledger's rows are all of them: their count is kept on the ledger.
+        count = None if self._filtered() else request.ledger.transaction_count
+        page = self.paginator.paginate_queryset(rows, request, view=self, count=count)
         return self.get_paginated_response(TransactionSerializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
@@ -451,12 +454,14 @@ class TransactionViewSet(
         # Filters belong to the list; a detail URL answers for its id whatever the query string.
         # With no filter asked for, django-filter would copy its filters and validate an empty
         # form (a fifth of the list page's time, bench.profile_request) to leave it as it is.
-        params = self.request.query_params
-        if self.action != "list" or not any(
-            name in params for name in TransactionFilter.base_filters
-        ):
+        if self.action != "list" or not self._filtered():
             return queryset
         return super().filter_queryset(queryset)
+
+    def _filtered(self) -> bool:
+        """Whether the list was asked for any filter (or an ordering)."""
+        params = self.request.query_params
+        return any(name in params for name in TransactionFilter.base_filters)
 
     def _input(self, data, **kwargs) -> TransactionInputSerializer:
         return TransactionInputSerializer(data=data, ledger=self.request.ledger, **kwargs)

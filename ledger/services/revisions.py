@@ -8,7 +8,7 @@ ETag of every read (`household_ledger.api.preconditions`) and the delta of `/syn
 (`ledger.selectors.sync`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db.models import F
 
@@ -47,6 +47,17 @@ def revision_bump_ledgers(*, ledger_ids: Iterable) -> dict:
     ledgers = Ledger.objects.filter(pk__in=ids)
     ledgers.update(revision=F("revision") + 1)
     return dict(ledgers.values_list("pk", "revision"))
+
+
+def transaction_count_add(*, added: Mapping) -> None:
+    """Add {ledger id: rows added (negative: removed)} to the ledgers' `transaction_count`.
+    The writers of transactions call it in their `atomic()` block, after the rows and after
+    `revision_bump`, whose row lock it relies on."""
+    for ledger_id, count in sorted(added.items()):
+        if count:
+            Ledger.objects.filter(pk=ledger_id).update(
+                transaction_count=F("transaction_count") + count
+            )
 
 
 def revision_bump_everyone() -> None:

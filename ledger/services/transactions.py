@@ -10,6 +10,7 @@ too, counts the rows it adds, changes or removes in the category suggester's evi
 
 import datetime
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -22,7 +23,12 @@ from django.utils import timezone
 from ledger.dates import local_today
 from ledger.models import Category, Ledger, SyncKind, Transaction, TransactionStatus
 from ledger.selectors.categories import category_list
-from ledger.services.revisions import revision_bump, revision_bump_ledgers, tombstone_record
+from ledger.services.revisions import (
+    revision_bump,
+    revision_bump_ledgers,
+    tombstone_record,
+    transaction_count_add,
+)
 from ledger.services.suggestions import (
     evidence_in,
     evidence_of,
@@ -111,6 +117,7 @@ def transaction_create(
             category=category,
             status=status,
         )
+        transaction_count_add(added={ledger.pk: 1})
         suggestion_grams_update(added=evidence_of([created]))
         return created
 
@@ -153,10 +160,9 @@ def _bulk_insert(
             revisions = revision_bump_ledgers(ledger_ids={row.ledger_id for row in batch})
             for row in batch:
                 row.revision = revisions[row.ledger_id]
-            if ignore_conflicts:
-                inserted.extend(_insert_new(batch))
-            else:
-                inserted.extend(Transaction.objects.bulk_create(batch))
+            new = _insert_new(batch) if ignore_conflicts else Transaction.objects.bulk_create(batch)
+            transaction_count_add(added=Counter(row.ledger_id for row in new))
+            inserted.extend(new)
         suggestion_grams_update(added=evidence_of(inserted))
     return inserted
 
@@ -263,7 +269,10 @@ def transaction_delete(*, transaction: Transaction) -> None:
             revision=revision,
         )
         removed = evidence_in(Transaction.objects.filter(pk=transaction.pk))
-        transaction.delete()
+        _, deleted = transaction.delete()
+        transaction_count_add(
+            added={transaction.ledger_id: -deleted.get(Transaction._meta.label, 0)}
+        )
         suggestion_grams_update(removed=removed)
 
 
@@ -286,7 +295,9 @@ def transaction_bulk_delete(*, ledger, queryset: QuerySet[Transaction]) -> int:
             removed = evidence_in(doomed)
             _, deleted = doomed.delete()
             suggestion_grams_update(removed=removed)
-    return deleted.get(Transaction._meta.label, 0)
+        count = deleted.get(Transaction._meta.label, 0)
+        transaction_count_add(added={ledger.pk: -count})
+    return count
 
 
 def transaction_confirm_due(*, today: datetime.date | None = None, batch_size: int = 5000) -> int:

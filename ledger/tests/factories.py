@@ -16,6 +16,7 @@ from ledger.models import (
     Transaction,
 )
 from ledger.services.ledgers import personal_ledger
+from ledger.services.transactions import transaction_bulk_create
 
 
 def _ledger_of(row):
@@ -67,6 +68,14 @@ class TransactionFactory(factory.django.DjangoModelFactory):
     amount = Decimal("5400")
     type = "expense"
     status = "confirmed"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the transactions' one writer, as every row of the product is written: the
+        # ledger's revision and its `transaction_count` follow.
+        row = model_class(*args, **kwargs)
+        [created] = transaction_bulk_create(ledger=row.ledger, transactions=[row])
+        return created
 
 
 def shared_ledger_with(*, owner, members: dict | None = None, name: str = "우리집"):
