@@ -10,7 +10,7 @@ ETag of every read (`household_ledger.api.preconditions`) and the delta of `/syn
 
 from collections.abc import Iterable, Mapping
 
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 
 from ledger.models import Ledger, Tombstone
 
@@ -53,11 +53,12 @@ def transaction_count_add(*, added: Mapping) -> None:
     """Add {ledger id: rows added (negative: removed)} to the ledgers' `transaction_count`.
     The writers of transactions call it in their `atomic()` block, after the rows and after
     `revision_bump`, whose row lock it relies on."""
-    for ledger_id, count in sorted(added.items()):
-        if count:
-            Ledger.objects.filter(pk=ledger_id).update(
-                transaction_count=F("transaction_count") + count
-            )
+    changes = {ledger_id: count for ledger_id, count in added.items() if count}
+    if changes:  # one statement for all (the engine's batches span hundreds of ledgers)
+        change = Case(*(When(pk=pk, then=Value(n)) for pk, n in changes.items()))
+        Ledger.objects.filter(pk__in=changes).update(
+            transaction_count=F("transaction_count") + change
+        )
 
 
 def revision_bump_everyone() -> None:

@@ -12,7 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from ledger.models import Ledger, Transaction
 from ledger.services.ledgers import personal_ledger
 from ledger.services.recurring.engine import recurring_materialize_all
-from ledger.services.transactions import transaction_bulk_create
+from ledger.services.transactions import (
+    transaction_bulk_create,
+    transaction_bulk_create_for_owners,
+)
 from ledger.tests.backup_support import spa_fixture_bytes
 from ledger.tests.factories import TransactionFactory, shared_ledger_with
 
@@ -143,3 +146,16 @@ def test_the_migration_counts_the_ledgers_that_exist(user, other_user):
         cursor.execute(migration.COUNT_EXISTING)
     assert personal_ledger(user=user).transaction_count == 3
     assert personal_ledger(user=other_user).transaction_count == 0
+
+
+def test_a_batch_across_ledgers_counts_each_its_own(user, other_user):
+    # The engine's batches span users: one statement adds each ledger's own rows.
+    mine, theirs = personal_ledger(user=user), personal_ledger(user=other_user)
+    rows = [
+        Transaction(ledger=ledger, date="2025-07-01", description="x", amount=1, type="expense")
+        for ledger in (mine, mine, mine, theirs)
+    ]
+    transaction_bulk_create_for_owners(transactions=rows)
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.transaction_count, theirs.transaction_count) == (3, 1)
