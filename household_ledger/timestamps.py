@@ -32,8 +32,6 @@ class ZoneTimestampLoader(adapt.Loader):
 
 
 def register_zone_timestamp_loader(sender, connection, **kwargs):
-    if connection.vendor != "postgresql":
-        return
     loader = type("ConnectionZoneTimestampLoader", (ZoneTimestampLoader,), {})
     loader.timezone = connection.timezone
     connection.connection.adapters.register_loader(TIMESTAMPTZ_OID, loader)
