@@ -376,6 +376,43 @@ class Transaction(models.Model):
         return f"{self.date} {self.description} {self.amount}"
 
 
+class MonthSummary(models.Model):
+    """A ledger's transactions summed per (month, category, type, status, author): what the
+    month-grained figures read (total assets, the trend, budget versus actual) instead of every
+    transaction of the months.
+
+    Kept by the transaction services in the database transaction of each write
+    (`ledger.services.month_summaries`); a group whose last transaction goes is deleted.
+    `category_id` and `created_by_id` are the transactions' values, not foreign keys: a
+    category or an account is deleted after its transactions were moved off it (the services
+    move them, and the summary with them), and a summary row must never vanish by a cascade.
+    """
+
+    ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="+", db_index=False)
+    month = models.DateField()  # the first day
+    category_id = models.UUIDField(null=True)
+    type = models.CharField(max_length=10, choices=TransactionType.choices)
+    status = models.CharField(max_length=10, choices=TransactionStatus.choices)
+    created_by_id = models.UUIDField(null=True)
+    # The sum of the amounts (a pending amount adds 0), how many rows, how many of them pending.
+    total = models.DecimalField(max_digits=20, decimal_places=2)
+    count = models.IntegerField()
+    pending = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            # One row per group, NULL category or author included (the upsert's conflict key).
+            models.UniqueConstraint(
+                fields=["ledger", "month", "category_id", "type", "status", "created_by_id"],
+                name="month_summary_group_unique",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.type} {self.status} {self.total} ({self.count})"
+
+
 class RecurringOccurrence(models.Model):
     """A record that a rule's occurrence on `date` was materialized once.
 

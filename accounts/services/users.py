@@ -14,6 +14,7 @@ from accounts.models import User, WebhookEvent
 from accounts.shared_cache import cache_add, cache_set
 from ledger.services.memberships import member_depart_everywhere
 from ledger.services.shared_ledgers import ledger_purge_orphaned
+from ledger.services.transactions import transaction_authors_forget
 
 LAST_SEEN_INTERVAL_SECONDS = 60
 
@@ -157,6 +158,7 @@ def user_purge_deleted(*, older_than_days: int, dry_run: bool = False) -> dict[s
         return counts
     with transaction.atomic():
         for user in users.select_for_update().order_by("pk"):
+            transaction_authors_forget(user=user)
             user.delete()  # cascades to the personal ledger and all its data
         events.delete()
     counts["ledgers"] = ledger_purge_orphaned(older_than=cutoff)

@@ -17,7 +17,8 @@ so on back to the start of the chain, at most CARRY_OVER_MONTHS (12) months back
 the carried amount is the sum of the chain months' budgets (from the changes: a multiplication
 per change) minus the chain months' spending (one range sum per category in the same SQL query
 as the month's own sums), so no number of months or transactions adds a query or a loop over
-months, and the sums read at most thirteen months of the ledger's expense rows.
+months. The sums read the ledger's month summary (`MonthSummary`, kept by the transaction
+services): at most thirteen months of a row per category, status and author.
 """
 
 import datetime
@@ -33,6 +34,7 @@ from ledger.models import (
     Budget,
     BudgetLine,
     Category,
+    MonthSummary,
     Transaction,
     TransactionStatus,
     TransactionType,
@@ -44,8 +46,7 @@ ZERO = Decimal("0.00")
 RATIO_PLACES = Decimal("0.0001")
 WON = Decimal("1")
 # How far back a carry-over chain reaches: what was left (or overspent) over at most the last
-# twelve months. It bounds the rows the sums read (a year of the ledger's expense, however long
-# the history: ~1 ms of SQL for a heavy ledger instead of ~2 ms per 7,500 rows; bench/budgets.py).
+# twelve months, so the figures of a month never depend on years-old spending.
 CARRY_OVER_MONTHS = 12
 # `warning` from this share of the month's budget on (spent + scheduled ≥ 80 %).
 WARNING_RATIO = Decimal("0.8")
@@ -90,6 +91,7 @@ _BUDGETS = f'"{Budget._meta.db_table}"'
 _LINES = f'"{BudgetLine._meta.db_table}"'
 _CATEGORIES = f'"{Category._meta.db_table}"'
 _TRANSACTIONS = f'"{Transaction._meta.db_table}"'
+_MONTHS = f'"{MonthSummary._meta.db_table}"'
 
 # Every change (through a month) with its lines and their categories, oldest first. A fixed
 # text (values travel as parameters), answered by the unique (ledger, month) and (budget,
@@ -315,27 +317,27 @@ def _carry_chains(changes: list[BudgetInEffect], month: datetime.date) -> dict:
 # Expense per category: the month's confirmed and scheduled sums and pending rows, and for
 # each carry-over chain (`chain`: category id → its first month) the chain months' sum and
 # pending rows. Grouped first, then joined with the categories' names (for the unbudgeted
-# ones). One pass over the ledger's expense rows from the earliest chain start through the
-# month, answered by index-only scans of `transaction_stats_idx` (ledger, date) INCLUDE (type,
-# status, amount, category). A fixed text; values travel as parameters.
+# ones). One pass over the ledger's expense rows of the month summary from the earliest chain
+# start through the month, by its unique (ledger, month, …) index. A fixed text; values travel
+# as parameters.
 _MONTH_SQL = (
     "SELECT g.category_id, g.spent, g.scheduled, g.pending, g.before, g.pending_before, "  # noqa: S608
     "c.name, c.emoji FROM ("
-    "SELECT t.category_id, "
-    "COALESCE(SUM(t.amount) FILTER (WHERE t.date >= %(first)s AND t.status = %(confirmed)s), "
+    "SELECT s.category_id, "
+    "COALESCE(SUM(s.total) FILTER (WHERE s.month = %(first)s AND s.status = %(confirmed)s), "
     "0.00) AS spent, "
-    "COALESCE(SUM(t.amount) FILTER (WHERE t.date >= %(first)s AND t.status = %(scheduled)s), "
+    "COALESCE(SUM(s.total) FILTER (WHERE s.month = %(first)s AND s.status = %(scheduled)s), "
     "0.00) AS scheduled, "
-    "COUNT(*) FILTER (WHERE t.date >= %(first)s AND t.amount IS NULL) AS pending, "
-    "COALESCE(SUM(t.amount) FILTER (WHERE t.date < %(first)s), 0.00) AS before, "
-    "COUNT(*) FILTER (WHERE t.date < %(first)s AND t.amount IS NULL) AS pending_before "
-    f"FROM {_TRANSACTIONS} AS t "
+    "COALESCE(SUM(s.pending) FILTER (WHERE s.month = %(first)s), 0) AS pending, "
+    "COALESCE(SUM(s.total) FILTER (WHERE s.month < %(first)s), 0.00) AS before, "
+    "COALESCE(SUM(s.pending) FILTER (WHERE s.month < %(first)s), 0) AS pending_before "
+    f"FROM {_MONTHS} AS s "
     "LEFT JOIN unnest(%(chain_categories)s::uuid[], %(chain_starts)s::date[]) "
-    "AS chain(category_id, start) ON chain.category_id = t.category_id "
-    "WHERE t.ledger_id = %(ledger)s AND t.type = %(expense)s "
-    "AND t.date BETWEEN %(date_from)s AND %(date_to)s "
-    "AND (t.date >= %(first)s OR t.date >= chain.start) "
-    f"GROUP BY t.category_id) AS g LEFT JOIN {_CATEGORIES} AS c ON c.id = g.category_id"
+    "AS chain(category_id, start) ON chain.category_id = s.category_id "
+    "WHERE s.ledger_id = %(ledger)s AND s.type = %(expense)s "
+    "AND s.month BETWEEN %(date_from)s AND %(first)s "
+    "AND (s.month = %(first)s OR s.month >= chain.start) "
+    f"GROUP BY s.category_id) AS g LEFT JOIN {_CATEGORIES} AS c ON c.id = g.category_id"
 )
 
 
@@ -409,7 +411,6 @@ def budget_vs_actual(*, ledger, year: int, month: int, today: datetime.date) -> 
                 "scheduled": SCHEDULED,
                 "first": first,
                 "date_from": date_from,
-                "date_to": last,
                 "chain_categories": list(chains),
                 "chain_starts": [chain.start for chain in chains.values()],
             },

@@ -2,10 +2,13 @@
 
 Every figure is one PostgreSQL aggregate (`SUM … FILTER`, `GROUP BY`) written once below, in a
 fixed number of queries whatever the number of rows: nothing here loads transactions into
-Python (at most a few dozen aggregated groups are added up here, e.g. a month's days into the
-month). The selectors return plain dataclasses of `Decimal`, dates and ints; the API's output
-serializers render them. An empty period gives zeros. A transaction whose amount is NULL (a
-pending occurrence of a variable-amount rule) counts in `count` but adds 0 to every sum.
+Python. The month-grained figures (total assets, the trend) sum the ledger's month summary
+(`MonthSummary`, a row per month, category, type, status and author, kept by the transaction
+services), the others the transactions of their dates; at most a few dozen aggregated groups
+are added up here (e.g. a month's days into the month). The selectors return plain
+dataclasses of `Decimal`, dates and ints; the API's output serializers render them. An empty
+period gives zeros. A transaction whose amount is NULL (a pending occurrence of a
+variable-amount rule) counts in `count` but adds 0 to every sum.
 
 Semantics (SPEC §4): the month's income and expense (the SPA's 수입/지출 cards) count every
 transaction, scheduled ones included; total assets (전체 자산) count confirmed ones only.
@@ -17,8 +20,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 
-from ledger.dates import add_months, local_today, month_end, month_label
-from ledger.models import Category, Transaction, TransactionStatus, TransactionType
+from ledger.dates import add_months, local_today, month_end, month_label, month_start
+from ledger.models import (
+    Category,
+    MonthSummary,
+    Transaction,
+    TransactionStatus,
+    TransactionType,
+)
 from ledger.selectors.recurring import recurring_projection
 
 ZERO = Decimal("0.00")
@@ -168,6 +177,7 @@ class TrendStats:
 # status, amount, category). Values travel as parameters; only table names are interpolated.
 _TRANSACTIONS = f'"{Transaction._meta.db_table}"'
 _CATEGORIES = f'"{Category._meta.db_table}"'
+_MONTHS = f'"{MonthSummary._meta.db_table}"'
 # The rows counted: the ledger's, or with `member` only those that member entered (`?member=`;
 # NULL = everyone — a literal NULL the planner folds away, so the plans stay the same).
 _ROWS = "ledger_id = %(ledger)s AND (%(member)s::uuid IS NULL OR created_by_id = %(member)s::uuid)"
@@ -185,9 +195,11 @@ _TOTALS = f"{_sum('type = %(income)s')}, {_sum('type = %(expense)s')}, COUNT(*)"
 _SUMMARY_SQL = f"SELECT {_TOTALS} FROM {_TRANSACTIONS} WHERE {_PERIOD}"  # noqa: S608
 _SUMMARY_OF_STATUS_SQL = f"{_SUMMARY_SQL} AND status = %(status)s"
 
+# Per month, from the summary: its rows are a month each, with their sums and counts.
 _TREND_SQL = (
-    "SELECT date_trunc('month', date::timestamp)::date AS month, "  # noqa: S608
-    f"{_TOTALS} FROM {_TRANSACTIONS} WHERE {_PERIOD} GROUP BY month"
+    "SELECT month, COALESCE(SUM(total) FILTER (WHERE type = %(income)s), 0.00), "  # noqa: S608
+    "COALESCE(SUM(total) FILTER (WHERE type = %(expense)s), 0.00), SUM(count) "
+    f"FROM {_MONTHS} WHERE {_ROWS} AND month BETWEEN %(date_from)s AND %(date_to)s GROUP BY month"
 )
 
 # Sums per (day, type, status), by day: a month's days, totals and status split, in one pass.
@@ -212,15 +224,24 @@ def _category_groups_sql(type_filter: str = "") -> str:
 _CATEGORY_GROUPS_SQL = _category_groups_sql()
 _CATEGORY_GROUPS_OF_TYPE_SQL = _category_groups_sql(" AND type = %(type)s")
 
-# Confirmed and scheduled income and expense over all time (or up to a date), in one pass.
-_ASSETS_SQL = (
-    f"SELECT {_sum('status = %(confirmed)s AND type = %(income)s')}, "  # noqa: S608
+# Confirmed and scheduled income and expense over all time, from the summary's months; up to a
+# date, the months before its month from the summary and its month's days from the rows.
+_ASSETS_SUMS = (
+    f"SELECT {_sum('status = %(confirmed)s AND type = %(income)s')}, "
     f"{_sum('status = %(confirmed)s AND type = %(expense)s')}, "
     f"{_sum('status = %(scheduled)s AND type = %(income)s')}, "
     f"{_sum('status = %(scheduled)s AND type = %(expense)s')} "
-    f"FROM {_TRANSACTIONS} WHERE {_ROWS}"
 )
-_ASSETS_AS_OF_SQL = f"{_ASSETS_SQL} AND date <= %(as_of)s"
+_ASSETS_SQL = (
+    f"{_ASSETS_SUMS} FROM (SELECT type, status, total AS amount FROM {_MONTHS} "  # noqa: S608
+    f"WHERE {_ROWS}) AS r"
+)
+_ASSETS_AS_OF_SQL = (
+    f"{_ASSETS_SUMS} FROM (SELECT type, status, total AS amount FROM {_MONTHS} "  # noqa: S608
+    f"WHERE {_ROWS} AND month < %(as_of_month)s UNION ALL "
+    f"SELECT type, status, amount FROM {_TRANSACTIONS} "
+    f"WHERE {_ROWS} AND date BETWEEN %(as_of_month)s AND %(as_of)s) AS r"
+)
 
 
 def _fetch_all(sql: str, *, ledger, member=None, **params) -> list[tuple]:
@@ -426,7 +447,8 @@ def stats_by_category(
 
 def stats_assets(*, ledger, as_of: datetime.date | None = None, member=None) -> AssetsStats:
     """Total assets (confirmed income − confirmed expense over all time, or up to `as_of`
-    inclusive) and the scheduled sums that give the balance after them. One query.
+    inclusive) and the scheduled sums that give the balance after them. One query: of the
+    month summary, and with `as_of` of its month's transactions up to it.
 
     `as_of` filters by date; statuses are today's (a transaction confirmed since counts as
     confirmed).
@@ -436,6 +458,7 @@ def stats_assets(*, ledger, as_of: datetime.date | None = None, member=None) -> 
         ledger=ledger,
         member=member,
         as_of=as_of,
+        as_of_month=as_of and month_start(as_of),
     )
     confirmed_income, confirmed_expense, scheduled_income, scheduled_expense = sums
     return AssetsStats(
@@ -452,7 +475,7 @@ def stats_trend(
 ) -> TrendStats:
     """Income, expense, net and count per calendar month for the last `months` months, ending
     with the month of `until` (default: today in the ledger's time zone). Months without
-    transactions are zeros. One query.
+    transactions are zeros. One query, of the month summary.
     """
     until = until or local_today(user_time_zone(ledger))
     date_from = add_months(until, -(months - 1))

@@ -4,7 +4,8 @@ Callers (the API, the admin, the recurring engine, imports) pass validated Pytho
 these functions enforce the rules that need the database or the row's current state and raise
 Django's `ValidationError` naming the field, which the API answers as a 400. Every write bumps
 the owner's revision in the same database transaction (`ledger.services.revisions`) and, in it
-too, counts the rows it adds, changes or removes in the category suggester's evidence
+too, counts the rows it adds, changes or removes in the month summary
+(`ledger.services.month_summaries`) and in the category suggester's evidence
 (`ledger.services.suggestions`).
 """
 
@@ -23,6 +24,12 @@ from django.utils import timezone
 from ledger.dates import local_today
 from ledger.models import Category, Ledger, SyncKind, Transaction, TransactionStatus
 from ledger.selectors.categories import category_list
+from ledger.services.month_summaries import (
+    SUMMED_FIELDS,
+    month_summary_update,
+    month_sums_in,
+    month_sums_of,
+)
 from ledger.services.revisions import (
     revision_bump,
     revision_bump_ledgers,
@@ -118,6 +125,7 @@ def transaction_create(
             status=status,
         )
         transaction_count_add(added={ledger.pk: 1})
+        month_summary_update(added=month_sums_of([created]))
         suggestion_grams_update(added=evidence_of([created]))
         return created
 
@@ -163,6 +171,7 @@ def _bulk_insert(
             new = _insert_new(batch) if ignore_conflicts else Transaction.objects.bulk_create(batch)
             transaction_count_add(added=Counter(row.ledger_id for row in new))
             inserted.extend(new)
+        month_summary_update(added=month_sums_of(inserted))
         suggestion_grams_update(added=evidence_of(inserted))
     return inserted
 
@@ -193,17 +202,21 @@ def transaction_bulk_update(
         return
     now = timezone.now()
     teaches = not TEACHING_FIELDS.isdisjoint(fields)
+    sums = not SUMMED_FIELDS.isdisjoint(fields)
     with db_transaction.atomic():
         revision = revision_bump(ledger=ledger)
         # As stored, not as the instances say: the caller has changed them already.
         stored = Transaction.objects.filter(pk__in=[row.pk for row in transactions])
         before = evidence_in(stored) if teaches else []
+        sums_before = month_sums_in(stored) if sums else {}
         for row in transactions:
             row.updated_at = now
             row.revision = revision
         Transaction.objects.bulk_update(
             transactions, [*fields, "updated_at", "revision"], batch_size=BULK_BATCH_SIZE
         )
+        if sums:
+            month_summary_update(added=month_sums_in(stored), removed=sums_before)
         if teaches:
             suggestion_grams_update(added=evidence_of(transactions), removed=before)
 
@@ -218,14 +231,42 @@ def transaction_bulk_change(
         if revision is None:
             revision = revision_bump(ledger=ledger)
         mine = queryset.filter(ledger=ledger)
-        if TEACHING_FIELDS.isdisjoint(changes):
+        teaches = not TEACHING_FIELDS.isdisjoint(changes)
+        sums = not SUMMED_FIELDS.isdisjoint(changes)
+        if not (teaches or sums):
             return mine.update(**changes, updated_at=timezone.now(), revision=revision)
-        pks = list(mine.values_list("pk", flat=True))
-        changed = Transaction.objects.filter(pk__in=pks)
-        before = evidence_in(changed)
+        # The rows by id: those changed must be the ones read before and after.
+        changed = Transaction.objects.filter(pk__in=list(mine.values_list("pk", flat=True)))
+        before = evidence_in(changed) if teaches else []
+        sums_before = month_sums_in(changed) if sums else {}
         count = changed.update(**changes, updated_at=timezone.now(), revision=revision)
-        suggestion_grams_update(added=evidence_in(changed), removed=before)
+        if sums:
+            month_summary_update(added=month_sums_in(changed), removed=sums_before)
+        if teaches:
+            suggestion_grams_update(added=evidence_in(changed), removed=before)
         return count
+
+
+def transaction_authors_forget(*, user) -> int:
+    """Before `user`'s account is deleted: their rows in the ledgers they shared lose their
+    author (`created_by` NULL, as the foreign key would set it) through the one writer, so
+    each ledger's revision moves (`/sync` carries the change) and its month summary follows.
+    Returns how many rows."""
+    ledger_ids = (
+        Transaction.objects.filter(created_by=user)
+        .exclude(ledger__personal_for=user)  # deleted with the account
+        .order_by()
+        .values_list("ledger_id", flat=True)
+        .distinct()
+    )
+    forgotten = 0
+    for ledger in Ledger.objects.filter(pk__in=list(ledger_ids)).order_by("pk"):
+        forgotten += transaction_bulk_change(
+            ledger=ledger,
+            queryset=Transaction.objects.filter(created_by=user),
+            changes={"created_by": None},
+        )
+    return forgotten
 
 
 def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
@@ -244,9 +285,13 @@ def transaction_update(*, transaction: Transaction, **changes) -> Transaction:
                 transaction.revision = revision_bump(ledger=transaction.ledger)
                 # As stored, not as the instance says: a form may have changed it already.
                 teaches = not TEACHING_FIELDS.isdisjoint(changes)
+                sums = not SUMMED_FIELDS.isdisjoint(changes)
                 stored = Transaction.objects.filter(pk=transaction.pk)
                 before = evidence_in(stored) if teaches else []
+                sums_before = month_sums_in(stored) if sums else {}
                 transaction.save(update_fields=[*changes, "updated_at", "revision"])
+                if sums:
+                    month_summary_update(added=month_sums_in(stored), removed=sums_before)
                 if teaches:
                     suggestion_grams_update(added=evidence_of([transaction]), removed=before)
         except IntegrityError as error:
@@ -268,7 +313,9 @@ def transaction_delete(*, transaction: Transaction) -> None:
             object_ids=[transaction.pk],
             revision=revision,
         )
-        removed = evidence_in(Transaction.objects.filter(pk=transaction.pk))
+        stored = Transaction.objects.filter(pk=transaction.pk)
+        removed = evidence_in(stored)
+        month_summary_update(removed=month_sums_in(stored))
         _, deleted = transaction.delete()
         transaction_count_add(
             added={transaction.ledger_id: -deleted.get(Transaction._meta.label, 0)}
@@ -288,6 +335,7 @@ def transaction_bulk_delete(*, ledger, queryset: QuerySet[Transaction]) -> int:
             object_ids=doomed.values_list("pk", flat=True).iterator(),
             revision=revision,
         )
+        month_summary_update(removed=month_sums_in(doomed))
         if doomed.count() == Transaction.objects.filter(ledger=ledger).count():
             _, deleted = doomed.delete()  # all of them: nothing left to learn from
             suggestion_grams_forget(ledger=ledger)
@@ -327,12 +375,15 @@ def transaction_confirm_due(*, today: datetime.date | None = None, batch_size: i
             last_pk = rows[-1][0]
             # The owners first, as every service locks the ledger before the rows it writes.
             revision_bump_ledgers(ledger_ids=[ledger_id for _, ledger_id in rows])
+            page_rows = Transaction.objects.filter(pk__in=[pk for pk, _ in rows])
+            before = month_sums_in(page_rows)
             # Filtered again: a row edited since the read above is left as its editor made it.
             confirmed += due.filter(pk__in=[pk for pk, _ in rows]).update(
                 status=TransactionStatus.CONFIRMED,
                 updated_at=timezone.now(),
                 revision=_owner_revision(),
             )
+            month_summary_update(added=month_sums_in(page_rows), removed=before)
     if confirmed:
         logger.info("confirmed %d due scheduled transactions (through %s)", confirmed, today)
     return confirmed

@@ -11,6 +11,7 @@ import time_machine
 from ledger.models import Category, Transaction
 from ledger.selectors.budgets import budget_changes
 from ledger.services.ledgers import personal_ledger
+from ledger.services.transactions import transaction_bulk_create
 from ledger.tests.factories import (
     CategoryFactory,
     RecurringTransactionFactory,
@@ -434,17 +435,21 @@ def _ledger_queries(captured):
 
 
 def _rows(user, count, category):
-    Transaction.objects.bulk_create(
-        Transaction(
-            ledger=personal_ledger(user=user),
-            date=D(2023, 1, 1) + datetime.timedelta(days=i % 940),  # Jan 2023 … Jul 2025
-            description="많은 거래",
-            amount=Decimal(1000 + i),
-            type="expense",
-            category=category if i % 3 else None,
-            status="confirmed",
-        )
-        for i in range(count)
+    ledger = personal_ledger(user=user)
+    transaction_bulk_create(
+        ledger=ledger,
+        transactions=[
+            Transaction(
+                ledger=ledger,
+                date=D(2023, 1, 1) + datetime.timedelta(days=i % 940),  # Jan 2023 … Jul 2025
+                description="많은 거래",
+                amount=Decimal(1000 + i),
+                type="expense",
+                category=category if i % 3 else None,
+                status="confirmed",
+            )
+            for i in range(count)
+        ],
     )
 
 
