@@ -175,7 +175,7 @@ def _seed(*, transactions: int, years: int, background: int, background_users: i
         )
         month, changes = add_months(month, 6), changes + 1
     with connection.cursor() as cursor:  # as autovacuum does soon after a bulk insert
-        cursor.execute("VACUUM ANALYZE ledger_transaction")
+        cursor.execute("VACUUM ANALYZE ledger_transaction, ledger_monthsummary")
     print(
         f"seeded {USER}: {transactions:,} transactions from {first} to {today}, "
         f"{changes} budget changes of {len(budgeted)} carrying lines, one pending occurrence"

@@ -232,13 +232,11 @@ _ASSETS_SUMS = (
     f"{_sum('status = %(scheduled)s AND type = %(income)s')}, "
     f"{_sum('status = %(scheduled)s AND type = %(expense)s')} "
 )
-_ASSETS_SQL = (
-    f"{_ASSETS_SUMS} FROM (SELECT type, status, total AS amount FROM {_MONTHS} "  # noqa: S608
-    f"WHERE {_ROWS}) AS r"
-)
+# The ledger's summed rows, as transaction rows of (type, status, amount).
+_SUMMARY_ROWS = f"SELECT type, status, total AS amount FROM {_MONTHS} WHERE {_ROWS}"  # noqa: S608
+_ASSETS_SQL = f"{_ASSETS_SUMS} FROM ({_SUMMARY_ROWS}) AS r"
 _ASSETS_AS_OF_SQL = (
-    f"{_ASSETS_SUMS} FROM (SELECT type, status, total AS amount FROM {_MONTHS} "  # noqa: S608
-    f"WHERE {_ROWS} AND month < %(as_of_month)s UNION ALL "
+    f"{_ASSETS_SUMS} FROM ({_SUMMARY_ROWS} AND month < %(as_of_month)s UNION ALL "  # noqa: S608
     f"SELECT type, status, amount FROM {_TRANSACTIONS} "
     f"WHERE {_ROWS} AND date BETWEEN %(as_of_month)s AND %(as_of)s) AS r"
 )
