@@ -7,8 +7,8 @@ Seeds one user (through the services) with `--transactions` rows spread over `--
 up to today (and other users' rows in the same table), twelve budgeted categories carrying
 over since the first month (the longest chains: twelve months each, CARRY_OVER_MONTHS) and
 changed every six months, plus a
-variable-amount rule whose occurrence this month is pending (so the estimates' query
-runs too). Then, round-robin, times the floor and each endpoint through Django's test client
+variable-amount rule whose occurrence this month is pending (so the estimates are
+summed too). Then, round-robin, times the floor and each endpoint through Django's test client
 with a real signed Clerk session token (middleware, authentication, DRF, rendering; no
 socket) and prints the medians and each endpoint's multiple of the floor. Target: ≤ 2×.
 

@@ -347,6 +347,13 @@ class Transaction(models.Model):
                 condition=Q(status="scheduled"),
                 name="transaction_scheduled_idx",
             ),
+            # A ledger's pending occurrences (no amount yet, a few at most) for budget versus
+            # actual's estimates, without reading other ledgers' scheduled rows.
+            models.Index(
+                fields=["ledger", "date"],
+                condition=Q(amount__isnull=True),
+                name="transaction_pending_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

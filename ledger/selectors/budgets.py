@@ -25,9 +25,9 @@ import datetime
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from django.db import connection
 from django.db.models import QuerySet
 
+from household_ledger.prepared import prepared_cursor
 from ledger.dates import add_months, month_end
 from ledger.default_categories import INCOME_DEFAULT_CATEGORIES
 from ledger.models import (
@@ -138,7 +138,7 @@ def budget_changes_between(*, ledger, since: int, until: int) -> list[BudgetInEf
 
 
 def _changes(sql: str, params: dict) -> list[BudgetInEffect]:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     changes: list[BudgetInEffect] = []
@@ -314,72 +314,47 @@ def _carry_chains(changes: list[BudgetInEffect], month: datetime.date) -> dict:
     return chains
 
 
-# Expense per category: the month's confirmed and scheduled sums and pending rows, and for
-# each carry-over chain (`chain`: category id → its first month) the chain months' sum and
-# pending rows. Grouped first, then joined with the categories' names (for the unbudgeted
-# ones). One pass over the ledger's expense rows of the month summary from the earliest chain
-# start through the month, by its unique (ledger, month, …) index. A fixed text; values travel
-# as parameters.
+# Expense per category: the month's confirmed and scheduled sums, and for each carry-over
+# chain (`chain`: category id → its first month) the chain months' sum; each with the
+# estimates of its pending occurrences (no amount yet: `recurring_estimate_sql`; a pending
+# amount is always a scheduled occurrence of a rule, a CHECK of the table) and whether there
+# were any. Grouped first, then joined with the categories' names (for the unbudgeted ones).
+# One pass over the ledger's expense rows of the month summary from the earliest chain start
+# through the month, by its unique (ledger, month, …) index, and one over the ledger's pending
+# rows of those months, by `transaction_pending_idx`. A fixed text; values travel as
+# parameters.
 _MONTH_SQL = (
-    "SELECT g.category_id, g.spent, g.scheduled, g.pending, g.before, g.pending_before, "  # noqa: S608
-    "c.name, c.emoji FROM ("
+    "WITH chain AS (SELECT * FROM "  # noqa: S608
+    "unnest(%(chain_categories)s::uuid[], %(chain_starts)s::date[]) AS chain(category_id, start)), "
+    # MATERIALIZED: each estimate is computed once, not once per aggregate that reads it.
+    "pending AS MATERIALIZED (SELECT p.category_id, p.date, "
+    f"{recurring_estimate_sql('p.recurring_id')} AS estimate "
+    f"FROM {_TRANSACTIONS} AS p WHERE p.ledger_id = %(ledger)s AND p.amount IS NULL "
+    f"AND p.type = '{EXPENSE}' AND p.status = '{SCHEDULED}' "
+    "AND p.date BETWEEN %(date_from)s AND %(date_to)s), "
+    "estimates AS (SELECT p.category_id, "
+    "SUM(p.estimate) FILTER (WHERE p.date >= %(first)s) AS in_month, "
+    "SUM(p.estimate) FILTER (WHERE p.date < %(first)s AND p.date >= chain.start) AS in_chain "
+    "FROM pending AS p LEFT JOIN chain ON chain.category_id = p.category_id "
+    "GROUP BY p.category_id) "
+    "SELECT g.category_id, g.spent, g.scheduled + COALESCE(e.in_month, 0), g.pending > 0, "
+    "g.before + COALESCE(e.in_chain, 0), g.pending_before > 0, c.name, c.emoji FROM ("
     "SELECT s.category_id, "
-    "COALESCE(SUM(s.total) FILTER (WHERE s.month = %(first)s AND s.status = %(confirmed)s), "
+    f"COALESCE(SUM(s.total) FILTER (WHERE s.month = %(first)s AND s.status = '{CONFIRMED}'), "
     "0.00) AS spent, "
-    "COALESCE(SUM(s.total) FILTER (WHERE s.month = %(first)s AND s.status = %(scheduled)s), "
+    f"COALESCE(SUM(s.total) FILTER (WHERE s.month = %(first)s AND s.status = '{SCHEDULED}'), "
     "0.00) AS scheduled, "
     "COALESCE(SUM(s.pending) FILTER (WHERE s.month = %(first)s), 0) AS pending, "
     "COALESCE(SUM(s.total) FILTER (WHERE s.month < %(first)s), 0.00) AS before, "
     "COALESCE(SUM(s.pending) FILTER (WHERE s.month < %(first)s), 0) AS pending_before "
-    f"FROM {_MONTHS} AS s "
-    "LEFT JOIN unnest(%(chain_categories)s::uuid[], %(chain_starts)s::date[]) "
-    "AS chain(category_id, start) ON chain.category_id = s.category_id "
-    "WHERE s.ledger_id = %(ledger)s AND s.type = %(expense)s "
+    f"FROM {_MONTHS} AS s LEFT JOIN chain ON chain.category_id = s.category_id "
+    f"WHERE s.ledger_id = %(ledger)s AND s.type = '{EXPENSE}' "
     "AND s.month BETWEEN %(date_from)s AND %(first)s "
     "AND (s.month = %(first)s OR s.month >= chain.start) "
-    f"GROUP BY s.category_id) AS g LEFT JOIN {_CATEGORIES} AS c ON c.id = g.category_id"
+    f"GROUP BY s.category_id) AS g LEFT JOIN {_CATEGORIES} AS c ON c.id = g.category_id "
+    # uncategorized (NULL) rows meet their estimates too
+    "LEFT JOIN estimates AS e ON e.category_id IS NOT DISTINCT FROM g.category_id"
 )
-
-
-# The pending occurrences (no amount yet) among the ledger's expense rows of a range, each with
-# its estimate (`recurring_estimate_sql`; a pending amount is always a scheduled occurrence of
-# a rule, a CHECK of the table), by `transaction_scheduled_idx`. A fixed text: no queryset to
-# compile on every request.
-_PENDING_SQL = (
-    f"SELECT p.category_id, p.date, {recurring_estimate_sql('p.recurring_id')} "  # noqa: S608
-    f"FROM {_TRANSACTIONS} AS p WHERE p.ledger_id = %(ledger)s AND p.type = %(expense)s "
-    "AND p.status = %(scheduled)s AND p.amount IS NULL "
-    "AND p.date BETWEEN %(date_from)s AND %(date_to)s"
-)
-
-
-def _pending_estimates(
-    *, ledger, date_from: datetime.date, date_to: datetime.date, first: datetime.date, chains: dict
-) -> tuple[dict, dict]:
-    """The estimates of the pending occurrences of the range: ({category id: sum in the
-    month}, {category id: sum in its chain before the month}); no estimate adds nothing.
-    One query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _PENDING_SQL,
-            {
-                "ledger": ledger.pk,
-                "expense": EXPENSE,
-                "scheduled": SCHEDULED,
-                "date_from": date_from,
-                "date_to": date_to,
-            },
-        )
-        rows = cursor.fetchall()
-    in_month: dict = {}
-    in_chain: dict = {}
-    for category_id, day, estimate in rows:
-        amount = estimate or ZERO
-        if day >= first:
-            in_month[category_id] = in_month.get(category_id, ZERO) + amount
-        elif category_id in chains and day >= chains[category_id].start:
-            in_chain[category_id] = in_chain.get(category_id, ZERO) + amount
-    return in_month, in_chain
 
 
 def budget_vs_actual(*, ledger, year: int, month: int, today: datetime.date) -> BudgetVsActual:
@@ -387,9 +362,8 @@ def budget_vs_actual(*, ledger, year: int, month: int, today: datetime.date) -> 
     (budget, carried, spent, scheduled, remaining, ratio, status; `daily_allowance` when the
     month is `today`'s), and the unbudgeted categories' spending, largest first.
 
-    Two queries (the changes through the month, then the sums), plus one when pending
-    variable-amount occurrences count (their rows with their estimates), whatever the number
-    of transactions or months.
+    Two queries (the changes through the month, then the sums with the estimates of pending
+    variable-amount occurrences), whatever the number of transactions or months.
     """
     first = datetime.date(year, month, 1)
     last = month_end(first)
@@ -401,40 +375,26 @@ def budget_vs_actual(*, ledger, year: int, month: int, today: datetime.date) -> 
     current = changes[-1] if changes else None
     chains = _carry_chains(changes, first)
     date_from = min([first, *(chain.start for chain in chains.values())])
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _MONTH_SQL,
             {
                 "ledger": ledger.pk,
-                "expense": EXPENSE,
-                "confirmed": CONFIRMED,
-                "scheduled": SCHEDULED,
                 "first": first,
                 "date_from": date_from,
+                "date_to": last,
                 "chain_categories": list(chains),
                 "chain_starts": [chain.start for chain in chains.values()],
             },
         )
         rows = cursor.fetchall()
 
-    in_month: dict = {}
-    in_chain: dict = {}
-    if any(pending or pending_before for _, _, _, pending, _, pending_before, *_ in rows):
-        # Read only as far back as a pending row was counted: usually this month alone.
-        earliest = date_from if any(row[5] for row in rows) else first
-        in_month, in_chain = _pending_estimates(
-            ledger=ledger, date_from=earliest, date_to=last, first=first, chains=chains
-        )
     sums = {}
     for category_id, spent, scheduled, pending, before, pending_before, name, emoji in rows:
         sums[category_id] = {
-            "spending": Spending(
-                spent=spent,
-                scheduled=scheduled + in_month.get(category_id, ZERO),
-                estimated=bool(pending),
-            ),
-            "before": before + in_chain.get(category_id, ZERO),
-            "estimated_before": bool(pending_before),
+            "spending": Spending(spent=spent, scheduled=scheduled, estimated=pending),
+            "before": before,
+            "estimated_before": pending_before,
             "name": name,
             "emoji": emoji,
         }
