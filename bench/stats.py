@@ -22,11 +22,11 @@ import secrets
 import statistics
 import sys
 import time
-import uuid
 from decimal import Decimal
 
 HEAVY_USER = "bench_stats_heavy"
 BACKGROUND_PREFIX = "bench_stats_bg_"
+SEED_CHUNK = 10_000  # rows per call of the transaction service
 
 
 def _configure_environment():
@@ -79,8 +79,9 @@ def _seed(*, transactions: int, years: int, background_users: int, background_to
 
     from accounts.models import User
     from ledger.dates import add_months, local_today
-    from ledger.models import Category, RecurringTransaction
+    from ledger.models import Category, RecurringTransaction, Transaction
     from ledger.services.ledgers import personal_ledger
+    from ledger.services.transactions import transaction_bulk_create_for_owners
 
     rng = random.Random(20250802)  # noqa: S311 - reproducible fake data
     User.objects.filter(username__startswith="bench_stats_").delete()
@@ -113,13 +114,13 @@ def _seed(*, transactions: int, years: int, background_users: int, background_to
         User(username=f"{BACKGROUND_PREFIX}{i}", clerk_user_id=f"{BACKGROUND_PREFIX}{i}")
         for i in range(background_users)
     )
+    ledger_of = {user.id: personal_ledger(user=user).pk for user in [heavy, *background]}
     # Rows of all users interleaved in random order, as years of inserts leave them: the
     # heavy user's rows are spread over the table, not packed together.
     owners = [heavy.id] * transactions + [
         background[i % background_users].id for i in range(background_total)
     ]
     rng.shuffle(owners)
-    now = datetime.datetime.now(datetime.UTC)
 
     def row(user_id):
         day = first + datetime.timedelta(days=rng.randrange(span))
@@ -129,30 +130,27 @@ def _seed(*, transactions: int, years: int, background_users: int, background_to
             if income
             else Decimal(rng.randrange(1_000, 300_000, 10))
         )
-        return (
-            uuid.uuid4(),
-            user_id,
-            day,
-            "bench",
-            amount,
-            "income" if income else "expense",
-            None if rng.random() < 0.05 else rng.choice(categories),
-            "confirmed" if day <= today else "scheduled",
-            "",
-            now,
-            now,
+        return Transaction(
+            ledger_id=ledger_of[user_id],
+            created_by_id=user_id,
+            date=day,
+            description="bench",
+            amount=amount,
+            type="income" if income else "expense",
+            category_id=None if rng.random() < 0.05 else rng.choice(categories),
+            status="confirmed" if day <= today else "scheduled",
         )
 
+    # Through the transaction service, as every writer: it keeps the month summary and the
+    # ledgers' counts that the stats read.
     started = time.perf_counter()
-    columns = (
-        "id, user_id, date, description, amount, type, category_id, status, legacy_id, "
-        "created_at, updated_at"
-    )
+    for start in range(0, len(owners), SEED_CHUNK):
+        transaction_bulk_create_for_owners(
+            transactions=[row(owner) for owner in owners[start : start + SEED_CHUNK]]
+        )
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY ledger_transaction ({columns}) FROM STDIN") as copy:
-            for owner in owners:
-                copy.write_row(row(owner))
         cursor.execute("VACUUM ANALYZE ledger_transaction")
+        cursor.execute("VACUUM ANALYZE ledger_monthsummary")
     print(
         f"seeded {transactions:,} transactions for {HEAVY_USER} from {first} to {last} and "
         f"{background_total:,} for {background_users} other users "

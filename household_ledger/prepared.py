@@ -1,7 +1,7 @@
 """A cursor whose statements PostgreSQL parses and plans once per connection.
 
-For the few fixed texts of a hot read path that cost more to plan than to run (budget versus
-actual: three statements, each planned in ~0.3 ms and run in less; `python -m bench.budgets`).
+For the few fixed texts of hot read paths that cost more to plan than to run (the statistics,
+budget versus actual: each planned in ~0.3 ms and run in about as much; `bench.budgets`).
 Django's own cursors bind client-side and never prepare (psycopg's `ClientCursor`), so the
 connection's `prepare_threshold` (settings) changes nothing else: only a cursor from
 `prepared_cursor()` binds server-side, and psycopg prepares each text it runs there the first
@@ -10,7 +10,8 @@ time and keeps it for the connection's life (at most `prepared_max`, least recen
 Why not every query: a generic plan is made from the statistics of its day. Prepared
 statements planned while a table was small kept a sequential scan as the table grew inside
 one long transaction (a restore), which no ANALYZE could refresh. The texts run here read a
-ledger's own rows by an index that leads with the ledger, whatever the table's size, and
+ledger's own rows by an index that leads with the ledger, whatever the table's size, none
+takes a date range of any width (a generic plan made for a month reads five years slowly), and
 PostgreSQL re-plans them whenever a table they read is analyzed.
 """
 

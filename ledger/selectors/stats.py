@@ -2,12 +2,12 @@
 
 Every figure is one PostgreSQL aggregate (`SUM … FILTER`, `GROUP BY`) written once below, in a
 fixed number of queries whatever the number of rows: nothing here loads transactions into
-Python. The month-grained figures (total assets, the trend) sum the ledger's month summary
-(`MonthSummary`, a row per month, category, type, status and author, kept by the transaction
-services), the others the transactions of their dates; at most a few dozen aggregated groups
-are added up here (e.g. a month's days into the month). The selectors return plain
-dataclasses of `Decimal`, dates and ints; the API's output serializers render them. An empty
-period gives zeros. A transaction whose amount is NULL (a pending occurrence of a
+Python. The month-grained figures (total assets, the trend, a calendar month's categories) sum
+the ledger's month summary (`MonthSummary`, a row per month, category, type, status and author,
+kept by the transaction services), the others the transactions of their dates; at most a few
+dozen aggregated groups are added up here (e.g. a month's days into the month). The selectors
+return plain dataclasses of `Decimal`, dates and ints; the API's output serializers render them.
+An empty period gives zeros. A transaction whose amount is NULL (a pending occurrence of a
 variable-amount rule) counts in `count` but adds 0 to every sum.
 
 Semantics (SPEC §4): the month's income and expense (the SPA's 수입/지출 cards) count every
@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 
+from household_ledger.prepared import prepared_cursor
 from ledger.dates import add_months, local_today, month_end, month_label, month_start
 from ledger.models import (
     Category,
@@ -209,20 +210,34 @@ _DAY_GROUPS_SQL = (
 )
 
 
-def _category_groups_sql(type_filter: str = "") -> str:
-    """Sums per (category, type), grouped first and then joined with the categories' names:
-    joining every transaction before grouping took twice as long on a 5-year period, and a
-    separate look-up of the names cost a query."""
+def _category_groups_sql(groups: str) -> str:
+    """Sums per (category, type) of `groups` (a grouped SELECT of category_id, type, total,
+    count), joined with the categories' names after grouping: joining every transaction
+    before grouping took twice as long on a 5-year period, and a separate look-up of the
+    names cost a query."""
     return (
-        "SELECT g.category_id, g.type, g.total, g.count, c.name, c.emoji FROM ("  # noqa: S608
-        "SELECT category_id, type, COALESCE(SUM(amount), 0.00) AS total, COUNT(*) AS count "
-        f"FROM {_TRANSACTIONS} WHERE {_PERIOD}{type_filter} GROUP BY category_id, type"
-        f") AS g LEFT JOIN {_CATEGORIES} AS c ON c.id = g.category_id"
+        "SELECT g.category_id, g.type, g.total, g.count, c.name, c.emoji "  # noqa: S608
+        f"FROM ({groups}) AS g LEFT JOIN {_CATEGORIES} AS c ON c.id = g.category_id"
     )
 
 
-_CATEGORY_GROUPS_SQL = _category_groups_sql()
-_CATEGORY_GROUPS_OF_TYPE_SQL = _category_groups_sql(" AND type = %(type)s")
+_TRANSACTION_GROUPS = (
+    "SELECT category_id, type, COALESCE(SUM(amount), 0.00) AS total, COUNT(*) AS count "  # noqa: S608
+    f"FROM {_TRANSACTIONS} WHERE {_PERIOD}"
+)
+_CATEGORY_GROUPS_SQL = _category_groups_sql(f"{_TRANSACTION_GROUPS} GROUP BY category_id, type")
+_CATEGORY_GROUPS_OF_TYPE_SQL = _category_groups_sql(
+    f"{_TRANSACTION_GROUPS} AND type = %(type)s GROUP BY category_id, type"
+)
+# A calendar month's, from the summary: its rows of the month are already summed.
+_SUMMARY_GROUPS = (
+    "SELECT category_id, type, SUM(total) AS total, SUM(count) AS count "  # noqa: S608
+    f"FROM {_MONTHS} WHERE {_ROWS} AND month = %(date_from)s"
+)
+_MONTH_CATEGORY_GROUPS_SQL = _category_groups_sql(f"{_SUMMARY_GROUPS} GROUP BY category_id, type")
+_MONTH_CATEGORY_GROUPS_OF_TYPE_SQL = _category_groups_sql(
+    f"{_SUMMARY_GROUPS} AND type = %(type)s GROUP BY category_id, type"
+)
 
 # Confirmed and scheduled income and expense over all time, from the summary's months; up to a
 # date, the months before its month from the summary and its month's days from the rows.
@@ -242,6 +257,23 @@ _ASSETS_AS_OF_SQL = (
 )
 
 
+# Prepared (parsed and planned once per connection, `household_ledger.prepared`): the texts
+# whose best plan does not depend on their values, a month's rows or the ledger's summary. A
+# date range of any width (the summary of a period, its categories) is planned for its width
+# each time: a generic plan made for a month read five years 1.6× slower (`python -m
+# bench.stats`, category over 5 years).
+_PREPARED = frozenset(
+    {
+        _DAY_GROUPS_SQL,
+        _MONTH_CATEGORY_GROUPS_SQL,
+        _MONTH_CATEGORY_GROUPS_OF_TYPE_SQL,
+        _TREND_SQL,
+        _ASSETS_SQL,
+        _ASSETS_AS_OF_SQL,
+    }
+)
+
+
 def _fetch_all(sql: str, *, ledger, member=None, **params) -> list[tuple]:
     params = {
         "ledger": ledger.pk,
@@ -252,7 +284,7 @@ def _fetch_all(sql: str, *, ledger, member=None, **params) -> list[tuple]:
         "scheduled": SCHEDULED,
         **params,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() if sql in _PREPARED else connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -266,9 +298,14 @@ def _category_totals(
     member=None,
 ) -> list[CategoryTotal]:
     """Totals per (category, type) with each category's name, emoji and share of its type's
-    total, largest first. One query."""
+    total, largest first. One query: of the month summary when the range is one calendar
+    month, else of the transactions."""
+    if date_from.day == 1 and date_to == month_end(date_from):
+        sql = _MONTH_CATEGORY_GROUPS_OF_TYPE_SQL if type else _MONTH_CATEGORY_GROUPS_SQL
+    else:
+        sql = _CATEGORY_GROUPS_OF_TYPE_SQL if type else _CATEGORY_GROUPS_SQL
     rows = _fetch_all(
-        _CATEGORY_GROUPS_OF_TYPE_SQL if type else _CATEGORY_GROUPS_SQL,
+        sql,
         ledger=ledger,
         member=member,
         date_from=date_from,
