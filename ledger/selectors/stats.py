@@ -300,7 +300,7 @@ def _category_totals(
     """Totals per (category, type) with each category's name, emoji and share of its type's
     total, largest first. One query: of the month summary when the range is one calendar
     month, else of the transactions."""
-    if date_from.day == 1 and date_to == month_end(date_from):
+    if date_from == month_start(date_from) and date_to == month_end(date_from):
         sql = _MONTH_CATEGORY_GROUPS_OF_TYPE_SQL if type else _MONTH_CATEGORY_GROUPS_SQL
     else:
         sql = _CATEGORY_GROUPS_OF_TYPE_SQL if type else _CATEGORY_GROUPS_SQL
